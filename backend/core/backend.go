@@ -1,0 +1,167 @@
+package core
+
+import "fmt"
+
+// Backend runs the activations on one device. Every method is safe for concurrent use by many
+// goroutines. Buffers belong to the Backend value that allocated them.
+//
+// GPU backends are asynchronous: the passes and Upload may return before the device has finished, and
+// the results are visible after a synchronising call (Sync, Download). An error of asynchronous work
+// surfaces at the next synchronising call. The CPU backend finishes every call before returning.
+//
+// In every pass the output comes first. An output may be exactly the same buffer as an input (in place:
+// Forward(act, x, x)); an output that partially overlaps an input is refused with ErrOverlap. Inputs may
+// overlap each other. Calls that write an allocation (a pass into it, an Upload) are queued one at a
+// time and never beside a call that reads it, so concurrent callers never see a half-written buffer.
+type Backend interface {
+	// Info describes the device.
+	Info() Info
+	// Alloc allocates n elements of dtype on the device. The contents are undefined until written.
+	Alloc(dtype DType, n int) (Buffer, error)
+	// Free releases the allocation that b belongs to (every slice of it). Freeing twice, freeing the
+	// zero Buffer and freeing after Close are no-ops. Free waits for calls that use b to finish.
+	Free(b Buffer) error
+	// Upload copies src into dst, which must have src's length and dtype. Upload has finished reading
+	// src when it returns.
+	Upload(dst Buffer, src Host) error
+	// Download copies src into dst, which must have src's length and dtype, after all work queued
+	// before it has finished. It is a synchronising call.
+	Download(dst Host, src Buffer) error
+	// Forward computes y = f(x) for every element.
+	Forward(act Activation, y, x Buffer) error
+	// BackwardFromInput computes dx = f'(x)·dy for every element, from the forward pass's input.
+	BackwardFromInput(act Activation, dx, dy, x Buffer) error
+	// BackwardFromOutput computes dx = f'(x)·dy for every element, from the forward pass's output
+	// y = f(x). It needs α ≥ 0 (ErrNegativeAlpha).
+	BackwardFromOutput(act Activation, dx, dy, y Buffer) error
+	// Sync waits for all queued work and reports the first error of asynchronous work, if any.
+	Sync() error
+	// Memory reports the device's memory and this Backend's own use of it.
+	Memory() (MemoryStats, error)
+	// Close waits for queued work, frees every buffer still allocated and releases the device. Later
+	// calls return ErrClosed; a second Close returns nil.
+	Close() error
+}
+
+// Platform is the kind of backend: the API through which gpuact reaches the device.
+type Platform uint8
+
+// The platforms gpuact knows, in Auto's order of preference.
+const (
+	PlatformCUDA Platform = iota + 1
+	PlatformOpenCL
+	PlatformCPU
+)
+
+func (p Platform) String() string {
+	switch p {
+	case PlatformCUDA:
+		return "cuda"
+	case PlatformOpenCL:
+		return "opencl"
+	case PlatformCPU:
+		return "cpu"
+	}
+	return fmt.Sprintf("Platform(%d)", uint8(p))
+}
+
+// DeviceType is what sort of processor a device is.
+type DeviceType uint8
+
+// Device types, as OpenCL classifies them.
+const (
+	DeviceGPU DeviceType = iota + 1
+	DeviceCPU
+	DeviceAccelerator
+	DeviceOther
+)
+
+func (t DeviceType) String() string {
+	switch t {
+	case DeviceGPU:
+		return "gpu"
+	case DeviceCPU:
+		return "cpu"
+	case DeviceAccelerator:
+		return "accelerator"
+	case DeviceOther:
+		return "other"
+	}
+	return fmt.Sprintf("DeviceType(%d)", uint8(t))
+}
+
+// Info describes the device behind a Backend.
+type Info struct {
+	// Spec opens this device again (Open's argument, GPUACT_BACKEND's value): "cpu", "cuda:0", "opencl:0:1".
+	Spec     string
+	Platform Platform
+	Type     DeviceType
+	// Name and Vendor as the driver reports them; Driver is the driver's (or runtime's) version.
+	Name   string
+	Vendor string
+	Driver string
+	// Memory is the device's global memory in bytes (for the CPU, the machine's RAM).
+	Memory int64
+	// ComputeUnits is the number of streaming multiprocessors, OpenCL compute units or CPU threads used.
+	ComputeUnits int
+	// Float64 reports whether Float64 buffers are supported (false: ErrUnsupportedDType).
+	Float64 bool
+	// Denormals reports whether denormal (subnormal) float32 values are preserved. A device that flushes
+	// them to zero says false here; SPEC §1 asks for them wherever the hardware has them.
+	Denormals bool
+	// Details holds other facts worth printing in a report (compute capability, memory bus, clock ...).
+	Details map[string]string
+}
+
+// MemoryStats is a snapshot of device memory.
+type MemoryStats struct {
+	// Total and Free are the device's, as the driver reports them (Free is 0 where it cannot tell).
+	Total, Free int64
+	// InUse is the bytes this Backend holds in live buffers; Buffers is how many allocations that is.
+	InUse   int64
+	Buffers int
+}
+
+// Device is one entry of List: a backend and device that gpuact found, usable or not.
+type Device struct {
+	// Spec opens the device ("cuda:0"); for a platform that could not be searched it is the bare
+	// platform name ("cuda").
+	Spec     string
+	Platform Platform
+	Type     DeviceType
+	Name     string
+	// Usable is false when the device cannot be opened; Reason then says why (missing library, no
+	// device, driver error, not supported).
+	Usable bool
+	Reason string
+	// Open opens the device. Nil when Usable is false.
+	Open func() (Backend, error) `json:"-"`
+}
+
+func (d Device) String() string {
+	s := d.Spec
+	if d.Name != "" {
+		s += " " + d.Name
+	}
+	if d.Type != 0 {
+		s += " (" + d.Type.String() + ")"
+	}
+	if !d.Usable {
+		s += ": unavailable: " + d.Reason
+	}
+	return s
+}
+
+// Run runs pass p of act on b: out is y or dx; in1 is x (Forward) or dy; in2 is x (BackwardFromInput),
+// y (BackwardFromOutput) or unused (Forward). It is the table-driven form of the three Backend methods.
+func Run(b Backend, p Pass, act Activation, out, in1, in2 Buffer) error {
+	switch p {
+	case Forward:
+		return b.Forward(act, out, in1)
+	case BackwardFromInput:
+		return b.BackwardFromInput(act, out, in1, in2)
+	case BackwardFromOutput:
+		return b.BackwardFromOutput(act, out, in1, in2)
+	}
+	return fmt.Errorf("%w: unknown pass %d", ErrBadActivation, uint8(p))
+}

@@ -1,0 +1,342 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// MaxElements is the largest allocation, in elements, that any backend accepts: 2^48, the most that
+// 64-bit address spaces in use today can map. Larger sizes are refused with ErrBadSize before any driver
+// is asked.
+const MaxElements = 1 << 48
+
+var allocIDs atomic.Uint64
+
+// Owner is the bookkeeping that every Backend shares: whether it is closed, which allocations are live,
+// and which of them a call is using. A backend embeds one and routes every method through it, so that
+// argument checks, their order and their messages are the same on every device:
+//
+//	lease, err := b.owner.BeginPass(core.Forward, act, y, x, core.Buffer{})
+//	if err != nil {
+//		return err
+//	}
+//	defer lease.End()
+//	// ... launch the kernel on y.Alloc().Mem() and x.Alloc().Mem() ...
+//
+// Locks: a call holds the owner's lock for reading, then the locks of its allocations in allocation
+// order, for writing on the one it writes (the output of a pass, the destination of an Upload) and for
+// reading on the others; Free takes one allocation's lock for writing; Close takes the owner's lock for
+// writing. So Close waits for running calls, Free waits for the calls that use its allocation, calls
+// that write an allocation run one at a time and never beside a call that reads it, and no order of
+// calls can deadlock (every call takes its locks in the same global order).
+type Owner struct {
+	spec    string
+	float64 bool
+	free    func(mem any) error
+
+	mu     sync.RWMutex
+	closed bool
+
+	liveMu  sync.Mutex
+	live    map[*Alloc]struct{}
+	inUse   int64
+	buffers int
+}
+
+// NewOwner returns the bookkeeping for the backend opened by spec. hasFloat64 says whether the device
+// supports Float64 buffers. free releases one allocation's handle; it is called once per allocation, by
+// Free or by Close.
+func NewOwner(spec string, hasFloat64 bool, free func(mem any) error) *Owner {
+	return &Owner{spec: spec, float64: hasFloat64, free: free, live: make(map[*Alloc]struct{})}
+}
+
+// Spec is the spec of the backend the owner serves ("cpu", "cuda:0").
+func (o *Owner) Spec() string { return o.spec }
+
+// Alloc checks dtype and n, then calls alloc with the size in bytes and registers what it returns. alloc
+// should wrap ErrOutOfMemory when the device is full.
+func (o *Owner) Alloc(dtype DType, n int, alloc func(bytes int64) (any, error)) (Buffer, error) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.closed {
+		return Buffer{}, fmt.Errorf("%w: Alloc on %s", ErrClosed, o.spec)
+	}
+	if !dtype.Valid() || (dtype == Float64 && !o.float64) {
+		return Buffer{}, fmt.Errorf("%w: %s cannot hold %s", ErrUnsupportedDType, o.spec, dtype)
+	}
+	if n < 0 || n > MaxElements || n > math.MaxInt64/dtype.Size() {
+		return Buffer{}, fmt.Errorf("%w: Alloc of %d %s elements", ErrBadSize, n, dtype)
+	}
+	mem, err := alloc(int64(n) * int64(dtype.Size()))
+	if err != nil {
+		return Buffer{}, err
+	}
+	a := &Alloc{owner: o, id: allocIDs.Add(1), dtype: dtype, n: n, mem: mem}
+	o.liveMu.Lock()
+	o.live[a] = struct{}{}
+	o.inUse += a.bytes()
+	o.buffers++
+	o.liveMu.Unlock()
+	return Buffer{a: a, n: n}, nil
+}
+
+// Free releases b's allocation: a no-op for the zero Buffer, a freed buffer or a closed owner.
+func (o *Owner) Free(b Buffer) error {
+	if b.a == nil {
+		return nil
+	}
+	if b.a.owner != o {
+		return fmt.Errorf("%w: Free of a buffer of %s on %s", ErrForeignBuffer, b.a.owner.spec, o.spec)
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.closed {
+		return nil
+	}
+	return o.release(b.a)
+}
+
+func (o *Owner) release(a *Alloc) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.freed {
+		return nil
+	}
+	a.freed = true
+	o.liveMu.Lock()
+	delete(o.live, a)
+	o.inUse -= a.bytes()
+	o.buffers--
+	o.liveMu.Unlock()
+	err := o.free(a.mem)
+	a.mem = nil
+	return err
+}
+
+// Close marks the owner closed once all running calls have finished, frees every live allocation, then
+// calls shutdown (which releases the device). A second Close returns nil.
+func (o *Owner) Close(shutdown func() error) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return nil
+	}
+	o.closed = true
+	o.liveMu.Lock()
+	live := make([]*Alloc, 0, len(o.live))
+	for a := range o.live {
+		live = append(live, a)
+	}
+	o.liveMu.Unlock()
+	slices.SortFunc(live, func(a, b *Alloc) int { return cmpID(a.id, b.id) })
+	var errs []error
+	for _, a := range live {
+		errs = append(errs, o.release(a))
+	}
+	if shutdown != nil {
+		errs = append(errs, shutdown())
+	}
+	return errors.Join(errs...)
+}
+
+// Stats reports the bytes and allocations live in this owner.
+func (o *Owner) Stats() (inUse int64, buffers int) {
+	o.liveMu.Lock()
+	defer o.liveMu.Unlock()
+	return o.inUse, o.buffers
+}
+
+func cmpID(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Lease is what a call holds while it uses the device: the owner's lock and the locks of its buffers'
+// allocations (for writing on the allocation it writes, for reading on the others). End releases it;
+// End on the zero Lease does nothing.
+type Lease struct {
+	o      *Owner
+	allocs [3]*Alloc
+	write  [3]bool
+	k      int
+	// DType and N are the dtype and length shared by the call's buffers.
+	DType DType
+	N     int
+}
+
+// End releases the lease.
+func (l Lease) End() {
+	for i := l.k - 1; i >= 0; i-- {
+		if l.write[i] {
+			l.allocs[i].mu.Unlock()
+		} else {
+			l.allocs[i].mu.RUnlock()
+		}
+	}
+	if l.o != nil {
+		l.o.mu.RUnlock()
+	}
+}
+
+// Begin starts a call that uses no buffer (Sync, Memory): it fails only on a closed owner.
+func (o *Owner) Begin(op string) (Lease, error) {
+	o.mu.RLock()
+	if o.closed {
+		o.mu.RUnlock()
+		return Lease{}, fmt.Errorf("%w: %s on %s", ErrClosed, op, o.spec)
+	}
+	return Lease{o: o}, nil
+}
+
+// BeginPass checks the arguments of pass p in SPEC §3's terms and, when they are good, leases the
+// buffers. out is the output (y or dx); in1 and in2 are the inputs in the order the Backend method takes
+// them (x for Forward, with in2 the zero Buffer; dy then x or y for the backward passes). The checks, in
+// order: closed backend, activation and α, nil buffers, foreign buffers, dtypes, lengths, overlap, freed
+// buffers.
+func (o *Owner) BeginPass(p Pass, act Activation, out, in1, in2 Buffer) (Lease, error) {
+	names := p.argNames()
+	bufs := [3]Buffer{out, in1, in2}
+	nb := 3
+	if p == Forward {
+		nb = 2
+	}
+	op := p.String()
+	l, err := o.Begin(op)
+	if err != nil {
+		return Lease{}, err
+	}
+	if err := p.Check(act); err != nil {
+		l.End()
+		return Lease{}, fmt.Errorf("%s: %w", op, err)
+	}
+	for i := 0; i < nb; i++ {
+		if err := o.own(op, names[i], bufs[i]); err != nil {
+			l.End()
+			return Lease{}, err
+		}
+	}
+	for i := 1; i < nb; i++ {
+		if bufs[i].a.dtype != out.a.dtype {
+			l.End()
+			return Lease{}, fmt.Errorf("%w: %s: %s is %s, %s is %s", ErrDTypeMismatch, op, names[0], out.a.dtype, names[i], bufs[i].a.dtype)
+		}
+		if bufs[i].n != out.n {
+			l.End()
+			return Lease{}, fmt.Errorf("%w: %s: %s has %d elements, %s has %d", ErrLengthMismatch, op, names[0], out.n, names[i], bufs[i].n)
+		}
+	}
+	for i := 1; i < nb; i++ {
+		if partialOverlap(out, bufs[i]) {
+			l.End()
+			return Lease{}, fmt.Errorf("%w: %s: %s [%d:%d] and %s [%d:%d] share memory but are not the same buffer", ErrOverlap, op,
+				names[0], out.off, out.off+out.n, names[i], bufs[i].off, bufs[i].off+bufs[i].n)
+		}
+	}
+	l.DType, l.N = out.a.dtype, out.n
+	if err := l.lock(op, names[:nb], bufs[:nb], 0); err != nil {
+		return Lease{}, err
+	}
+	return l, nil
+}
+
+// BeginCopy checks a copy between buffer b and host memory h (Upload when upload is true, else Download)
+// and leases b.
+func (o *Owner) BeginCopy(b Buffer, h Host, upload bool) (Lease, error) {
+	op, bname, hname := "Download", "src", "dst"
+	if upload {
+		op, bname, hname = "Upload", "dst", "src"
+	}
+	l, err := o.Begin(op)
+	if err != nil {
+		return Lease{}, err
+	}
+	if err := o.own(op, bname, b); err != nil {
+		l.End()
+		return Lease{}, err
+	}
+	if h.dtype != b.a.dtype {
+		l.End()
+		return Lease{}, fmt.Errorf("%w: %s: %s buffer is %s, %s host slice is %s", ErrDTypeMismatch, op, bname, b.a.dtype, hname, h.dtype)
+	}
+	if h.n != b.n {
+		l.End()
+		return Lease{}, fmt.Errorf("%w: %s: %s buffer has %d elements, %s host slice has %d", ErrLengthMismatch, op, bname, b.n, hname, h.n)
+	}
+	l.DType, l.N = b.a.dtype, b.n
+	writes := -1
+	if upload {
+		writes = 0
+	}
+	if err := l.lock(op, []string{bname}, []Buffer{b}, writes); err != nil {
+		return Lease{}, err
+	}
+	return l, nil
+}
+
+func (o *Owner) own(op, name string, b Buffer) error {
+	if b.a == nil {
+		return fmt.Errorf("%w: %s: %s is the zero Buffer", ErrNilBuffer, op, name)
+	}
+	if b.a.owner != o {
+		return fmt.Errorf("%w: %s: %s was allocated on %s, not on %s", ErrForeignBuffer, op, name, b.a.owner.spec, o.spec)
+	}
+	return nil
+}
+
+// lock locks the distinct allocations of bufs in id order, for writing the one of bufs[writes] (-1:
+// none) and for reading the others, and checks that none is freed. On error the whole lease, owner lock
+// included, is released.
+func (l *Lease) lock(op string, names []string, bufs []Buffer, writes int) error {
+	var order [3]int
+	k := 0
+	for i, b := range bufs {
+		dup := false
+		for _, j := range order[:k] {
+			if bufs[j].a == b.a {
+				dup = true
+			}
+		}
+		if !dup {
+			order[k] = i
+			k++
+		}
+	}
+	slices.SortFunc(order[:k], func(i, j int) int { return cmpID(bufs[i].a.id, bufs[j].a.id) })
+	for _, i := range order[:k] {
+		a := bufs[i].a
+		w := writes >= 0 && bufs[writes].a == a
+		if w {
+			a.mu.Lock()
+		} else {
+			a.mu.RLock()
+		}
+		l.allocs[l.k], l.write[l.k] = a, w
+		l.k++
+		if a.freed {
+			l.End()
+			return fmt.Errorf("%w: %s: %s (allocation #%d of %s)", ErrFreed, op, names[i], a.id, l.o.spec)
+		}
+	}
+	return nil
+}
+
+// partialOverlap reports whether a and b share memory without being the same view. Views of equal
+// length (the passes check lengths first) are the same view when they start at the same element.
+func partialOverlap(a, b Buffer) bool {
+	if a.a != b.a || a.n == 0 || b.n == 0 {
+		return false
+	}
+	if a.off == b.off && a.n == b.n {
+		return false
+	}
+	return a.off < b.off+b.n && b.off < a.off+a.n
+}

@@ -1,0 +1,3 @@
+module github.com/gpuact/gpuact
+
+go 1.26
