@@ -1,0 +1,100 @@
+package cpu_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/cpu"
+)
+
+// BenchmarkPasses times every pass against a Go copy() of the same arrays in the same run: the ratio of
+// the two, not either number alone, is what to read on a noisy machine. Bytes count the arrays a pass
+// moves (2 forward, 3 backward), so MB/s is effective bandwidth.
+func BenchmarkPasses(b *testing.B) {
+	be := cpu.New()
+	defer be.Close()
+	for _, n := range []int{1 << 12, 1 << 16, 1 << 20, 1 << 24} {
+		for _, dt := range core.DTypes {
+			bytes := int64(n * dt.Size())
+			b.Run(fmt.Sprintf("copy/%s/n=%d", dt, n), func(b *testing.B) {
+				src, dst := make([]byte, bytes), make([]byte, bytes)
+				b.SetBytes(2 * bytes)
+				for b.Loop() {
+					copy(dst, src)
+				}
+			})
+			for _, p := range core.Passes {
+				for _, k := range core.Kinds {
+					act := k.Default()
+					b.Run(fmt.Sprintf("%s/%s/%s/n=%d", p, k, dt, n), func(b *testing.B) {
+						out, in1, in2 := benchBuffers(b, be, dt, n)
+						b.SetBytes(int64(p.Arrays()) * bytes)
+						for b.Loop() {
+							if err := core.Run(be, p, act, out, in1, in2); err != nil {
+								b.Fatal(err)
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkThreshold times ELU and ReLU forward around the size where the backend starts splitting
+// calls across goroutines, once on the calling goroutine (GOMAXPROCS=1) and once on all cores: the
+// crossing point is the measured value of parallelMin.
+func BenchmarkThreshold(b *testing.B) {
+	be := cpu.New()
+	defer be.Close()
+	for _, k := range []core.Kind{core.KindReLU, core.KindELU} {
+		for _, n := range []int{1 << 12, 1 << 13, 1 << 14, 1 << 15, 1 << 16, 1 << 17} {
+			for _, procs := range []int{1, runtime.NumCPU()} {
+				b.Run(fmt.Sprintf("%s/n=%d/procs=%d", k, n, procs), func(b *testing.B) {
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+					out, in1, _ := benchBuffers(b, be, core.Float32, n)
+					b.SetBytes(int64(8 * n))
+					for b.Loop() {
+						if err := be.Forward(k.Default(), out, in1); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// benchBuffers returns an output and two inputs of random data in [-4, 4] (never zeros).
+func benchBuffers(b *testing.B, be core.Backend, dt core.DType, n int) (out, in1, in2 core.Buffer) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	bufs := make([]core.Buffer, 3)
+	for i := range bufs {
+		buf, err := be.Alloc(dt, n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { be.Free(buf) })
+		if dt == core.Float32 {
+			h := make([]float32, n)
+			for j := range h {
+				h[j] = float32(8*rng.Float64() - 4)
+			}
+			err = be.Upload(buf, core.HostOf(h))
+		} else {
+			h := make([]float64, n)
+			for j := range h {
+				h[j] = 8*rng.Float64() - 4
+			}
+			err = be.Upload(buf, core.HostOf(h))
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		bufs[i] = buf
+	}
+	return bufs[0], bufs[1], bufs[2]
+}

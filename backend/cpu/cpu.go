@@ -1,0 +1,211 @@
+// Package cpu is gpuact's native CPU backend, in pure Go: the fallback when no GPU is usable, and the
+// correctness oracle that every other backend is tested against.
+//
+// The oracle is the set of per-element reference functions in oracle.go (ReLU, LeakyReLUBackward, ELU
+// and so on): SPEC §1 written out plainly. The backend applies them over buffers, splitting large calls
+// into chunks that run on all cores.
+package cpu
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/gpuact/gpuact/backend/core"
+)
+
+// Backend is the CPU backend. Its buffers are Go slices; every call finishes before it returns.
+type Backend struct {
+	owner *core.Owner
+	info  core.Info
+}
+
+var _ core.Backend = (*Backend)(nil)
+
+// New returns a CPU backend. It cannot fail; every CPU backend value is a separate owner of buffers.
+func New() *Backend {
+	b := &Backend{owner: core.NewOwner("cpu", true, func(any) error { return nil })}
+	b.info = core.Info{
+		Spec:         "cpu",
+		Platform:     core.PlatformCPU,
+		Type:         core.DeviceCPU,
+		Name:         machine.model,
+		Vendor:       machine.vendor,
+		Driver:       runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH,
+		Memory:       machine.totalMemory,
+		ComputeUnits: runtime.GOMAXPROCS(0),
+		Float64:      true,
+		Denormals:    true,
+		Details:      map[string]string{"path": "generic Go"},
+	}
+	return b
+}
+
+// Devices is the CPU backend's entry in backend.List.
+func Devices() []core.Device {
+	return []core.Device{{
+		Spec: "cpu", Platform: core.PlatformCPU, Type: core.DeviceCPU, Name: machine.model, Usable: true,
+		Open: func() (core.Backend, error) { return New(), nil },
+	}}
+}
+
+// Info describes the machine. ComputeUnits is GOMAXPROCS when the backend was made.
+func (b *Backend) Info() core.Info {
+	info := b.info
+	info.Details = map[string]string{}
+	for k, v := range b.info.Details {
+		info.Details[k] = v
+	}
+	return info
+}
+
+// Alloc allocates a zeroed Go slice. Sizes beyond the memory the system reports available give
+// ErrOutOfMemory instead of the fatal error the Go runtime would raise.
+func (b *Backend) Alloc(dtype core.DType, n int) (core.Buffer, error) {
+	return b.owner.Alloc(dtype, n, func(bytes int64) (any, error) {
+		if bytes > checkMemoryAbove {
+			if avail := availableMemory(); avail > 0 && bytes > avail {
+				return nil, fmt.Errorf("%w: cpu: Alloc of %d bytes (%d %s), %d bytes available", core.ErrOutOfMemory, bytes, n, dtype, avail)
+			}
+		}
+		if dtype == core.Float32 {
+			return make([]float32, n), nil
+		}
+		return make([]float64, n), nil
+	})
+}
+
+// checkMemoryAbove is the allocation size in bytes above which Alloc asks the system how much memory is
+// available; smaller allocations are not worth a read of /proc/meminfo.
+const checkMemoryAbove = 64 << 20
+
+// Free releases b's allocation to the garbage collector.
+func (b *Backend) Free(buf core.Buffer) error { return b.owner.Free(buf) }
+
+// Upload copies src into dst.
+func (b *Backend) Upload(dst core.Buffer, src core.Host) error {
+	l, err := b.owner.BeginCopy(dst, src, true)
+	if err != nil {
+		return err
+	}
+	defer l.End()
+	if l.DType == core.Float32 {
+		copy(view[float32](dst), src.Float32s())
+	} else {
+		copy(view[float64](dst), src.Float64s())
+	}
+	return nil
+}
+
+// Download copies src into dst.
+func (b *Backend) Download(dst core.Host, src core.Buffer) error {
+	l, err := b.owner.BeginCopy(src, dst, false)
+	if err != nil {
+		return err
+	}
+	defer l.End()
+	if l.DType == core.Float32 {
+		copy(dst.Float32s(), view[float32](src))
+	} else {
+		copy(dst.Float64s(), view[float64](src))
+	}
+	return nil
+}
+
+// Forward computes y = f(x).
+func (b *Backend) Forward(act core.Activation, y, x core.Buffer) error {
+	return b.run(core.Forward, act, y, x, core.Buffer{})
+}
+
+// BackwardFromInput computes dx = f'(x)·dy.
+func (b *Backend) BackwardFromInput(act core.Activation, dx, dy, x core.Buffer) error {
+	return b.run(core.BackwardFromInput, act, dx, dy, x)
+}
+
+// BackwardFromOutput computes dx = f'(x)·dy from y = f(x).
+func (b *Backend) BackwardFromOutput(act core.Activation, dx, dy, y core.Buffer) error {
+	return b.run(core.BackwardFromOutput, act, dx, dy, y)
+}
+
+func (b *Backend) run(p core.Pass, act core.Activation, out, in1, in2 core.Buffer) error {
+	l, err := b.owner.BeginPass(p, act, out, in1, in2)
+	if err != nil {
+		return err
+	}
+	defer l.End()
+	if l.DType == core.Float32 {
+		parallel(p, act.Kind(), Round[float32](act.Alpha()), view[float32](out), view[float32](in1), view[float32](in2))
+	} else {
+		parallel(p, act.Kind(), Round[float64](act.Alpha()), view[float64](out), view[float64](in1), view[float64](in2))
+	}
+	return nil
+}
+
+// Sync returns nil: CPU calls finish before they return. On a closed backend it returns ErrClosed.
+func (b *Backend) Sync() error {
+	l, err := b.owner.Begin("Sync")
+	if err != nil {
+		return err
+	}
+	l.End()
+	return nil
+}
+
+// Memory reports the machine's memory (Free is what the system reports available) and this backend's
+// live buffers.
+func (b *Backend) Memory() (core.MemoryStats, error) {
+	l, err := b.owner.Begin("Memory")
+	if err != nil {
+		return core.MemoryStats{}, err
+	}
+	defer l.End()
+	inUse, n := b.owner.Stats()
+	return core.MemoryStats{Total: machine.totalMemory, Free: availableMemory(), InUse: inUse, Buffers: n}, nil
+}
+
+// Close frees every buffer; later calls return ErrClosed.
+func (b *Backend) Close() error { return b.owner.Close(nil) }
+
+// view returns the Go slice behind buf. The caller holds a lease on buf.
+func view[T core.Float](buf core.Buffer) []T {
+	if buf.IsNil() {
+		return nil
+	}
+	s := buf.Alloc().Mem().([]T)
+	return s[buf.Offset() : buf.Offset()+buf.Len()]
+}
+
+// Parallel split: calls of fewer than parallelMin elements run on the calling goroutine (starting
+// goroutines costs more than the work: see BenchmarkThreshold); larger ones are cut into chunks of at
+// least chunkMin elements, one per core at most.
+var (
+	parallelMin = 1 << 15
+	chunkMin    = 1 << 13
+)
+
+func parallel[T core.Float](p core.Pass, k core.Kind, alpha T, out, a, b []T) {
+	n := len(out)
+	workers := runtime.GOMAXPROCS(0)
+	if n < parallelMin || workers < 2 {
+		runGeneric(p, k, alpha, out, a, b)
+		return
+	}
+	workers = min(workers, n/chunkMin)
+	// Chunks are multiples of 16 elements (a 64-byte cache line of float32) so that no two goroutines
+	// write the same cache line.
+	chunk := (n/workers + 15) &^ 15
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		var bs []T
+		if b != nil {
+			bs = b[lo:hi]
+		}
+		if hi == n {
+			runGeneric(p, k, alpha, out[lo:hi], a[lo:hi], bs)
+			break
+		}
+		wg.Go(func() { runGeneric(p, k, alpha, out[lo:hi], a[lo:hi], bs) })
+	}
+	wg.Wait()
+}

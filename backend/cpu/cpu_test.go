@@ -1,0 +1,38 @@
+package cpu_test
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/gpuact/gpuact/backend/backendtest"
+	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/cpu"
+)
+
+func TestConformance(t *testing.T) {
+	backendtest.Run(t, func() (core.Backend, error) { return cpu.New(), nil })
+}
+
+// TestNoHeapGrowth: freed CPU buffers must become garbage. The Go heap after 500 alloc/free cycles of 1
+// MiB each stays within a few MiB of where it started.
+func TestNoHeapGrowth(t *testing.T) {
+	b := cpu.New()
+	defer b.Close()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range 500 {
+		buf, err := b.Alloc(core.Float32, 1<<18)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Free(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 8<<20 {
+		t.Errorf("heap grew by %d bytes over 500 alloc/free cycles of 1 MiB", grew)
+	}
+}

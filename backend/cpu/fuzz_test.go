@@ -1,0 +1,86 @@
+package cpu_test
+
+import (
+	"encoding/binary"
+	"math"
+	"testing"
+
+	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/cpu"
+	"github.com/gpuact/gpuact/backend/verify"
+)
+
+// FuzzPasses runs a pass of the CPU backend on fuzzed data at a fuzzed offset and compares every element
+// with the oracle; go test runs the seed corpus, go test -fuzz=FuzzPasses explores. data holds the
+// elements (4 or 8 bytes each); sel picks the pass, activation and dtype; off the output's offset.
+func FuzzPasses(f *testing.F) {
+	f.Add([]byte{0, 0, 0x80, 0xbf, 0, 0, 0x80, 0x3f, 1, 2, 3, 4, 0xff, 0xff, 0xff, 0x7f}, uint8(0), 0.5, uint8(0))
+	f.Add(make([]byte, 64), uint8(17), 1.0, uint8(1))
+	f.Add([]byte("the quick brown fox jumps over the lazy dog, twice over"), uint8(35), -0.25, uint8(3))
+	f.Add(make([]byte, 8*70000), uint8(8), 1.0, uint8(2)) // above the parallel threshold
+	b := cpu.New()
+	f.Fuzz(func(t *testing.T, data []byte, sel uint8, alpha float64, off uint8) {
+		p := core.Passes[int(sel)%3]
+		kind := core.Kinds[int(sel/3)%3]
+		act := kind.Default()
+		if kind == core.KindLeakyReLU {
+			act = core.LeakyReLU(alpha)
+		} else if kind == core.KindELU {
+			act = core.ELU(alpha)
+		}
+		if p.Check(act) != nil {
+			return
+		}
+		if sel&64 == 0 {
+			fuzz[float32](t, b, p, act, data, int(off%8))
+		} else {
+			fuzz[float64](t, b, p, act, data, int(off%8))
+		}
+	})
+}
+
+func fuzz[T core.Float](t *testing.T, b *cpu.Backend, p core.Pass, act core.Activation, data []byte, off int) {
+	size := core.DTypeOf[T]().Size()
+	vals := make([]T, len(data)/size)
+	for i := range vals {
+		if size == 4 {
+			vals[i] = T(math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:])))
+		} else {
+			vals[i] = T(math.Float64frombits(binary.LittleEndian.Uint64(data[8*i:])))
+		}
+	}
+	n := len(vals) / 2
+	a, c := vals[:n], vals[n:2*n]
+	whole, err := b.Alloc(core.DTypeOf[T](), n+off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Free(whole)
+	out, _ := whole.Slice(off, off+n)
+	in1, err := b.Alloc(core.DTypeOf[T](), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Free(in1)
+	in2, err := b.Alloc(core.DTypeOf[T](), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Free(in2)
+	if err := b.Upload(in1, core.HostOf(a)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Upload(in2, core.HostOf(c)); err != nil {
+		t.Fatal(err)
+	}
+	if err := core.Run(b, p, act, out, in1, in2); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]T, n)
+	if err := b.Download(core.HostOf(got), out); err != nil {
+		t.Fatal(err)
+	}
+	if r := verify.Check(p, act, got, a, c, true); !r.OK() {
+		t.Fatalf("%s %s: %v", p, act, r)
+	}
+}
