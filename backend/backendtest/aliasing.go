@@ -1,0 +1,201 @@
+package backendtest
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/verify"
+)
+
+// testInPlace runs every pass with the output exactly an input: y = x for Forward, dx = dy for the
+// backward passes (SPEC §1), and dx = x or dx = y, which elementwise passes can serve as well.
+func testInPlace(t *testing.T, b core.Backend) {
+	for _, dt := range dtypes(b) {
+		for _, p := range core.Passes {
+			for _, act := range activations(p, false) {
+				for _, n := range []int{1, 17, 1025, 1<<16 + 3} {
+					aliases := []int{1}
+					if p != core.Forward {
+						aliases = append(aliases, 2)
+					}
+					for _, alias := range aliases {
+						var err error
+						if dt == core.Float32 {
+							err = inPlace[float32](t, b, p, act, n, alias)
+						} else {
+							err = inPlace[float64](t, b, p, act, n, alias)
+						}
+						if err != nil {
+							t.Errorf("%s %s %s n=%d, output = input %d: %v", dt, p, act, n, alias, err)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func inPlace[T core.Float](t *testing.T, be core.Backend, p core.Pass, act core.Activation, n, alias int) error {
+	rng := seed(t)
+	a, b := inputsFor[T](rng, p, act, n)
+	pa, err := place(be, a, n, 1)
+	if err != nil {
+		return err
+	}
+	defer be.Free(pa.whole)
+	var pb placed[T]
+	if b != nil {
+		if pb, err = place(be, b, n, 2); err != nil {
+			return err
+		}
+		defer be.Free(pb.whole)
+	}
+	out, off := pa, 1
+	if alias == 2 {
+		out, off = pb, 2
+	}
+	if err := core.Run(be, p, act, out.view, pa.view, pb.view); err != nil {
+		return err
+	}
+	got, err := out.download(be)
+	if err != nil {
+		return err
+	}
+	for i := range got {
+		if (i < off || i >= off+n) && !IsPoison(got[i]) {
+			return fmt.Errorf("guard element %d written", i)
+		}
+	}
+	if r := verify.Check(p, act, got[off:off+n], a, b, be.Info().Denormals); !r.OK() {
+		return fmt.Errorf("%v", r)
+	}
+	return nil
+}
+
+// testOverlap checks that an output partially overlapping an input is refused with ErrOverlap and that
+// nothing is written, while inputs that overlap each other are fine.
+func testOverlap(t *testing.T, b core.Backend) {
+	const n = 64
+	buf, err := b.Alloc(core.Float32, 2*n)
+	ok(t, err, "Alloc")
+	defer b.Free(buf)
+	host := make([]float32, 2*n)
+	for i := range host {
+		host[i] = float32(i) - n
+	}
+	ok(t, b.Upload(buf, core.HostOf(host)), "Upload")
+	v := func(lo int) core.Buffer {
+		s, err := buf.Slice(lo, lo+n)
+		ok(t, err, "Slice")
+		return s
+	}
+	act := core.ELU(1)
+	for _, c := range []struct {
+		name          string
+		p             core.Pass
+		out, in1, in2 core.Buffer
+	}{
+		{"forward y = x shifted by 1", core.Forward, v(1), v(0), core.Buffer{}},
+		{"forward y = x shifted by -5", core.Forward, v(0), v(5), core.Buffer{}},
+		{"backward-input dx overlaps dy", core.BackwardFromInput, v(3), v(0), v(n)},
+		{"backward-input dx overlaps x", core.BackwardFromInput, v(0), v(n), v(n - 1)},
+		{"backward-output dx overlaps y", core.BackwardFromOutput, v(n), v(0), v(n / 2)},
+	} {
+		is(t, core.Run(b, c.p, act, c.out, c.in1, c.in2), core.ErrOverlap, c.name)
+	}
+	got := make([]float32, 2*n)
+	ok(t, b.Download(core.HostOf(got), buf), "Download")
+	for i := range got {
+		if got[i] != host[i] {
+			t.Fatalf("a refused call wrote element %d: %v, was %v", i, got[i], host[i])
+		}
+	}
+	// Inputs may overlap each other: dy = [0:n), x = [1:n+1).
+	out, err := b.Alloc(core.Float32, n)
+	ok(t, err, "Alloc")
+	defer b.Free(out)
+	ok(t, b.BackwardFromInput(act, out, v(0), v(1)), "overlapping inputs")
+	res := make([]float32, n)
+	ok(t, b.Download(core.HostOf(res), out), "Download")
+	if r := verify.Check(core.BackwardFromInput, act, res, host[:n], host[1:n+1], b.Info().Denormals); !r.OK() {
+		t.Errorf("overlapping inputs: %v", r)
+	}
+}
+
+// testZeroLength checks that zero-length buffers and views are valid no-ops everywhere.
+func testZeroLength(t *testing.T, b core.Backend) {
+	for _, dt := range dtypes(b) {
+		z, err := b.Alloc(dt, 0)
+		ok(t, err, "Alloc 0")
+		big, err := b.Alloc(dt, 8)
+		ok(t, err, "Alloc 8")
+		empty, err := big.Slice(8, 8)
+		ok(t, err, "Slice(8, 8)")
+		for _, p := range core.Passes {
+			for _, act := range activations(p, false) {
+				ok(t, core.Run(b, p, act, z, z, z), fmt.Sprintf("%s %s %s on zero-length buffers", dt, p, act))
+				ok(t, core.Run(b, p, act, empty, z, empty), fmt.Sprintf("%s %s %s on zero-length views", dt, p, act))
+			}
+		}
+		if dt == core.Float32 {
+			ok(t, b.Upload(z, core.HostOf([]float32{})), "Upload 0")
+			ok(t, b.Download(core.HostOf([]float32(nil)), empty), "Download 0")
+		} else {
+			ok(t, b.Upload(z, core.HostOf([]float64{})), "Upload 0")
+			ok(t, b.Download(core.HostOf([]float64(nil)), empty), "Download 0")
+		}
+		ok(t, b.Sync(), "Sync")
+		ok(t, b.Free(z), "Free 0")
+		ok(t, b.Free(big), "Free")
+	}
+}
+
+// testSlices checks that uploads and downloads through views touch only the view.
+func testSlices(t *testing.T, b core.Backend) {
+	const n = 100
+	buf, err := b.Alloc(core.Float64, n)
+	if !b.Info().Float64 {
+		buf, err = b.Alloc(core.Float32, n)
+	}
+	ok(t, err, "Alloc")
+	defer b.Free(buf)
+	if buf.DType() == core.Float32 {
+		slices[float32](t, b, buf)
+	} else {
+		slices[float64](t, b, buf)
+	}
+}
+
+func slices[T core.Float](t *testing.T, b core.Backend, buf core.Buffer) {
+	n := buf.Len()
+	base := make([]T, n)
+	for i := range base {
+		base[i] = T(i)
+	}
+	ok(t, b.Upload(buf, core.HostOf(base)), "Upload")
+	v, err := buf.Slice(13, 50)
+	ok(t, err, "Slice")
+	vv, err := v.Slice(2, 7) // a view of a view: elements [15, 20)
+	ok(t, err, "Slice of a slice")
+	if vv.Offset() != 15 || vv.Len() != 5 {
+		t.Fatalf("view of a view: offset %d len %d, want 15 and 5", vv.Offset(), vv.Len())
+	}
+	ok(t, b.Upload(vv, core.HostOf([]T{-1, -2, -3, -4, -5})), "Upload to a view")
+	got := make([]T, n)
+	ok(t, b.Download(core.HostOf(got), buf), "Download")
+	for i := range got {
+		want := T(i)
+		if i >= 15 && i < 20 {
+			want = T(-(i - 14))
+		}
+		if got[i] != want {
+			t.Fatalf("after an upload to [15:20), element %d = %v, want %v", i, got[i], want)
+		}
+	}
+	part := make([]T, 5)
+	ok(t, b.Download(core.HostOf(part), vv), "Download from a view")
+	if part[0] != -1 || part[4] != -5 {
+		t.Fatalf("download from a view: %v", part)
+	}
+}

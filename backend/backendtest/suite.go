@@ -1,0 +1,113 @@
+// Package backendtest is gpuact's conformance suite: one entry point, Run, that every backend's tests
+// call unchanged. It checks SPEC §1–§3 against the CPU oracle: every pass × dtype at the sizes, edge
+// values, unaligned views, poisoned outputs and tolerances of §2; in-place aliasing and refused
+// overlaps; every bad-input case of §3 with its sentinel; a gradient check of each backward pass
+// against a central difference of the forward pass; concurrent use from 32 goroutines; and alloc/free
+// loops that must not grow.
+package backendtest
+
+import (
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gpuact/gpuact/backend/core"
+)
+
+// Opener returns a new backend of the kind under test. The suite calls it several times (some checks
+// need a fresh backend to close) and closes everything it opens.
+type Opener func() (core.Backend, error)
+
+// Run runs the whole suite against the backends open returns.
+func Run(t *testing.T, open Opener) {
+	b := mustOpen(t, open)
+	defer b.Close()
+	t.Run("Info", func(t *testing.T) { testInfo(t, b) })
+	t.Run("Passes", func(t *testing.T) { testPasses(t, b) })
+	t.Run("InPlace", func(t *testing.T) { testInPlace(t, b) })
+	t.Run("Overlap", func(t *testing.T) { testOverlap(t, b) })
+	t.Run("ZeroLength", func(t *testing.T) { testZeroLength(t, b) })
+	t.Run("Slices", func(t *testing.T) { testSlices(t, b) })
+	t.Run("BadInput", func(t *testing.T) { testBadInput(t, b, open) })
+	t.Run("Gradient", func(t *testing.T) { testGradient(t, b) })
+	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, b) })
+	t.Run("FreeWhileInUse", func(t *testing.T) { testFreeWhileInUse(t, b) })
+	t.Run("AllocFreeNoGrowth", func(t *testing.T) { testNoGrowth(t, b) })
+	t.Run("Closed", func(t *testing.T) { testClosed(t, open) })
+	t.Run("CloseWhileInUse", func(t *testing.T) { testCloseWhileInUse(t, open) })
+}
+
+func mustOpen(t *testing.T, open Opener) core.Backend {
+	t.Helper()
+	b, err := open()
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return b
+}
+
+// dtypes are the dtypes the backend supports; the float64 refusal on devices without it is checked in
+// BadInput.
+func dtypes(b core.Backend) []core.DType {
+	if b.Info().Float64 {
+		return core.DTypes
+	}
+	return []core.DType{core.Float32}
+}
+
+// activations returns the activations pass p is checked with. long adds the non-default α: zero,
+// negative (not for backward from output), a value that is not exactly representable.
+func activations(p core.Pass, long bool) []core.Activation {
+	acts := []core.Activation{core.ReLU(), core.LeakyReLU(core.DefaultLeakyReLUAlpha), core.ELU(core.DefaultELUAlpha)}
+	if !long {
+		return acts
+	}
+	acts = append(acts, core.LeakyReLU(0.2), core.LeakyReLU(0), core.ELU(0.37), core.ELU(2.5), core.ELU(0))
+	if p != core.BackwardFromOutput {
+		acts = append(acts, core.LeakyReLU(-0.3), core.ELU(-0.8))
+	}
+	return acts
+}
+
+func seed(t *testing.T) *rand.Rand {
+	t.Helper()
+	return rand.New(rand.NewPCG(0x6770756163742121, uint64(len(t.Name()))))
+}
+
+// is fails the test unless err matches want.
+func is(t *testing.T, err, want error, what string) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s: got error %v, want %v", what, err, want)
+	}
+}
+
+func ok(t *testing.T, err error, what string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func testInfo(t *testing.T, b core.Backend) {
+	info := b.Info()
+	if info.Spec == "" {
+		t.Error("Info().Spec is empty")
+	}
+	if _, err := core.ParseSpec(info.Spec); err != nil {
+		t.Errorf("Info().Spec %q does not parse: %v", info.Spec, err)
+	}
+	if info.Platform < core.PlatformCUDA || info.Platform > core.PlatformCPU {
+		t.Errorf("Info().Platform = %v", info.Platform)
+	}
+	if info.Name == "" || info.ComputeUnits <= 0 {
+		t.Errorf("Info() lacks a name or compute units: %+v", info)
+	}
+	m, err := b.Memory()
+	ok(t, err, "Memory")
+	if m.Total < 0 || m.Free < 0 || m.InUse < 0 || m.Buffers < 0 {
+		t.Errorf("Memory() = %+v", m)
+	}
+	t.Logf("%s: %s (%s), %d compute units, %d MiB, float64 %v, denormals %v", info.Spec, info.Name, info.Vendor,
+		info.ComputeUnits, info.Memory>>20, info.Float64, info.Denormals)
+}
