@@ -1,0 +1,52 @@
+package backend
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gpuact/gpuact/backend/core"
+)
+
+// HostOf returns the view of s that Backend.Upload and Backend.Download take.
+func HostOf[T Float](s []T) Host { return core.HostOf(s) }
+
+// Upload copies src into dst (same length, dtype matching T).
+func Upload[T Float](b Backend, dst Buffer, src []T) error { return b.Upload(dst, core.HostOf(src)) }
+
+// Download copies src into dst (same length, dtype matching T), after the work queued before it.
+func Download[T Float](b Backend, dst []T, src Buffer) error {
+	return b.Download(core.HostOf(dst), src)
+}
+
+// FromSlice allocates a buffer of len(src) elements on b and copies src into it.
+func FromSlice[T Float](b Backend, src []T) (Buffer, error) {
+	buf, err := b.Alloc(core.DTypeOf[T](), len(src))
+	if err != nil {
+		return Buffer{}, err
+	}
+	if err := b.Upload(buf, core.HostOf(src)); err != nil {
+		return Buffer{}, errors.Join(err, b.Free(buf))
+	}
+	return buf, nil
+}
+
+// ToSlice downloads src into a new slice. T must match src's dtype.
+func ToSlice[T Float](b Backend, src Buffer) ([]T, error) {
+	if src.IsNil() {
+		return nil, fmt.Errorf("%w: ToSlice: src is the zero Buffer", ErrNilBuffer)
+	}
+	if want := core.DTypeOf[T](); src.DType() != want {
+		return nil, fmt.Errorf("%w: ToSlice: src buffer is %s, the slice would be %s", ErrDTypeMismatch, src.DType(), want)
+	}
+	dst := make([]T, src.Len())
+	if err := b.Download(core.HostOf(dst), src); err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// Run runs pass p of act on b: out is y or dx; in1 is x (Forward) or dy; in2 is x (BackwardFromInput),
+// y (BackwardFromOutput) or unused (Forward). It is the table-driven form of the three Backend methods.
+func Run(b Backend, p Pass, act Activation, out, in1, in2 Buffer) error {
+	return core.Run(b, p, act, out, in1, in2)
+}
