@@ -193,6 +193,24 @@ func slices[T core.Float](t *testing.T, b core.Backend, buf core.Buffer) {
 			t.Fatalf("after an upload to [15:20), element %d = %v, want %v", i, got[i], want)
 		}
 	}
+	// Device-to-device copy between views: [15:20) onto [60:65).
+	dst, err := buf.Slice(60, 65)
+	ok(t, err, "Slice")
+	ok(t, b.Copy(dst, vv), "Copy")
+	ok(t, b.Copy(dst, dst), "Copy onto itself")
+	ok(t, b.Download(core.HostOf(got), buf), "Download")
+	for i := range 5 {
+		if got[60+i] != T(-(i+1)) || got[59] != 59 || got[65] != 65 {
+			t.Fatalf("Copy of [15:20) to [60:65): %v", got[55:70])
+		}
+	}
+	shifted, err := buf.Slice(16, 21)
+	ok(t, err, "Slice")
+	is(t, b.Copy(shifted, vv), core.ErrOverlap, "Copy between partially overlapping views")
+	short, err := buf.Slice(0, 4)
+	ok(t, err, "Slice")
+	is(t, b.Copy(short, vv), core.ErrLengthMismatch, "Copy of 5 elements into 4")
+	is(t, b.Copy(core.Buffer{}, vv), core.ErrNilBuffer, "Copy into nil")
 	part := make([]T, 5)
 	ok(t, b.Download(core.HostOf(part), vv), "Download from a view")
 	if part[0] != -1 || part[4] != -5 {

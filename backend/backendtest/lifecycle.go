@@ -127,6 +127,7 @@ func testClosed(t *testing.T, open Opener) {
 	for _, p := range core.Passes {
 		is(t, core.Run(b, p, core.ReLU(), y, x, x), core.ErrClosed, p.String()+" after Close")
 	}
+	is(t, b.Copy(y, x), core.ErrClosed, "Copy after Close")
 	is(t, b.Sync(), core.ErrClosed, "Sync after Close")
 	_, err = b.Memory()
 	is(t, err, core.ErrClosed, "Memory after Close")

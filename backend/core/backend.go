@@ -1,6 +1,9 @@
 package core
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Backend runs the activations on one device. Every method is safe for concurrent use by many
 // goroutines. Buffers belong to the Backend value that allocated them.
@@ -27,6 +30,10 @@ type Backend interface {
 	// Download copies src into dst, which must have src's length and dtype, after all work queued
 	// before it has finished. It is a synchronising call.
 	Download(dst Host, src Buffer) error
+	// Copy copies src into dst on the device (same length and dtype; they may not partially overlap).
+	// It is the device's own copy (cuMemcpyDtoD, clEnqueueCopyBuffer, copy()), the roofline against
+	// which gpubench measures the passes.
+	Copy(dst, src Buffer) error
 	// Forward computes y = f(x) for every element.
 	Forward(act Activation, y, x Buffer) error
 	// BackwardFromInput computes dx = f'(x)·dy for every element, from the forward pass's input.
@@ -41,6 +48,15 @@ type Backend interface {
 	// Close waits for queued work, frees every buffer still allocated and releases the device. Later
 	// calls return ErrClosed; a second Close returns nil.
 	Close() error
+}
+
+// Timer is implemented by backends that can time their own work on the device (CUDA events, OpenCL
+// profiling). gpubench uses it to report kernel time beside host time.
+type Timer interface {
+	// TimeDevice waits for queued work, calls enqueue (which queues work on the backend and must not
+	// synchronise), waits for that work and returns the device time it took from the start of the first
+	// command to the end of the last.
+	TimeDevice(enqueue func() error) (time.Duration, error)
 }
 
 // Platform is the kind of backend: the API through which gpuact reaches the device.

@@ -248,6 +248,41 @@ func (o *Owner) BeginPass(p Pass, act Activation, out, in1, in2 Buffer) (Lease, 
 	return l, nil
 }
 
+// BeginDeviceCopy checks a device-to-device copy from src to dst and leases both.
+func (o *Owner) BeginDeviceCopy(dst, src Buffer) (Lease, error) {
+	const op = "Copy"
+	l, err := o.Begin(op)
+	if err != nil {
+		return Lease{}, err
+	}
+	bufs := []Buffer{dst, src}
+	names := []string{"dst", "src"}
+	for i, b := range bufs {
+		if err := o.own(op, names[i], b); err != nil {
+			l.End()
+			return Lease{}, err
+		}
+	}
+	if dst.a.dtype != src.a.dtype {
+		l.End()
+		return Lease{}, fmt.Errorf("%w: %s: dst is %s, src is %s", ErrDTypeMismatch, op, dst.a.dtype, src.a.dtype)
+	}
+	if dst.n != src.n {
+		l.End()
+		return Lease{}, fmt.Errorf("%w: %s: dst has %d elements, src has %d", ErrLengthMismatch, op, dst.n, src.n)
+	}
+	if partialOverlap(dst, src) {
+		l.End()
+		return Lease{}, fmt.Errorf("%w: %s: dst [%d:%d] and src [%d:%d] share memory but are not the same buffer", ErrOverlap, op,
+			dst.off, dst.off+dst.n, src.off, src.off+src.n)
+	}
+	l.DType, l.N = dst.a.dtype, dst.n
+	if err := l.lock(op, names, bufs, 0); err != nil {
+		return Lease{}, err
+	}
+	return l, nil
+}
+
 // BeginCopy checks a copy between buffer b and host memory h (Upload when upload is true, else Download)
 // and leases b.
 func (o *Owner) BeginCopy(b Buffer, h Host, upload bool) (Lease, error) {

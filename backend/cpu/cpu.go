@@ -112,6 +112,21 @@ func (b *Backend) Download(dst core.Host, src core.Buffer) error {
 	return nil
 }
 
+// Copy copies src into dst with Go's copy().
+func (b *Backend) Copy(dst, src core.Buffer) error {
+	l, err := b.owner.BeginDeviceCopy(dst, src)
+	if err != nil {
+		return err
+	}
+	defer l.End()
+	if l.DType == core.Float32 {
+		copy(view[float32](dst), view[float32](src))
+	} else {
+		copy(view[float64](dst), view[float64](src))
+	}
+	return nil
+}
+
 // Forward computes y = f(x).
 func (b *Backend) Forward(act core.Activation, y, x core.Buffer) error {
 	return b.run(core.Forward, act, y, x, core.Buffer{})
