@@ -125,9 +125,24 @@ type Info struct {
 	// Denormals reports whether denormal (subnormal) float32 values are preserved. A device that flushes
 	// them to zero says false here; SPEC §1 asks for them wherever the hardware has them.
 	Denormals bool
-	// Details holds other facts worth printing in a report (compute capability, memory bus, clock ...).
+	// Details holds other facts worth printing in a report; the Detail* keys are the ones tools read.
 	Details map[string]string
 }
+
+// Keys of Info.Details that tools such as gpubench read. Values are decimal integers unless noted.
+const (
+	// DetailPath names the implementation that runs the passes (CPU: "generic", "avx2", ...).
+	DetailPath = "path"
+	// DetailCacheBytes is the size of the last cache loads go through (L2 on GPUs, LLC on CPUs): data
+	// smaller than this is rotated among buffers by benchmarks, so they measure memory, not cache.
+	DetailCacheBytes = "cache_bytes"
+	// DetailMemoryClockKHz and DetailMemoryBusBits give the theoretical memory bandwidth of a GPU:
+	// 2 (double data rate) × clock × bus width / 8 bytes per second.
+	DetailMemoryClockKHz = "memory_clock_khz"
+	DetailMemoryBusBits  = "memory_bus_width_bits"
+	// DetailComputeCapability is the CUDA compute capability, "9.0".
+	DetailComputeCapability = "compute_capability"
+)
 
 // MemoryStats is a snapshot of device memory.
 type MemoryStats struct {

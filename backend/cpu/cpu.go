@@ -36,7 +36,7 @@ func New() *Backend {
 		ComputeUnits: runtime.GOMAXPROCS(0),
 		Float64:      true,
 		Denormals:    true,
-		Details:      map[string]string{"path": "generic Go"},
+		Details:      map[string]string{core.DetailPath: "generic"},
 	}
 	return b
 }
