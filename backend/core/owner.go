@@ -12,7 +12,7 @@ import (
 // MaxElements is the largest allocation, in elements, that any backend accepts: 2^48, the most that
 // 64-bit address spaces in use today can map. Larger sizes are refused with ErrBadSize before any driver
 // is asked.
-const MaxElements = 1 << 48
+const MaxElements int64 = 1 << 48
 
 var allocIDs atomic.Uint64
 
@@ -68,7 +68,7 @@ func (o *Owner) Alloc(dtype DType, n int, alloc func(bytes int64) (any, error)) 
 	if !dtype.Valid() || (dtype == Float64 && !o.float64) {
 		return Buffer{}, fmt.Errorf("%w: %s cannot hold %s", ErrUnsupportedDType, o.spec, dtype)
 	}
-	if n < 0 || n > MaxElements || n > math.MaxInt64/dtype.Size() {
+	if n < 0 || int64(n) > MaxElements || int64(n) > math.MaxInt64/int64(dtype.Size()) {
 		return Buffer{}, fmt.Errorf("%w: Alloc of %d %s elements", ErrBadSize, n, dtype)
 	}
 	mem, err := alloc(int64(n) * int64(dtype.Size()))
