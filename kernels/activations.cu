@@ -12,7 +12,8 @@
 //
 // Accuracy: ReLU and LeakyReLU are exact selects and one IEEE multiply in the data type. ELU on float32
 // evaluates its x <= 0 branch in double, so the float32 result is the float64 oracle rounded once
-// (CUDA's double exp and expm1 are within 1 ulp of double); ELU on float64 uses exp and expm1, with
+// (CUDA's double exp and expm1 are within 1 ulp of double), except forward with a power-of-two alpha
+// (elu_fwd_p2, below), which needs no double; ELU on float64 uses exp and expm1, with
 // alpha*exp(x)*dy kept accurate where exp(x) is subnormal (exp_times, the same algorithm as the Go
 // oracle's expTimes).
 
@@ -89,6 +90,18 @@ struct EluFwd {
         if (x > 0.0 || x != x) return x;
         return alpha * expm1(x);
     }
+};
+
+// ELU forward on float32 when alpha is a power of two (1, the default, among them) or zero: the
+// product alpha*expm1f(x) is then exact, so the result is within expm1f's error (1 ulp, CUDA's bound)
+// of the true value, and within 2 ulp of the oracle, without the float64 units that the general path
+// needs (which consumer GPUs have few of).
+struct EluFwdP2 {
+    HD static float apply(float x, float, float alpha) {
+        if (x > 0.0f || x != x) return x;
+        return alpha * expm1f(x);
+    }
+    HD static double apply(double x, double, double alpha) { return EluFwd::apply(x, 0.0, alpha); }
 };
 
 struct EluBwdIn {
@@ -214,5 +227,6 @@ GPUACT_KERNELS(relu_bwd, ReluBwd, true)
 GPUACT_KERNELS(leaky_fwd, LeakyFwd, false)
 GPUACT_KERNELS(leaky_bwd, LeakyBwd, true)
 GPUACT_KERNELS(elu_fwd, EluFwd, false)
+GPUACT_KERNELS(elu_fwd_p2, EluFwdP2, false)
 GPUACT_KERNELS(elu_bwd_in, EluBwdIn, true)
 GPUACT_KERNELS(elu_bwd_out, EluBwdOut, true)

@@ -11,7 +11,11 @@ package cuda
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -31,6 +35,20 @@ var kernelOps = map[core.Kind][3]string{
 	core.KindReLU:      {"relu_fwd", "relu_bwd", "relu_bwd"},
 	core.KindLeakyReLU: {"leaky_fwd", "leaky_bwd", "leaky_bwd"},
 	core.KindELU:       {"elu_fwd", "elu_bwd_in", "elu_bwd_out"},
+}
+
+// eluForwardPow2 is the float32 ELU forward kernel for a power-of-two or zero α, which needs no float64
+// arithmetic (see activations.cu). GPUACT_CUDA_ELU_DOUBLE=1 switches it off, to compare the two.
+const eluForwardPow2 = "elu_fwd_p2"
+
+// exactScale reports whether multiplying a float32 by a is exact (barring overflow and underflow): a is
+// zero or a power of two.
+func exactScale(a float32) bool {
+	if a == 0 {
+		return true
+	}
+	frac, _ := math.Frexp(float64(a))
+	return frac == 0.5 || frac == -0.5
 }
 
 type kernelKey struct {
@@ -80,6 +98,8 @@ type Backend struct {
 
 	timerMu    sync.Mutex // guards the two timing events
 	start, end cu.Event
+
+	eluDouble bool // GPUACT_CUDA_ELU_DOUBLE=1: never use elu_fwd_p2
 }
 
 var (
@@ -150,7 +170,8 @@ func Open(i int) (*Backend, error) {
 	if err != nil {
 		return fail(err)
 	}
-	b := &Backend{drv: drv, ordinal: i, dev: dev, ctx: ctx, fns: map[kernelKey]cu.Function{}}
+	b := &Backend{drv: drv, ordinal: i, dev: dev, ctx: ctx, fns: map[kernelKey]cu.Function{},
+		eluDouble: os.Getenv("GPUACT_CUDA_ELU_DOUBLE") == "1"}
 	if err := b.init(spec); err != nil {
 		b.release()
 		return fail(err)
@@ -173,8 +194,11 @@ func (b *Backend) init(spec string) error {
 	if b.module, err = d.ModuleLoadData(kernels.CUDAFatbin); err != nil {
 		return fmt.Errorf("loading the kernels (%s): %w", kernels.CUDAArchs, err)
 	}
-	for _, ops := range kernelOps {
+	for _, ops := range append(slices.Collect(maps.Values(kernelOps)), [3]string{eluForwardPow2}) {
 		for _, op := range ops {
+			if op == "" {
+				continue
+			}
 			for _, f64 := range []bool{false, true} {
 				for _, vec := range []bool{false, true} {
 					k := kernelKey{op, f64, vec}
@@ -420,6 +444,9 @@ func (b *Backend) run(p core.Pass, act core.Activation, out, in1, in2 core.Buffe
 	vec := (po^pa)&15 == 0 && (p == core.Forward || (po^pb)&15 == 0)
 	f64 := l.DType == core.Float64
 	k := kernelKey{kernelOps[act.Kind()][p-core.Forward], f64, vec}
+	if !f64 && p == core.Forward && act.Kind() == core.KindELU && exactScale(float32(act.Alpha())) && !b.eluDouble {
+		k.op = eluForwardPow2
+	}
 	fn := b.fns[k]
 	// Elements one thread handles per loop step: two 16-byte vectors, or four scalars.
 	perThread := uint64(4)

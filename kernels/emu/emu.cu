@@ -26,10 +26,11 @@ template <typename T> static T ref(int op, T a, T b, T alpha) {
     case 4: return (a > 0 || a != a) ? a : T((double)alpha * expm1((double)a));    // elu_fwd(x)
     case 5: return b != b ? b : (b > 0 ? a : T(exp_times((double)alpha, (double)b, (double)a))); // elu_bwd_in(dy, x)
     case 6: return b != b ? b : (b > 0 ? a : T(((double)b + (double)alpha) * (double)a));       // elu_bwd_out(dy, y)
+    case 7: return ref<T>(4, a, b, alpha);                                                      // elu_fwd_p2(x)
     }
     abort();
 }
-static const char *opnames[] = {"relu_fwd", "relu_bwd", "leaky_fwd", "leaky_bwd", "elu_fwd", "elu_bwd_in", "elu_bwd_out"};
+static const char *opnames[] = {"relu_fwd", "relu_bwd", "leaky_fwd", "leaky_bwd", "elu_fwd", "elu_bwd_in", "elu_bwd_out", "elu_fwd_p2"};
 static bool two(int op) { return op == 1 || op == 3 || op == 5 || op == 6; }
 
 template <typename T> static void run(int op, bool vec, unsigned long long nth, T *o, const T *a, const T *b, unsigned long long n, T alpha) {
@@ -42,7 +43,7 @@ template <typename T> static void run(int op, bool vec, unsigned long long nth, 
         break;
         switch (op) {
             CASE(0, ReluFwd, false) CASE(1, ReluBwd, true) CASE(2, LeakyFwd, false) CASE(3, LeakyBwd, true)
-            CASE(4, EluFwd, false) CASE(5, EluBwdIn, true) CASE(6, EluBwdOut, true)
+            CASE(4, EluFwd, false) CASE(5, EluBwdIn, true) CASE(6, EluBwdOut, true) CASE(7, EluFwdP2, false)
         }
     }
 }
@@ -124,7 +125,7 @@ int main() {
     const unsigned long long grids[] = {1, 256, 3 * 256, 7 * 256};
     const double alphas[] = {1.0, 0.37, 0.01};
     long runs = 0;
-    for (int op = 0; op < 7; op++)
+    for (int op = 0; op < 8; op++)
         for (int vec = 0; vec < 2; vec++)
             for (size_t n : sizes)
                 for (unsigned long long nth : grids)
@@ -133,7 +134,7 @@ int main() {
                         // agree mod 4 elements (float32) or mod 2 (float64); the scalar ones take any.
                         int oo = o, oa = o, ob = o;
                         if (!vec) { oa = (o + 1) % 4; ob = (o + 3) % 4; }
-                        double alpha = alphas[(op + o) % 3];
+                        double alpha = op == 7 ? (o % 2 ? 0.5 : 1.0) : alphas[(op + o) % 3]; // p2: powers of two
                         check<float>(op, vec, nth, n, oo, oa, ob, false, alpha, rng);
                         check<double>(op, vec, nth, n, oo & (vec ? 1 : 3), oa & (vec ? 1 : 3), ob & (vec ? 1 : 3), false, alpha, rng);
                         check<float>(op, vec, nth, n, oo, oa, ob, true, alpha, rng);
