@@ -25,3 +25,9 @@ lint:
 # What CI runs after installing its dependencies (.ci/run).
 ci: lint test
 	CGO_ENABLED=0 $(GO) build ./...
+
+# Builds the GPU check into build/gpu (CGO_ENABLED=0 test binaries, gpubench, the PyTorch script,
+# run.sh); on a machine with an NVIDIA GPU, `bash build/gpu/run.sh` runs it. See the README.
+.PHONY: gpu-check
+gpu-check:
+	bash scripts/gpu-check.sh

@@ -1,0 +1,208 @@
+package cuda_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gpuact/gpuact/backend"
+	"github.com/gpuact/gpuact/backend/backendtest"
+	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/cuda"
+)
+
+// requireEnv, when "1", turns a machine without a usable CUDA device into a failure instead of a skip:
+// the GPU check sets it, so a broken driver cannot pass for a missing one.
+const requireEnv = "GPUACT_REQUIRE_CUDA"
+
+// usable returns the usable CUDA devices, or skips (fails under GPUACT_REQUIRE_CUDA=1) with the reason.
+func usable(t *testing.T) []core.Device {
+	t.Helper()
+	var devs []core.Device
+	var why []string
+	for _, d := range cuda.Devices() {
+		if d.Usable {
+			devs = append(devs, d)
+		} else {
+			why = append(why, d.String())
+		}
+	}
+	if len(devs) == 0 {
+		msg := "no usable CUDA device: " + strings.Join(why, "; ")
+		if os.Getenv(requireEnv) == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg + " (this test runs on an NVIDIA GPU: see the README's GPU check)")
+	}
+	return devs
+}
+
+// TestConformance runs the shared conformance suite, unchanged, on every CUDA device.
+func TestConformance(t *testing.T) {
+	for _, d := range usable(t) {
+		t.Run(d.Spec, func(t *testing.T) {
+			backendtest.Run(t, d.Open)
+		})
+	}
+}
+
+// TestNoLeak: the device's free memory is the same before and after 10^4 alloc/free cycles.
+func TestNoLeak(t *testing.T) {
+	d := usable(t)[0]
+	b, err := d.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	warm, err := b.Alloc(core.Float32, 1<<20) // let the driver set up its pools first
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Free(warm)
+	before, err := b.Memory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10000 {
+		buf, err := b.Alloc(core.Float32, 1+(i*7919)%(1<<22))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Free(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := b.Memory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Free != before.Free || after.Buffers != before.Buffers {
+		t.Errorf("after 10^4 alloc/free cycles: device free memory %d -> %d bytes, live buffers %d -> %d",
+			before.Free, after.Free, before.Buffers, after.Buffers)
+	}
+	t.Logf("device free memory %d bytes before and %d after 10^4 alloc/free cycles", before.Free, after.Free)
+}
+
+// TestAsyncErrorSurfaces: an error the driver reports for queued work reaches the next synchronising
+// call, and the backend refuses nothing it should accept afterwards. The only way to provoke one
+// without memory corruption is out of memory at launch time, which cannot be forced portably; so this
+// checks the contract that is checkable: Sync and Download return nil after good work and the results
+// are there.
+func TestSyncAfterWork(t *testing.T) {
+	d := usable(t)[0]
+	b, err := d.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	x, err := backend.FromSlice(b, []float32{-1, 2, -3, 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 1000 {
+		if err := b.Forward(backend.ReLU(), x, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := backend.ToSlice[float32](b, x)
+	if err != nil || fmt.Sprint(got) != "[0 2 0 4]" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+}
+
+// TestUnavailable runs this test binary again with GPUACT_CUDA_LIBRARY pointing at a missing library,
+// at a library whose cuInit reports no device, and at one lacking symbols: each time the CUDA backend
+// must be unavailable with the reason, Auto must fall back to another backend, and nothing may panic.
+func TestUnavailable(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct{ name, lib, want string }{
+		{"no library", filepath.Join(dir, "absent", "libcuda.so.1"), "no CUDA driver library"},
+	}
+	if cc, err := exec.LookPath("cc"); err == nil {
+		for _, v := range []struct{ name, define, want string }{
+			{"no device", "-DNO_DEVICE", "CUDA_ERROR_NO_DEVICE"},
+			{"missing symbol", "-DONLY_INIT", "has no symbol"},
+		} {
+			lib := filepath.Join(dir, strings.ReplaceAll(v.name, " ", "_"), "libcuda.so.1")
+			os.MkdirAll(filepath.Dir(lib), 0o755)
+			out, err := exec.Command(cc, "-shared", "-fPIC", v.define, "-o", lib, "testdata/fakecuda.c").CombinedOutput()
+			if err != nil {
+				t.Fatalf("building the fake driver: %v\n%s", err, out)
+			}
+			cases = append(cases, struct{ name, lib, want string }{v.name, lib, v.want})
+		}
+	} else {
+		t.Logf("no C compiler: only the missing-library case runs (the fake drivers need cc)")
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "GPUACT_CUDA_LIBRARY="+c.lib, childEnv+"="+c.want, backend.EnvVar+"=")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if !strings.Contains(string(out), "child ok") {
+				t.Fatalf("the child did not run its checks:\n%s", out)
+			}
+		})
+	}
+}
+
+const childEnv = "GPUACT_CUDA_TEST_CHILD"
+
+// TestMain runs the checks of TestUnavailable in the child process it starts.
+func TestMain(m *testing.M) {
+	if want := os.Getenv(childEnv); want != "" {
+		if err := childChecks(want); err != nil {
+			fmt.Println("child failed:", err)
+			os.Exit(1)
+		}
+		fmt.Println("child ok")
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func childChecks(want string) error {
+	devs := cuda.Devices()
+	if len(devs) != 1 || devs[0].Usable || !strings.Contains(devs[0].Reason, want) {
+		return fmt.Errorf("Devices() = %v, want one unusable entry whose reason mentions %q", devs, want)
+	}
+	if _, err := cuda.Open(0); !errors.Is(err, core.ErrUnavailable) || !strings.Contains(err.Error(), want) {
+		return fmt.Errorf("cuda.Open(0): %v, want ErrUnavailable mentioning %q", err, want)
+	}
+	if _, err := backend.Open("cuda"); !errors.Is(err, core.ErrUnavailable) || !strings.Contains(err.Error(), want) {
+		return fmt.Errorf("backend.Open(cuda): %v, want ErrUnavailable mentioning %q", err, want)
+	}
+	b, skipped, err := backend.Choose()
+	if err != nil {
+		return fmt.Errorf("backend.Choose: %v", err)
+	}
+	defer b.Close()
+	if b.Info().Platform == core.PlatformCUDA {
+		return fmt.Errorf("Auto chose %s", b.Info().Spec)
+	}
+	listed := false
+	for _, d := range backend.List() { // what gpubench -list prints, one line each
+		if d.Platform == core.PlatformCUDA && strings.Contains(d.String(), want) {
+			listed = true
+		}
+	}
+	if !listed {
+		return fmt.Errorf("backend.List() does not say why CUDA is unavailable: %v", backend.List())
+	}
+	for _, d := range skipped {
+		if d.Platform == core.PlatformCUDA && !strings.Contains(d.Reason, want) {
+			return fmt.Errorf("Choose skipped %s with reason %q, want it to mention %q", d.Spec, d.Reason, want)
+		}
+	}
+	return nil
+}

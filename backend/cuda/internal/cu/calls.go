@@ -1,0 +1,202 @@
+package cu
+
+import (
+	"runtime"
+	"time"
+	"unsafe"
+)
+
+// The calls. Pointers to Go memory are converted to uintptr inside each syscall's argument list, so
+// the //go:uintptrescapes of syscall keeps their targets on the heap and alive for the call.
+
+// Init calls cuInit(0).
+func (d *Driver) Init() error { return d.check("cuInit", d.syscall(d.fn.cuInit, 0)) }
+
+// DriverVersion is the driver's CUDA version, 12040 for 12.4.
+func (d *Driver) DriverVersion() (int, error) {
+	var v int32
+	err := d.check("cuDriverGetVersion", d.syscall(d.fn.cuDriverGetVersion, uintptr(unsafe.Pointer(&v))))
+	return int(v), err
+}
+
+// DeviceCount is the number of CUDA devices.
+func (d *Driver) DeviceCount() (int, error) {
+	var n int32
+	err := d.check("cuDeviceGetCount", d.syscall(d.fn.cuDeviceGetCount, uintptr(unsafe.Pointer(&n))))
+	return int(n), err
+}
+
+// DeviceGet returns device ordinal i.
+func (d *Driver) DeviceGet(i int) (Device, error) {
+	var dev int32
+	err := d.check("cuDeviceGet", d.syscall(d.fn.cuDeviceGet, uintptr(unsafe.Pointer(&dev)), uintptr(i)))
+	return Device(dev), err
+}
+
+// DeviceName is the device's name.
+func (d *Driver) DeviceName(dev Device) (string, error) {
+	buf := make([]byte, 256)
+	if err := d.check("cuDeviceGetName", d.syscall(d.fn.cuDeviceGetName, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), uintptr(dev))); err != nil {
+		return "", err
+	}
+	return goString(&buf[0]), nil
+}
+
+// DeviceAttribute returns one attribute.
+func (d *Driver) DeviceAttribute(dev Device, attr int) (int, error) {
+	var v int32
+	err := d.check("cuDeviceGetAttribute", d.syscall(d.fn.cuDeviceGetAttribute, uintptr(unsafe.Pointer(&v)), uintptr(attr), uintptr(dev)))
+	return int(v), err
+}
+
+// DeviceTotalMem is the device's memory in bytes.
+func (d *Driver) DeviceTotalMem(dev Device) (int64, error) {
+	var v uint64
+	err := d.check("cuDeviceTotalMem_v2", d.syscall(d.fn.cuDeviceTotalMem, uintptr(unsafe.Pointer(&v)), uintptr(dev)))
+	return int64(v), err
+}
+
+// PrimaryCtxRetain retains the device's primary context (the one the runtime API and PyTorch use, so
+// gpuact shares it with them instead of making another).
+func (d *Driver) PrimaryCtxRetain(dev Device) (Context, error) {
+	var c uintptr
+	err := d.check("cuDevicePrimaryCtxRetain", d.syscall(d.fn.cuDevicePrimaryCtxRetain, uintptr(unsafe.Pointer(&c)), uintptr(dev)))
+	return Context(c), err
+}
+
+// PrimaryCtxRelease releases a retain.
+func (d *Driver) PrimaryCtxRelease(dev Device) error {
+	return d.check("cuDevicePrimaryCtxRelease_v2", d.syscall(d.fn.cuDevicePrimaryCtxRelease, uintptr(dev)))
+}
+
+// CtxSetCurrent binds c to the calling OS thread. Callers lock the goroutine to its thread first.
+func (d *Driver) CtxSetCurrent(c Context) error {
+	return d.check("cuCtxSetCurrent", d.syscall(d.fn.cuCtxSetCurrent, uintptr(c)))
+}
+
+// MemGetInfo reports free and total device memory of the current context's device.
+func (d *Driver) MemGetInfo() (free, total int64, err error) {
+	var f, t uint64
+	err = d.check("cuMemGetInfo_v2", d.syscall(d.fn.cuMemGetInfo, uintptr(unsafe.Pointer(&f)), uintptr(unsafe.Pointer(&t))))
+	return int64(f), int64(t), err
+}
+
+// MemAlloc allocates bytes of device memory (256-byte aligned).
+func (d *Driver) MemAlloc(bytes int64) (DevPtr, error) {
+	var p uint64
+	err := d.check("cuMemAlloc_v2", d.syscall(d.fn.cuMemAlloc, uintptr(unsafe.Pointer(&p)), uintptr(bytes)))
+	return DevPtr(p), err
+}
+
+// MemFree frees device memory.
+func (d *Driver) MemFree(p DevPtr) error {
+	return d.check("cuMemFree_v2", d.syscall(d.fn.cuMemFree, uintptr(p)))
+}
+
+// MemcpyHtoDAsync copies bytes from host memory src to dst on stream s. From pageable memory it returns
+// once src has been read (staged), so src may be reused then.
+func (d *Driver) MemcpyHtoDAsync(dst DevPtr, src unsafe.Pointer, bytes int64, s Stream) error {
+	err := d.check("cuMemcpyHtoDAsync_v2", d.syscall(d.fn.cuMemcpyHtoDAsync, uintptr(dst), uintptr(src), uintptr(bytes), uintptr(s)))
+	runtime.KeepAlive(src)
+	return err
+}
+
+// MemcpyDtoHAsync copies bytes from src to host memory dst on stream s. To pageable memory it returns
+// once the copy is done.
+func (d *Driver) MemcpyDtoHAsync(dst unsafe.Pointer, src DevPtr, bytes int64, s Stream) error {
+	err := d.check("cuMemcpyDtoHAsync_v2", d.syscall(d.fn.cuMemcpyDtoHAsync, uintptr(dst), uintptr(src), uintptr(bytes), uintptr(s)))
+	runtime.KeepAlive(dst)
+	return err
+}
+
+// MemcpyDtoDAsync copies bytes between device buffers on stream s.
+func (d *Driver) MemcpyDtoDAsync(dst, src DevPtr, bytes int64, s Stream) error {
+	return d.check("cuMemcpyDtoDAsync_v2", d.syscall(d.fn.cuMemcpyDtoDAsync, uintptr(dst), uintptr(src), uintptr(bytes), uintptr(s)))
+}
+
+// MemsetD8Async sets bytes of device memory to v on stream s.
+func (d *Driver) MemsetD8Async(dst DevPtr, v byte, bytes int64, s Stream) error {
+	return d.check("cuMemsetD8Async", d.syscall(d.fn.cuMemsetD8Async, uintptr(dst), uintptr(v), uintptr(bytes), uintptr(s)))
+}
+
+// ModuleLoadData loads a module from a cubin, PTX or fatbin image in host memory.
+func (d *Driver) ModuleLoadData(image []byte) (Module, error) {
+	var m uintptr
+	err := d.check("cuModuleLoadData", d.syscall(d.fn.cuModuleLoadData, uintptr(unsafe.Pointer(&m)), uintptr(unsafe.Pointer(&image[0]))))
+	runtime.KeepAlive(image)
+	return Module(m), err
+}
+
+// ModuleUnload unloads a module.
+func (d *Driver) ModuleUnload(m Module) error {
+	return d.check("cuModuleUnload", d.syscall(d.fn.cuModuleUnload, uintptr(m)))
+}
+
+// ModuleGetFunction looks a kernel up by its (extern "C") name.
+func (d *Driver) ModuleGetFunction(m Module, name string) (Function, error) {
+	var f uintptr
+	cname := cString(name)
+	err := d.check("cuModuleGetFunction("+name+")", d.syscall(d.fn.cuModuleGetFunction, uintptr(unsafe.Pointer(&f)), uintptr(m), uintptr(unsafe.Pointer(&cname[0]))))
+	runtime.KeepAlive(cname)
+	return Function(f), err
+}
+
+// FuncAttribute returns one attribute of a kernel (registers, local memory ...).
+func (d *Driver) FuncAttribute(f Function, attr int) (int, error) {
+	var v int32
+	err := d.check("cuFuncGetAttribute", d.syscall(d.fn.cuFuncGetAttribute, uintptr(unsafe.Pointer(&v)), uintptr(attr), uintptr(f)))
+	return int(v), err
+}
+
+// LaunchKernel launches f on a 1-D grid. params is a kernelParams array (void**): a pointer to an array
+// of pointers to each argument's value. The driver copies the values before it returns, and the memory
+// params points to must not hold pointers to unpinned Go memory (the backend pins it).
+func (d *Driver) LaunchKernel(f Function, grid, block uint32, s Stream, params unsafe.Pointer) error {
+	return d.check("cuLaunchKernel", d.syscall(d.fn.cuLaunchKernel, uintptr(f), uintptr(grid), 1, 1, uintptr(block), 1, 1, 0, uintptr(s), uintptr(params), 0))
+}
+
+// StreamCreate creates a stream with flags (StreamNonBlocking: it does not wait for the legacy stream).
+func (d *Driver) StreamCreate(flags uint32) (Stream, error) {
+	var s uintptr
+	err := d.check("cuStreamCreate", d.syscall(d.fn.cuStreamCreate, uintptr(unsafe.Pointer(&s)), uintptr(flags)))
+	return Stream(s), err
+}
+
+// StreamDestroy destroys a stream (its work still completes).
+func (d *Driver) StreamDestroy(s Stream) error {
+	return d.check("cuStreamDestroy_v2", d.syscall(d.fn.cuStreamDestroy, uintptr(s)))
+}
+
+// StreamSynchronize waits for the stream; it returns the error of failed asynchronous work.
+func (d *Driver) StreamSynchronize(s Stream) error {
+	return d.check("cuStreamSynchronize", d.syscall(d.fn.cuStreamSynchronize, uintptr(s)))
+}
+
+// EventCreate creates an event.
+func (d *Driver) EventCreate(flags uint32) (Event, error) {
+	var e uintptr
+	err := d.check("cuEventCreate", d.syscall(d.fn.cuEventCreate, uintptr(unsafe.Pointer(&e)), uintptr(flags)))
+	return Event(e), err
+}
+
+// EventRecord records e on stream s.
+func (d *Driver) EventRecord(e Event, s Stream) error {
+	return d.check("cuEventRecord", d.syscall(d.fn.cuEventRecord, uintptr(e), uintptr(s)))
+}
+
+// EventSynchronize waits for e.
+func (d *Driver) EventSynchronize(e Event) error {
+	return d.check("cuEventSynchronize", d.syscall(d.fn.cuEventSynchronize, uintptr(e)))
+}
+
+// EventElapsed is the device time between two completed events (resolution about 0.5 µs).
+func (d *Driver) EventElapsed(start, end Event) (time.Duration, error) {
+	var ms float32
+	err := d.check("cuEventElapsedTime", d.syscall(d.fn.cuEventElapsedTime, uintptr(unsafe.Pointer(&ms)), uintptr(start), uintptr(end)))
+	return time.Duration(float64(ms) * 1e6), err
+}
+
+// EventDestroy destroys an event.
+func (d *Driver) EventDestroy(e Event) error {
+	return d.check("cuEventDestroy_v2", d.syscall(d.fn.cuEventDestroy, uintptr(e)))
+}
