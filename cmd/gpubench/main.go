@@ -98,8 +98,8 @@ memory bandwidth, not cache bandwidth. Inputs are random in [-4, 4), never zero.
 Output: an aligned table, then a summary (best backend, each pass as % of its copy bandwidth, mismatches).
 With -format csv or json the data goes to stdout (or -o) and the summary to stderr (or stdout with -o).
 
-Exit status: 0 all rows match the oracle; 1 a mismatch (printed); 2 bad flags, an unusable backend or a
-device error.
+Exit status: 0 all rows match the oracle; 1 a mismatch (printed; it wins over a device error); 2 bad
+flags, an unusable backend or a device error.
 
 Flags:
 `
@@ -198,10 +198,12 @@ func (e *env) run(args []string) int {
 	}
 
 	rep := newReport(args, cfg, devs)
+	start := time.Now()
 	bn := &bench{cfg: cfg, devs: devs, rep: rep}
 	bn.progress = newProgress(e.stderr, bn.steps(), e.progress)
 	bn.run()
 	bn.progress.finish()
+	rep.Seconds = time.Since(start).Seconds()
 	for _, r := range rep.Rows {
 		if r.OK != nil && !*r.OK {
 			rep.Mismatches++

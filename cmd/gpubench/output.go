@@ -324,7 +324,7 @@ func writeSummary(d doc, rep *Report) {
 	}
 	d.item(0, fmt.Sprintf("At n = %d, each pass's effective bandwidth on %s as a share of the device's own copy (%s);",
 		best.n, best.backend, strings.Join(copies, ", ")))
-	d.item(0, "100% means the pass moves its bytes as fast as copying memory, the most an elementwise pass can do:")
+	d.item(0, "100% means the pass moves its bytes as fast as the device copies memory, the practical limit of an elementwise pass:")
 	t := newTable("pass", ">GB/s", ">% of copy", "range over activations and dtypes")
 	for _, p := range []string{"forward", "backward-input", "backward-output"} {
 		var pct, gb []float64
@@ -363,6 +363,9 @@ func writeSummary(d doc, rep *Report) {
 			best.backend, fmtGBps(dev.PeakGBps), fmtPct(100*median(c)/dev.PeakGBps)))
 	}
 	writeVerdict(d, rep)
+	if rep.Seconds > 0 {
+		d.item(0, fmt.Sprintf("Measured in %.1f s.", rep.Seconds))
+	}
 }
 
 func mismatchNote(bad int) string {

@@ -39,12 +39,22 @@ func writePlot(path string, rep *Report) error {
 	}
 	slices.SortStableFunc(passes, func(a, b string) int { return passRank(a) - passRank(b) })
 	bes := backendsOf(rep.Rows)
+	// One vertical axis for every panel, so that they compare at a glance; logarithmic when the
+	// values are far apart (a GPU's TB/s beside a CPU's GB/s), or the slower would be a flat line.
+	lo, hi := yRange(rep, bes)
+	logY := lo > 0 && hi/lo > 30
 
 	plots := make([][]*plot.Plot, len(dtypes))
 	for i, dt := range dtypes {
 		plots[i] = make([]*plot.Plot, len(passes))
 		for j, pass := range passes {
 			p, err := panel(rep, bes, acts, dt, pass, i == 0 && j == 0)
+			if logY {
+				p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+				p.Y.Min, p.Y.Max = lo/1.2, hi*1.2
+			} else {
+				p.Y.Min, p.Y.Max = 0, hi*1.05
+			}
 			if err != nil {
 				return err
 			}
@@ -89,7 +99,6 @@ func panel(rep *Report, bes, acts []string, dt, pass string, legend bool) (*plot
 	p.X.Label.Text = "n (elements)"
 	p.Y.Label.Text = "GB/s (effective)"
 	p.X.Scale = plot.LogScale{}
-	p.Y.Min = 0
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
 	minN, maxN := math.MaxInt, 0
@@ -154,12 +163,6 @@ func panel(rep *Report, bes, acts []string, dt, pass string, legend bool) (*plot
 		p.X.Tick.Marker = pow2Ticks{}
 		p.X.Min, p.X.Max = float64(minN), float64(maxN)
 	}
-	// Devices far apart (a GPU's TB/s beside a CPU's GB/s) share a logarithmic axis, or the slower
-	// would be a flat line at zero.
-	if lo, hi := yRange(rep, bes, dt, pass); lo > 0 && hi/lo > 30 {
-		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
-		p.Y.Min, p.Y.Max = lo/1.2, hi*1.2
-	}
 	return p, nil
 }
 
@@ -192,8 +195,8 @@ func (pow2Ticks) Ticks(lo, hi float64) []plot.Tick {
 
 func byX(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) }
 
-// yRange is the smallest and largest positive GB/s a panel draws.
-func yRange(rep *Report, bes []string, dt, pass string) (lo, hi float64) {
+// yRange is the smallest and largest positive GB/s the plot draws.
+func yRange(rep *Report, bes []string) (lo, hi float64) {
 	lo = math.Inf(1)
 	see := func(v float64) {
 		if v > 0 {
@@ -201,14 +204,10 @@ func yRange(rep *Report, bes []string, dt, pass string) (lo, hi float64) {
 		}
 	}
 	for _, r := range rep.Rows {
-		if r.DType == dt && r.Pass == pass {
-			see(r.GBps)
-		}
+		see(r.GBps)
 	}
 	for _, c := range rep.Copy {
-		if c.DType == dt {
-			see(c.GBps)
-		}
+		see(c.GBps)
 	}
 	for _, be := range bes {
 		see(deviceOf(rep, be).PeakGBps)

@@ -22,6 +22,8 @@ type Report struct {
 	Go       string    `json:"go,omitempty"`      // Go version, OS/arch
 	Version  string    `json:"version,omitempty"` // gpuact's module version or VCS revision, when known
 	Settings *Settings `json:"settings,omitempty"`
+	// Seconds is how long the measurement took, from opening the backends to the last row.
+	Seconds float64 `json:"seconds,omitempty"`
 	// Copy holds the roofline: the device's own copy at each backend × dtype × n.
 	Copy []CopyRow `json:"copy,omitempty"`
 	// Mismatches is the number of rows beyond SPEC §2's tolerance; Errors are device errors that cut
