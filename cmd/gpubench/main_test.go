@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gpuact/gpuact/backend"
+	"github.com/gpuact/gpuact/backend/core"
 )
 
 func args(extra ...string) []string { return append(slices.Clone(small), extra...) }
@@ -529,5 +530,28 @@ func TestParse(t *testing.T) {
 		if f := formatFromExt(c.path); f != c.format {
 			t.Errorf("formatFromExt(%q) = %q, want %q", c.path, f, c.format)
 		}
+	}
+}
+
+// counting is a progress that counts steps.
+type counting struct{ n int }
+
+func (c *counting) step(string)         { c.n++ }
+func (c *counting) add(n int, _ string) { c.n += n }
+func (c *counting) finish()             {}
+
+// The bar ends full even when a device error cuts a sweep short.
+func TestProgressCountsEveryStep(t *testing.T) {
+	b := failing{backendCPU(t)}
+	cfg := config{sizes: []int{100, 200}, dtypes: []backend.DType{backend.Float32, backend.Float64}, passes: core.Passes,
+		acts: []backend.Activation{backend.ReLU(), backend.ELU(1)}, minTime: time.Millisecond, minReps: 1, verify: true, cache: 0}
+	c := &counting{}
+	bn := &bench{cfg: cfg, devs: []*device{newDevice(b, 0, nil)}, rep: &Report{}, progress: c}
+	bn.run()
+	if len(bn.rep.Errors) != 2 {
+		t.Errorf("errors %v, want one per dtype", bn.rep.Errors)
+	}
+	if c.n != bn.steps() || c.n != 2*2*(1+2*3) {
+		t.Errorf("%d steps reported, want %d", c.n, bn.steps())
 	}
 }

@@ -263,33 +263,47 @@ type bench struct {
 	devs     []*device
 	rep      *Report
 	progress progress
+	done     int                   // progress steps started
 	inputs   map[backend.DType]any // *inputs[T], shared by every device so all see the same data
 }
 
 type inputs[T backend.Float] struct{ x, dy []T }
 
-// steps is the number of progress steps the sweep takes.
-func (e *bench) steps() int {
-	return len(e.devs) * len(e.cfg.dtypes) * len(e.cfg.sizes) * (1 + len(e.cfg.acts)*len(e.cfg.passes))
+// steps is the number of progress steps the sweep takes: per device and dtype, a copy and every
+// activation × pass at each size.
+func (e *bench) steps() int { return len(e.devs) * len(e.cfg.dtypes) * e.stepsPerDType() }
+
+func (e *bench) stepsPerDType() int {
+	return len(e.cfg.sizes) * (1 + len(e.cfg.acts)*len(e.cfg.passes))
+}
+
+// step reports that a step starts.
+func (e *bench) step(desc string) {
+	e.done++
+	e.progress.step(desc)
 }
 
 func (e *bench) run() {
 	e.inputs = map[backend.DType]any{}
 	for _, d := range e.devs {
 		for _, dt := range e.cfg.dtypes {
-			if dt == backend.Float64 && !d.info.Float64 {
-				e.rep.Notes = append(e.rep.Notes, fmt.Sprintf("%s: float64 skipped: the device has no float64 support", d.info.Spec))
-				e.progress.add(len(e.cfg.sizes)*(1+len(e.cfg.acts)*len(e.cfg.passes)), "")
-				continue
-			}
+			end := e.done + e.stepsPerDType()
 			var err error
-			if dt == backend.Float32 {
+			switch {
+			case dt == backend.Float64 && !d.info.Float64:
+				e.rep.Notes = append(e.rep.Notes, fmt.Sprintf("%s: float64 skipped: the device has no float64 support", d.info.Spec))
+			case dt == backend.Float32:
 				err = runDType[float32](e, d)
-			} else {
+			default:
 				err = runDType[float64](e, d)
 			}
 			if err != nil {
 				e.rep.Errors = append(e.rep.Errors, fmt.Sprintf("%s %s: %v", d.info.Spec, dt, err))
+			}
+			// Steps that an error or a skip left out still count, so the bar ends full.
+			if e.done < end {
+				e.progress.add(end-e.done, "")
+				e.done = end
 			}
 		}
 	}
@@ -355,7 +369,6 @@ func runDType[T backend.Float](e *bench, d *device) error {
 	l := poolLen(d.cache, cfg.sizes, dt.Size())
 	pools, err := allocAll(b, dt, l, 4)
 	if err != nil {
-		e.progress.add(len(cfg.sizes)*(1+len(cfg.acts)*len(cfg.passes)), "")
 		return fmt.Errorf("allocating 4 buffers of %d elements: %w", l, err)
 	}
 	defer func() {
@@ -402,10 +415,9 @@ func runDType[T backend.Float](e *bench, d *device) error {
 	// The roofline: the device's own copy, x into out, at every size.
 	copies := make([]timing, len(cfg.sizes))
 	for si, s := range sets {
-		e.progress.step(fmt.Sprintf("%s %s n=%d copy", d.info.Spec, dt, s.n))
+		e.step(fmt.Sprintf("%s %s n=%d copy", d.info.Spec, dt, s.n))
 		t, err := measureCalls(d, cfg, s.k, 0, func(i int) error { return b.Copy(s.out[i], s.x[i]) })
 		if err != nil {
-			e.progress.add(len(cfg.sizes)-si-1+len(cfg.sizes)*len(cfg.acts)*len(cfg.passes), "")
 			return fmt.Errorf("copy n=%d: %w", s.n, err)
 		}
 		copies[si] = t
@@ -427,22 +439,18 @@ func runDType[T backend.Float](e *bench, d *device) error {
 	for i := range poison {
 		poison[i] = T(math.NaN())
 	}
-	left := len(cfg.sizes) * len(cfg.acts) * len(cfg.passes)
 	for _, act := range cfg.acts {
 		if err := b.Forward(act, py, px); err != nil {
-			e.progress.add(left, "")
 			return fmt.Errorf("%s forward over the pool: %w", act, err)
 		}
 		if hostY != nil {
 			if err := b.Download(core.HostOf(hostY), py); err != nil {
-				e.progress.add(left, "")
 				return err
 			}
 		}
 		for si, s := range sets {
 			for _, p := range cfg.passes {
-				left--
-				e.progress.step(fmt.Sprintf("%s %s n=%d %s %s", d.info.Spec, dt, s.n, p, act))
+				e.step(fmt.Sprintf("%s %s n=%d %s %s", d.info.Spec, dt, s.n, p, act))
 				if p.Check(act) != nil {
 					continue // backward from output with α < 0 is refused by design (SPEC §1)
 				}
@@ -472,7 +480,6 @@ func runDType[T backend.Float](e *bench, d *device) error {
 						err = b.Download(core.HostOf(got[:s.n]), s.out[0])
 					}
 					if err != nil {
-						e.progress.add(left, "")
 						return fmt.Errorf("%s %s n=%d: verifying: %w", p, act, s.n, err)
 					}
 					a, c := in.x[:s.n], []T(nil)
@@ -487,7 +494,6 @@ func runDType[T backend.Float](e *bench, d *device) error {
 				}
 				t, err := measureCalls(d, cfg, s.k, warmed, call)
 				if err != nil {
-					e.progress.add(left, "")
 					return fmt.Errorf("%s %s n=%d: %w", p, act, s.n, err)
 				}
 				r := makeRow(d, p, act, dt, s.n, s.k, t, copies[si])

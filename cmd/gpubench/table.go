@@ -197,15 +197,3 @@ func fmtBytes(b int64) string {
 	}
 	return fmt.Sprintf("%d B", b)
 }
-
-// fmtN writes a size as 2^k when it is a power of two, else as a number.
-func fmtN(n int) string {
-	if n > 0 && n&(n-1) == 0 {
-		k := 0
-		for 1<<k < n {
-			k++
-		}
-		return fmt.Sprintf("2^%d", k)
-	}
-	return fmt.Sprint(n)
-}
