@@ -476,6 +476,32 @@ func TestRotations(t *testing.T) {
 	}
 }
 
+func TestViewsAreAlignedAndDisjoint(t *testing.T) {
+	b := backendCPU(t)
+	for _, c := range []struct{ n, k int }{{1000, 5}, {1024, 3}, {1, 7}, {100, 1}} {
+		l := poolLen(int64(c.k)*int64(2*c.n*4)/rotateFactor, []int{c.n}, 4)
+		if k := rotations(int64(c.k)*int64(2*c.n*4)/rotateFactor, c.n, 4); k != c.k {
+			t.Fatalf("n=%d: %d rotations, want %d", c.n, k, c.k)
+		}
+		pool, err := b.Alloc(backend.Float32, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs, err := views(pool, c.n, c.k)
+		if err != nil {
+			t.Fatalf("n=%d k=%d pool %d: %v", c.n, c.k, l, err)
+		}
+		for i, v := range vs {
+			if v.Len() != c.n || (c.k > 1 && v.Offset()%setAlign != 0) || (i > 0 && v.Offset() < vs[i-1].Offset()+c.n) {
+				t.Errorf("n=%d k=%d: set %d at %d, length %d", c.n, c.k, i, v.Offset(), v.Len())
+			}
+		}
+		if last := vs[len(vs)-1]; last.Offset()+last.Len() != l {
+			t.Errorf("n=%d k=%d: pool of %d elements, the last set ends at %d", c.n, c.k, l, last.Offset()+last.Len())
+		}
+	}
+}
+
 func TestLastLevelCache(t *testing.T) {
 	dir := t.TempDir()
 	for i, c := range []struct{ level, typ, size string }{{"1", "Data", "32K"}, {"1", "Instruction", "32K"}, {"2", "Unified", "512K"}, {"3", "Unified", "32768K"}} {

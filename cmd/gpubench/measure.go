@@ -42,6 +42,9 @@ const (
 	hostSampleTarget   = 20 * time.Microsecond
 	kernelSampleTarget = 100 * time.Microsecond
 	maxBatch           = 256
+	// deviceWarmup is how long a device copies its buffers before the first row of each dtype, so that
+	// a GPU (or a CPU) has left its idle clocks (50 × -warmup when that is shorter).
+	deviceWarmup = 100 * time.Millisecond
 	// maxSamples bounds the samples of one timing, whatever -time says.
 	maxSamples = 20000
 )
@@ -104,11 +107,25 @@ func rotations(cache int64, n, elemSize int) int {
 	return int((need + set - 1) / set)
 }
 
+// setAlign is the alignment in elements of every rotation set in its pool (256 bytes or more, as
+// cudaMalloc and clCreateBuffer give), so that set i > 0 is no worse aligned than a fresh allocation.
+const setAlign = 64
+
+// stride is the distance in elements between the starts of two rotation sets of n elements. With one
+// set it is n: the pool is then exactly as large as the buffers of one call.
+func stride(n, k int) int {
+	if k == 1 {
+		return n
+	}
+	return (n + setAlign - 1) / setAlign * setAlign
+}
+
 // poolLen is the length of the buffers that hold every rotation set of every size.
 func poolLen(cache int64, sizes []int, elemSize int) int {
 	l := 0
 	for _, n := range sizes {
-		l = max(l, rotations(cache, n, elemSize)*n)
+		k := rotations(cache, n, elemSize)
+		l = max(l, (k-1)*stride(n, k)+n)
 	}
 	return l
 }
@@ -346,11 +363,12 @@ func fillRandom[T backend.Float](s []T, seed uint64) {
 	wg.Wait()
 }
 
-// views cuts k consecutive views of n elements from the start of pool.
+// views cuts k views of n elements from the start of pool, one every stride(n, k) elements.
 func views(pool backend.Buffer, n, k int) ([]backend.Buffer, error) {
 	out := make([]backend.Buffer, k)
+	st := stride(n, k)
 	for i := range out {
-		v, err := pool.Slice(i*n, (i+1)*n)
+		v, err := pool.Slice(i*st, i*st+n)
 		if err != nil {
 			return nil, err
 		}
@@ -392,6 +410,15 @@ func runDType[T backend.Float](e *bench, d *device) error {
 	}
 	if err := b.Sync(); err != nil {
 		return err
+	}
+	// Bring the device out of its idle clocks before the first row: copy the pools for a while.
+	for start := time.Now(); time.Since(start) < min(deviceWarmup, 50*cfg.warmup); {
+		if err := b.Copy(pout, px); err != nil {
+			return err
+		}
+		if err := b.Sync(); err != nil {
+			return err
+		}
 	}
 	type set struct {
 		k, n          int
