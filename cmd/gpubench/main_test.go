@@ -102,6 +102,17 @@ func TestRunJSON(t *testing.T) {
 	}
 }
 
+func TestNegativeAlphaSkipsBackwardFromOutput(t *testing.T) {
+	r := runTest(t, args("-backend", "cpu", "-act", "leakyrelu:-0.1", "-dtype", "float32", "-format", "json")...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	rep := decodeJSON(t, r.stdout)
+	if len(rep.Rows) != 4 || len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "backward-output leakyrelu:-0.1 skipped") {
+		t.Errorf("%d rows, notes %q; want forward and backward-input only, and a note why", len(rep.Rows), rep.Notes)
+	}
+}
+
 func TestRunCSV(t *testing.T) {
 	r := runTest(t, args("-backend", "cpu", "-format", "csv", "-dtype", "float64", "-pass", "backward-output")...)
 	if r.code != 0 {
