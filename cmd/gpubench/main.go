@@ -112,7 +112,7 @@ func (e *env) run(args []string) int {
 	list := fs.Bool("list", false, "list every device gpuact sees, why any is unusable and which one auto picks, and exit")
 	minExp := fs.Int("min", 10, "smallest size, as a power of two (2^`k` elements)")
 	maxExp := fs.Int("max", 24, "largest size, as a power of two (2^`k` elements)")
-	sizes := fs.String("n", "", "sizes in elements, comma-separated (`1000,2^20,...`); overrides -min and -max")
+	sizes := fs.String("n", "", "`sizes` in elements, comma-separated, each a number or 2^k (1000,2^20); overrides -min and -max")
 	dtypes := fs.String("dtype", "float32,float64", "dtypes, comma-separated")
 	passes := fs.String("pass", "forward,backward-input,backward-output", "passes, comma-separated")
 	acts := fs.String("act", "relu,leakyrelu,elu", "activations, comma-separated, each with an optional :alpha (leakyrelu:0.2)")
@@ -124,7 +124,7 @@ func (e *env) run(args []string) int {
 	format := fs.String("format", "", "output format: table, csv, json or markdown (default: from -o's extension, else table)")
 	out := fs.String("o", "", "write the results to `FILE` instead of stdout")
 	plotPath := fs.String("plot", "", "draw GB/s against n per pass into `FILE` (.png, .svg, .pdf)")
-	compare := fs.String("compare", "", "print a previous run or a reference run (JSON: gpubench -format json, or the PyTorch script's) side by side, with ratios")
+	compare := fs.String("compare", "", "print a previous run or a reference run from `FILE.json` (gpubench -format json, or the PyTorch script's) side by side, with ratios")
 	fs.Usage = func() {
 		fmt.Fprint(e.stderr, usageHead)
 		fs.PrintDefaults()

@@ -153,10 +153,10 @@ type timing struct {
 	enqueue stats // wall time of queuing one call without waiting; zero on synchronous backends
 }
 
-// basis is the timing that bandwidth is computed from: kernel time where the device measures it, else
-// host time.
+// basis is the timing that bandwidth is computed from: kernel time where the device measures it (and
+// its clock saw the work at all), else host time.
 func (t timing) basis() (stats, string) {
-	if t.kernel.N > 0 {
+	if t.kernel.N > 0 && t.kernel.Median > 0 {
 		return t.kernel, "kernel"
 	}
 	return t.host, "host"
