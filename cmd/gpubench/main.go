@@ -1,135 +1,436 @@
-// Command gpubench measures gpuact's activation passes on this machine's devices and checks every result
-// against the CPU oracle.
+// Command gpubench measures gpuact's activation passes on this machine's devices, against the device's
+// own copy bandwidth, and checks every result against the CPU oracle.
 //
-//	go run ./cmd/gpubench                  # the backend Auto picks, sizes 2^10..2^24
-//	go run ./cmd/gpubench -list            # every device gpuact sees, and why any is unusable
-//	go run ./cmd/gpubench -backend cpu -min 20 -max 22 -act elu -dtype float32
+//	go run ./cmd/gpubench                         # the backend Auto picks, every pass, sizes 2^10..2^24
+//	go run ./cmd/gpubench -list                   # every device gpuact sees, why any is unusable, Auto's pick
+//	go run ./cmd/gpubench -backend all -plot bw.png
+//	go run ./cmd/gpubench -backend cuda:0,cpu -o run.json
+//	go run ./cmd/gpubench -compare torch.json     # side by side with a PyTorch reference run
 //
-// For each pass × activation × dtype × size it prints the median time of one call (synchronised), the
-// effective bandwidth (forward moves 2 arrays of n elements, backward 3) and the largest distance from
-// the oracle in ULP. A result beyond SPEC §2's tolerance is a mismatch: it is printed and the exit
-// status is 1.
+// For each backend × pass × activation × dtype × size it reports the median time of one call with its
+// spread (p10..p90), kernel time from device events where the backend has them (core.Timer), host time
+// per synchronised call, the enqueue cost of asynchronous backends, the effective bandwidth (forward
+// moves 2 arrays of n elements, backward 3) as GB/s and as a share of the device's own copy measured in
+// the same run, and the largest distance from the oracle in ULP. A result beyond SPEC §2's tolerance is
+// a mismatch: it is printed and the exit status is 1. Usage and device errors exit with status 2.
+//
+// Run gpubench -h for every flag.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/gpuact/gpuact/backend"
+	"github.com/gpuact/gpuact/backend/core"
+)
+
+// Exit statuses.
+const (
+	exitOK       = 0
+	exitMismatch = 1 // a result differs from the oracle beyond SPEC §2
+	exitError    = 2 // bad flags, an unusable backend, a device error
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-// run is main with its arguments and outputs, for tests: 0 all good, 1 a mismatch, 2 a usage or device error.
+// run is main with its arguments and outputs, for tests.
 func run(args []string, stdout, stderr io.Writer) int {
+	return defaultEnv(stdout, stderr).run(args)
+}
+
+// env is what gpubench needs from the world; tests replace parts of it (a backend that gives wrong
+// answers, a device list).
+type env struct {
+	stdout, stderr io.Writer
+	open           func(spec string) (backend.Backend, error)
+	list           func() []backend.Device
+	choose         func() (backend.Backend, []backend.Device, error)
+	llc            func() (int64, bool) // the CPU's last-level cache size
+	progress       bool                 // draw a progress bar on stderr
+}
+
+func defaultEnv(stdout, stderr io.Writer) *env {
+	return &env{
+		stdout: stdout, stderr: stderr,
+		open: backend.Open, list: backend.List, choose: backend.Choose,
+		llc:      func() (int64, bool) { return lastLevelCache(sysCPUCache) },
+		progress: isTerminal(stderr),
+	}
+}
+
+const usageHead = `Usage: gpubench [flags]
+
+gpubench measures gpuact's ReLU, LeakyReLU and ELU passes (forward, backward from input, backward from
+output; float32 and float64) on this machine's devices, compares each with the device's own copy
+bandwidth measured in the same run, and checks every result against the CPU oracle (SPEC §2).
+
+Examples:
+  gpubench                                  the backend Auto picks (CUDA, else an OpenCL GPU, else the CPU)
+  gpubench -list                            every device gpuact sees, why any is unusable, Auto's choice
+  gpubench -backend all                     every usable device, side by side
+  gpubench -backend cuda:0,opencl:0:0,cpu   these three, side by side
+  gpubench -act elu -dtype float32 -pass forward -min 20 -max 26
+  gpubench -n 1000000,4194304               exactly these sizes
+  gpubench -o run.json -plot run.png        JSON (format from the extension) and a GB/s-against-n plot
+  gpubench -format csv > run.csv            CSV on stdout, the summary on stderr
+  gpubench -compare torch-cuda.json         side by side with a PyTorch reference run (or an earlier run)
+  gpubench -time 200ms -reps 20             steadier numbers, slower
+
+How it measures: each timing warms up, then takes samples of batches of calls until both -time and -reps
+are reached, and reports the median and p10..p90. Host time is the wall time of a call and its Sync;
+kernel time comes from device events (backends that implement core.Timer: CUDA, OpenCL); enqueue is the
+host cost of queuing a call on asynchronous backends. Bandwidth uses the kernel time where there is one.
+When one call's buffers would fit in the device's cache (Info detail cache_bytes; on a CPU the LLC from
+sysfs; else 64 MiB), calls rotate among buffer sets that together hold 3x the cache, so the numbers are
+memory bandwidth, not cache bandwidth. Inputs are random in [-4, 4), never zero.
+
+Output: an aligned table, then a summary (best backend, each pass as % of its copy bandwidth, mismatches).
+With -format csv or json the data goes to stdout (or -o) and the summary to stderr (or stdout with -o).
+
+Exit status: 0 all rows match the oracle; 1 a mismatch (printed; it wins over a device error); 2 bad
+flags, an unusable backend or a device error.
+
+Flags:
+`
+
+func (e *env) run(args []string) int {
 	fs := flag.NewFlagSet("gpubench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(e.stderr)
 	var cfg config
-	spec := fs.String("backend", "auto", "backend to measure: auto, cpu, cuda[:N], opencl[:P[:D]]")
-	list := fs.Bool("list", false, "list every backend and device gpuact sees, with the reason any is unusable, and exit")
-	fs.IntVar(&cfg.minExp, "min", 10, "smallest size, as a power of two")
-	fs.IntVar(&cfg.maxExp, "max", 24, "largest size, as a power of two")
+	spec := fs.String("backend", "auto", "backends to measure, comma-separated: auto, all, cpu, cuda[:N], opencl[:P[:D]]")
+	list := fs.Bool("list", false, "list every device gpuact sees, why any is unusable and which one auto picks, and exit")
+	minExp := fs.Int("min", 10, "smallest size, as a power of two (2^`k` elements)")
+	maxExp := fs.Int("max", 24, "largest size, as a power of two (2^`k` elements)")
+	sizes := fs.String("n", "", "`sizes` in elements, comma-separated, each a number or 2^k (1000,2^20); overrides -min and -max")
 	dtypes := fs.String("dtype", "float32,float64", "dtypes, comma-separated")
 	passes := fs.String("pass", "forward,backward-input,backward-output", "passes, comma-separated")
-	acts := fs.String("act", "relu,leakyrelu,elu", "activations, comma-separated, each with an optional :alpha")
-	fs.DurationVar(&cfg.minTime, "time", 20*time.Millisecond, "least time to spend timing each row (at least -reps calls)")
-	fs.IntVar(&cfg.minReps, "reps", 3, "least number of timed calls per row")
-	fs.BoolVar(&cfg.verify, "verify", true, "check every result against the CPU oracle")
+	acts := fs.String("act", "relu,leakyrelu,elu", "activations, comma-separated, each with an optional :alpha (leakyrelu:0.2)")
+	fs.DurationVar(&cfg.minTime, "time", 15*time.Millisecond, "least time to sample each timing of a row (host, kernel, enqueue)")
+	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Millisecond, "warm-up before each row's timings (at least one call)")
+	fs.IntVar(&cfg.minReps, "reps", 3, "least number of samples per timing")
+	fs.BoolVar(&cfg.verify, "verify", true, "check every row against the CPU oracle (SPEC §2)")
+	cache := fs.String("cache", "auto", "cache `size` to defeat by rotating buffers (64MiB, 50MB); 0: no rotation; auto: ask the device")
+	format := fs.String("format", "", "output format: table, csv, json or markdown (default: from -o's extension, else table)")
+	out := fs.String("o", "", "write the results to `FILE` instead of stdout")
+	plotPath := fs.String("plot", "", "draw GB/s against n per pass into `FILE` (.png, .svg, .pdf)")
+	compare := fs.String("compare", "", "print a previous run or a reference run from `FILE.json` (gpubench -format json, or the PyTorch script's) side by side, with ratios")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: gpubench [flags]\n\nMeasures gpuact's activations and checks them against the CPU oracle.\n\nFlags:\n")
+		fmt.Fprint(e.stderr, usageHead)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
+	}
+	usageErr := func(err error) int {
+		fmt.Fprintln(e.stderr, "gpubench:", err)
+		fmt.Fprintln(e.stderr, "run gpubench -h for the flags")
+		return exitError
+	}
+	if fs.NArg() > 0 {
+		return usageErr(fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0)))
 	}
 	if *list {
-		for _, d := range backend.List() {
-			fmt.Fprintln(stdout, d)
+		return e.listDevices()
+	}
+
+	var err error
+	if cfg.dtypes, err = parseDTypes(*dtypes); err != nil {
+		return usageErr(err)
+	}
+	if cfg.passes, err = parsePasses(*passes); err != nil {
+		return usageErr(err)
+	}
+	if cfg.acts, err = parseActs(*acts); err != nil {
+		return usageErr(err)
+	}
+	if cfg.sizes, err = parseSizes(*sizes, *minExp, *maxExp); err != nil {
+		return usageErr(err)
+	}
+	if cfg.cache, err = parseCache(*cache); err != nil {
+		return usageErr(err)
+	}
+	if cfg.minTime < 0 || cfg.warmup < 0 || cfg.minReps < 1 {
+		return usageErr(fmt.Errorf("-time %v -warmup %v -reps %d: want durations >= 0 and reps >= 1", cfg.minTime, cfg.warmup, cfg.minReps))
+	}
+	if *format == "" {
+		*format = formatFromExt(*out)
+	}
+	if !slices.Contains([]string{"table", "csv", "json", "markdown", "md"}, *format) {
+		return usageErr(fmt.Errorf("-format %q: want table, csv, json or markdown", *format))
+	}
+	if *plotPath != "" {
+		switch strings.ToLower(filepath.Ext(*plotPath)) {
+		case ".png", ".svg", ".pdf", ".eps":
+		default:
+			return usageErr(fmt.Errorf("-plot %q: want a file name ending in .png, .svg, .pdf or .eps", *plotPath))
 		}
-		return 0
+	}
+	var ref *reference
+	if *compare != "" {
+		if ref, err = loadReference(*compare); err != nil {
+			return usageErr(fmt.Errorf("-compare: %w", err))
+		}
+	}
+
+	devs, err := e.openAll(*spec, cfg.cache)
+	defer func() {
+		for _, d := range devs {
+			d.b.Close()
+		}
+	}()
+	if err != nil {
+		fmt.Fprintln(e.stderr, "gpubench:", err)
+		return exitError
+	}
+
+	rep := newReport(args, cfg, devs)
+	start := time.Now()
+	bn := &bench{cfg: cfg, devs: devs, rep: rep}
+	bn.progress = newProgress(e.stderr, bn.steps(), e.progress)
+	bn.run()
+	bn.progress.finish()
+	rep.Seconds = time.Since(start).Seconds()
+	for _, r := range rep.Rows {
+		if r.OK != nil && !*r.OK {
+			rep.Mismatches++
+		}
+	}
+
+	if err := e.write(rep, ref, *format, *out, *plotPath); err != nil {
+		fmt.Fprintln(e.stderr, "gpubench:", err)
+		return exitError
+	}
+	switch {
+	case rep.Mismatches > 0:
+		return exitMismatch
+	case len(rep.Errors) > 0:
+		return exitError
+	}
+	return exitOK
+}
+
+// write sends the report where the flags say: the data in its format to -o or stdout, the human
+// sections (mismatches, comparison, summary) with it for table and markdown, and to stdout (with -o)
+// or stderr (csv and json on stdout) otherwise, so that stdout stays parseable.
+func (e *env) write(rep *Report, ref *reference, format, out, plotPath string) error {
+	var data io.Writer = e.stdout
+	var f *os.File
+	if out != "" {
+		var err error
+		if f, err = os.Create(out); err != nil {
+			return err
+		}
+		defer f.Close()
+		data = f
+	}
+	human := func(w io.Writer, markdown bool) {
+		d := doc{w: w, markdown: markdown}
+		writeProblems(d, rep)
+		if ref != nil {
+			writeCompare(d, rep, ref)
+		}
+		writeSummary(d, rep)
 	}
 	var err error
-	if cfg.dtypes, err = parseDTypes(*dtypes); err == nil {
-		if cfg.passes, err = parsePasses(*passes); err == nil {
-			cfg.acts, err = parseActs(*acts)
+	switch format {
+	case "json":
+		err = writeJSON(data, rep)
+	case "csv":
+		err = writeCSV(data, rep)
+	default:
+		d := doc{w: data, markdown: format == "markdown" || format == "md"}
+		writeHeader(d, rep)
+		writeRows(d, rep)
+		writeSideBySide(d, rep)
+		human(data, d.markdown)
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case out != "":
+		writeHeader(doc{w: e.stdout}, rep)
+		human(e.stdout, false)
+		fmt.Fprintf(e.stdout, "\nresults written to %s (%s)\n", out, format)
+	case format == "json" || format == "csv":
+		human(e.stderr, false)
+	}
+	if f != nil {
+		if err := f.Close(); err != nil {
+			return err
 		}
 	}
-	if err == nil && (cfg.minExp < 0 || cfg.maxExp > 34 || cfg.minExp > cfg.maxExp) {
-		err = fmt.Errorf("-min %d -max %d: want 0 <= min <= max <= 34", cfg.minExp, cfg.maxExp)
+	if plotPath != "" {
+		if err := writePlot(plotPath, rep); err != nil {
+			return err
+		}
+		w := e.stdout
+		if out == "" && (format == "json" || format == "csv") {
+			w = e.stderr
+		}
+		fmt.Fprintf(w, "plot written to %s\n", plotPath)
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "gpubench:", err)
-		return 2
-	}
+	return nil
+}
 
-	var b backend.Backend
-	if *spec == "auto" {
-		b, err = backend.Auto()
-	} else {
-		b, err = backend.Open(*spec)
+func formatFromExt(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json":
+		return "json"
+	case ".csv":
+		return "csv"
+	case ".md", ".markdown":
+		return "markdown"
 	}
+	return "table"
+}
+
+// openAll opens the backends that spec names: a comma-separated list of auto, all and backend specs.
+// Devices that are the same (same Info().Spec) are measured once.
+func (e *env) openAll(spec string, cacheFlag int64) ([]*device, error) {
+	var devs []*device
+	add := func(b backend.Backend) {
+		s := b.Info().Spec
+		if slices.ContainsFunc(devs, func(d *device) bool { return d.info.Spec == s }) {
+			b.Close()
+			return
+		}
+		devs = append(devs, newDevice(b, cacheFlag, e.llc))
+	}
+	items := split(spec)
+	if len(items) == 0 {
+		return nil, fmt.Errorf("-backend %q: name at least one backend (auto, all, cpu, cuda:N, opencl:P:D)", spec)
+	}
+	for _, s := range items {
+		switch strings.ToLower(s) {
+		case "auto":
+			b, _, err := e.choose()
+			if err != nil {
+				return devs, fmt.Errorf("-backend auto: %w", err)
+			}
+			add(b)
+		case "all":
+			n := 0
+			for _, d := range e.list() {
+				if !d.Usable || d.Open == nil {
+					continue
+				}
+				b, err := d.Open()
+				if err != nil {
+					return devs, fmt.Errorf("-backend all: %s: %w", d.Spec, err)
+				}
+				add(b)
+				n++
+			}
+			if n == 0 {
+				return devs, fmt.Errorf("-backend all: no usable device (see gpubench -list)")
+			}
+		default:
+			b, err := e.open(s)
+			if err != nil {
+				return devs, fmt.Errorf("-backend %s: %w (see gpubench -list)", s, err)
+			}
+			add(b)
+		}
+	}
+	return devs, nil
+}
+
+func newReport(args []string, cfg config, devs []*device) *Report {
+	host, _ := os.Hostname()
+	rep := &Report{
+		Tool: "gpubench", Date: time.Now().Format(time.RFC3339), Host: host, Rows: []Row{},
+		Command: strings.Join(append([]string{"gpubench"}, args...), " "),
+		Go:      runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH,
+		Version: version(),
+		Settings: &Settings{MinTimeNs: cfg.minTime.Nanoseconds(), WarmupNs: cfg.warmup.Nanoseconds(), MinReps: cfg.minReps,
+			Verify: cfg.verify, RotateFactor: rotateFactor},
+	}
+	for _, d := range devs {
+		rep.Devices = append(rep.Devices, d.describe())
+	}
+	return rep
+}
+
+func (d *device) describe() DeviceInfo {
+	i := d.info
+	return DeviceInfo{
+		Backend: i.Spec, Name: i.Name, Vendor: i.Vendor, Driver: i.Driver, Type: i.Type.String(), MemoryBytes: i.Memory,
+		ComputeUnits: i.ComputeUnits, Path: i.Details[core.DetailPath], CacheBytes: d.cache, CacheFrom: d.cacheFrom,
+		PeakGBps: d.peakGBps, Timer: d.timer != nil, Float64: i.Float64, Denormals: i.Denormals, Details: i.Details,
+	}
+}
+
+// version is gpuact's module version or VCS revision, when the binary records one.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			return s.Value
+		}
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	return ""
+}
+
+// listDevices prints every device gpuact sees, usable or not and why, and which one Auto picks.
+func (e *env) listDevices() int {
+	w := e.stdout
+	fmt.Fprintln(w, "Devices gpuact sees, in Auto's order of preference:")
+	t := newTable("spec", "type", "name", "status")
+	for _, d := range e.list() {
+		typ, status := "-", "usable"
+		if d.Type != 0 {
+			typ = d.Type.String()
+		}
+		if !d.Usable {
+			status = "unusable: " + d.Reason
+		} else if d.Open != nil {
+			if b, err := d.Open(); err != nil {
+				status = "fails to open: " + err.Error()
+			} else {
+				status = "usable: " + deviceDetails(newDevice(b, -1, e.llc).describe())
+				b.Close()
+			}
+		}
+		t.add(d.Spec, typ, d.Name, status)
+	}
+	t.text(w, "  ")
+	b, skipped, err := e.choose()
 	if err != nil {
-		fmt.Fprintln(stderr, "gpubench:", err)
-		return 2
+		fmt.Fprintf(w, "\nAuto (what -backend auto and backend.Auto() open): error: %v\n", err)
+		return exitError
 	}
 	defer b.Close()
-	info := b.Info()
-	fmt.Fprintf(stdout, "backend %s: %s (%s), %d compute units, %.1f GiB\n\n", info.Spec, info.Name, info.Vendor,
-		info.ComputeUnits, float64(info.Memory)/(1<<30))
-
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "pass\tactivation\tdtype\tn\tmedian\tGB/s\tmax ULP\tresult\t")
-	mismatches := 0
-	err = measure(b, cfg, func(r row) {
-		status := "ok"
-		switch {
-		case !cfg.verify:
-			status = "-"
-		case !r.check.OK():
-			status = "MISMATCH"
-			mismatches++
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%.2f\t%s\t%s\t\n", r.pass, r.act, r.dtype, r.n, fmtDuration(r.median), r.gbps, fmtULP(r), status)
-		if status == "MISMATCH" {
-			tw.Flush()
-			fmt.Fprintf(stdout, "  mismatch: %v\n", r.check)
-		}
-	})
-	tw.Flush()
-	if err != nil {
-		fmt.Fprintln(stderr, "gpubench:", err)
-		return 2
+	i := b.Info()
+	how := "chooses"
+	if v := os.Getenv(backend.EnvVar); v != "" {
+		how = "is told by " + backend.EnvVar + "=" + v + " to use"
 	}
-	if mismatches > 0 {
-		fmt.Fprintf(stdout, "\n%d rows do not match the oracle\n", mismatches)
-		return 1
+	fmt.Fprintf(w, "\nAuto (what -backend auto and backend.Auto() open) %s %s: %s\n", how, i.Spec, i.Name)
+	for _, d := range skipped {
+		fmt.Fprintf(w, "  skipped %s: %s\n", d.Spec, d.Reason)
 	}
-	return 0
-}
-
-func fmtDuration(d time.Duration) string {
-	switch {
-	case d < time.Microsecond:
-		return fmt.Sprintf("%dns", d.Nanoseconds())
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.1fµs", float64(d.Nanoseconds())/1e3)
-	}
-	return fmt.Sprintf("%.2fms", float64(d.Nanoseconds())/1e6)
-}
-
-func fmtULP(r row) string {
-	if r.check.N == 0 {
-		return "-"
-	}
-	if r.check.MaxULP > 1<<40 {
-		return "huge"
-	}
-	return fmt.Sprint(r.check.MaxULP)
+	return exitOK
 }
 
 func split(s string) []string {
@@ -145,14 +446,21 @@ func split(s string) []string {
 func parseDTypes(s string) ([]backend.DType, error) {
 	var out []backend.DType
 	for _, f := range split(s) {
-		switch f {
+		var dt backend.DType
+		switch strings.ToLower(f) {
 		case "float32", "f32":
-			out = append(out, backend.Float32)
+			dt = backend.Float32
 		case "float64", "f64":
-			out = append(out, backend.Float64)
+			dt = backend.Float64
 		default:
 			return nil, fmt.Errorf("-dtype %q: want float32 or float64", f)
 		}
+		if !slices.Contains(out, dt) {
+			out = append(out, dt)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-dtype %q: name at least one dtype", s)
 	}
 	return out, nil
 }
@@ -160,15 +468,16 @@ func parseDTypes(s string) ([]backend.DType, error) {
 func parsePasses(s string) ([]backend.Pass, error) {
 	var out []backend.Pass
 	for _, f := range split(s) {
-		found := false
-		for _, p := range []backend.Pass{backend.Forward, backend.BackwardFromInput, backend.BackwardFromOutput} {
-			if p.String() == f {
-				out, found = append(out, p), true
-			}
-		}
-		if !found {
+		p, ok := normPass(f)
+		if !ok {
 			return nil, fmt.Errorf("-pass %q: want forward, backward-input or backward-output", f)
 		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-pass %q: name at least one pass", s)
 	}
 	return out, nil
 }
@@ -180,7 +489,66 @@ func parseActs(s string) ([]backend.Activation, error) {
 		if err != nil {
 			return nil, fmt.Errorf("-act: %w", err)
 		}
-		out = append(out, a)
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-act %q: name at least one activation", s)
 	}
 	return out, nil
+}
+
+// maxExp bounds the sizes: 2^34 elements of float64 is 128 GiB per array.
+const maxExp = 34
+
+// parseSizes reads -n (numbers or 2^k, comma-separated), or else makes 2^min..2^max.
+func parseSizes(list string, lo, hi int) ([]int, error) {
+	if strings.TrimSpace(list) == "" {
+		if lo < 0 || hi > maxExp || lo > hi {
+			return nil, fmt.Errorf("-min %d -max %d: want 0 <= min <= max <= %d", lo, hi, maxExp)
+		}
+		var out []int
+		for k := lo; k <= hi; k++ {
+			out = append(out, 1<<k)
+		}
+		return out, nil
+	}
+	var out []int
+	for _, f := range split(list) {
+		var n int
+		if base, exp, ok := strings.Cut(f, "^"); ok && base == "2" {
+			k, err := strconv.Atoi(exp)
+			if err != nil || k < 0 || k > maxExp {
+				return nil, fmt.Errorf("-n %q: want 2^k with 0 <= k <= %d", f, maxExp)
+			}
+			n = 1 << k
+		} else {
+			v, err := strconv.Atoi(f)
+			if err != nil || v < 1 || v > 1<<maxExp {
+				return nil, fmt.Errorf("-n %q: want a size from 1 to 2^%d", f, maxExp)
+			}
+			n = v
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-n %q: name at least one size", list)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// parseCache reads -cache: auto (-1: ask the device), 0 (no rotation) or a size.
+func parseCache(s string) (int64, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "auto") {
+		return -1, nil
+	}
+	v, err := parseBytes(s)
+	if err != nil {
+		return 0, fmt.Errorf("-cache: %w (or auto)", err)
+	}
+	return v, nil
 }

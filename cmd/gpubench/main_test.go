@@ -2,39 +2,593 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gpuact/gpuact/backend"
+	"github.com/gpuact/gpuact/backend/core"
 )
 
-func TestRunSmall(t *testing.T) {
-	var out, errb bytes.Buffer
-	code := run([]string{"-backend", "cpu", "-min", "3", "-max", "5", "-time", "1ms"}, &out, &errb)
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+func args(extra ...string) []string { return append(slices.Clone(small), extra...) }
+
+// decodeJSON parses a -format json report strictly: unknown fields are an error, so the schema and the
+// writer cannot drift apart.
+func decodeJSON(t *testing.T, data string) *Report {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(data))
+	dec.DisallowUnknownFields()
+	var rep Report
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("JSON does not parse: %v\n%s", err, data)
 	}
-	// 3 sizes × 3 activations × 3 passes × 2 dtypes rows, each checked.
-	if got := strings.Count(out.String(), " ok"); got != 54 {
-		t.Errorf("%d rows ok, want 54:\n%s", got, out.String())
-	}
+	return &rep
 }
 
-func TestRunList(t *testing.T) {
-	var out, errb bytes.Buffer
-	if code := run([]string{"-list"}, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
+func TestRunTable(t *testing.T) {
+	r := runTest(t, args("-backend", "cpu")...)
+	if r.code != 0 {
+		t.Fatal(r)
 	}
-	for _, want := range []string{"cpu", "cuda", "opencl"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("-list does not mention %s:\n%s", want, out.String())
+	// 2 sizes × 3 activations × 3 passes × 2 dtypes rows, each checked.
+	if got := strings.Count(r.stdout, "  ok\n"); got != 36 {
+		t.Errorf("%d rows ok, want 36:\n%s", got, r)
+	}
+	for _, want := range []string{"Results", "copy GB/s", "% copy", "Summary", "Best backend: cpu", "forward", "backward-input",
+		"backward-output", "all 36 rows match the CPU oracle", "leakyrelu:0.01", "elu:1", "sysfs LLC"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r)
+		}
+	}
+	if r.stderr != "" {
+		t.Errorf("stderr is not silent without a terminal:\n%s", r.stderr)
+	}
+	// The table is aligned: every row of it is as long as its header, in runes.
+	var width int
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(l, "backend ") {
+			width = len([]rune(l))
+		} else if strings.HasPrefix(l, "cpu ") && width > 0 && len([]rune(l)) > width+2 {
+			t.Errorf("row wider than the header (%d > %d):\n%s", len([]rune(l)), width, l)
 		}
 	}
 }
 
-func TestRunBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-dtype", "int8"}, {"-pass", "sideways"}, {"-act", "gelu"}, {"-min", "9", "-max", "3"}, {"-backend", "cuda:x"}, {"-nosuchflag"}} {
-		var out, errb bytes.Buffer
-		if code := run(args, &out, &errb); code != 2 {
-			t.Errorf("%v: exit %d, want 2", args, code)
+func TestRunJSON(t *testing.T) {
+	r := runTest(t, args("-backend", "cpu", "-format", "json", "-act", "relu,elu:0.5")...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	rep := decodeJSON(t, r.stdout)
+	if rep.Tool != "gpubench" || rep.Host == "" || len(rep.Devices) != 1 || rep.Devices[0].Backend != "cpu" {
+		t.Errorf("header: tool %q host %q devices %+v", rep.Tool, rep.Host, rep.Devices)
+	}
+	if _, err := time.Parse(time.RFC3339, rep.Date); err != nil {
+		t.Errorf("date %q is not RFC 3339: %v", rep.Date, err)
+	}
+	if len(rep.Rows) != 2*2*3*2 || len(rep.Copy) != 2*2 || rep.Mismatches != 0 {
+		t.Fatalf("%d rows, %d copy rows, %d mismatches; want 24, 4, 0", len(rep.Rows), len(rep.Copy), rep.Mismatches)
+	}
+	acts := map[string]bool{}
+	for _, row := range rep.Rows {
+		acts[row.Activation] = true
+		if row.Backend != "cpu" || row.Device == "" || row.MedianNs <= 0 || row.GBps <= 0 || row.P10Ns > row.MedianNs ||
+			row.P90Ns < row.MedianNs || row.HostNs <= 0 || row.CopyGBps <= 0 || row.PctCopy <= 0 || row.Timing != "host" ||
+			row.KernelNs != 0 || row.EnqueueNs != 0 || row.OK == nil || !*row.OK || row.MaxULP == nil || row.Samples < 3 {
+			t.Errorf("implausible row %+v", row)
 		}
+		if want := float64(backend.Forward.Arrays()) * float64(row.N) * 4 / row.MedianNs; row.Pass == "forward" && row.DType == "float32" &&
+			math.Abs(row.GBps-want) > 1e-9*want {
+			t.Errorf("forward gbps %v, want 2 arrays × n × 4 bytes / median = %v", row.GBps, want)
+		}
+		if row.N == 1000 && row.Buffers < 2 {
+			t.Errorf("n=1000 with a 1 MiB cache ran on %d buffer sets, want rotation", row.Buffers)
+		}
+	}
+	if !acts["relu"] || !acts["elu:0.5"] || len(acts) != 2 {
+		t.Errorf("activations %v, want relu and elu:0.5 as core.Activation.String writes them", acts)
+	}
+	// The summary goes to stderr, so that stdout stays JSON.
+	if !strings.Contains(r.stderr, "Summary") {
+		t.Errorf("no summary on stderr:\n%s", r)
+	}
+}
+
+func TestNegativeAlphaSkipsBackwardFromOutput(t *testing.T) {
+	r := runTest(t, args("-backend", "cpu", "-act", "leakyrelu:-0.1", "-dtype", "float32", "-format", "json")...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	rep := decodeJSON(t, r.stdout)
+	if len(rep.Rows) != 4 || len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "backward-output leakyrelu:-0.1 skipped") {
+		t.Errorf("%d rows, notes %q; want forward and backward-input only, and a note why", len(rep.Rows), rep.Notes)
+	}
+}
+
+func TestRunCSV(t *testing.T) {
+	r := runTest(t, args("-backend", "cpu", "-format", "csv", "-dtype", "float64", "-pass", "backward-output")...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil {
+		t.Fatalf("CSV does not parse: %v\n%s", err, r.stdout)
+	}
+	if len(recs) != 1+2*3 {
+		t.Fatalf("%d records, want a header and 6 rows:\n%s", len(recs), r.stdout)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	for _, want := range []string{"backend", "device", "pass", "activation", "dtype", "n", "median_ns", "gbps", "p10_ns", "p90_ns",
+		"host_ns", "copy_gbps", "pct_copy", "max_ulp", "ok"} {
+		if _, ok := col[want]; !ok {
+			t.Errorf("CSV header lacks %s: %v", want, recs[0])
+		}
+	}
+	for _, rec := range recs[1:] {
+		if rec[col["pass"]] != "backward-output" || rec[col["dtype"]] != "float64" || rec[col["ok"]] != "true" {
+			t.Errorf("row %v", rec)
+		}
+		for _, f := range []string{"n", "median_ns", "gbps", "copy_gbps", "pct_copy"} {
+			if v, err := strconv.ParseFloat(rec[col[f]], 64); err != nil || v <= 0 {
+				t.Errorf("%s = %q: want a positive number", f, rec[col[f]])
+			}
+		}
+	}
+}
+
+func TestRunMarkdown(t *testing.T) {
+	r := runTest(t, args("-backend", "cpu", "-format", "markdown", "-act", "relu")...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	for _, want := range []string{"| backend | pass |", "|---|---|", "| cpu | forward | relu | float32 | 1000 |", "### Summary", "- Best backend"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestOutputFile(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "run.json")
+	r := runTest(t, args("-backend", "cpu", "-act", "relu", "-o", out)...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := decodeJSON(t, string(data)); len(rep.Rows) != 12 {
+		t.Errorf("%d rows in %s, want 12", len(rep.Rows), out)
+	}
+	if !strings.Contains(r.stdout, "Summary") || !strings.Contains(r.stdout, "results written to "+out+" (json)") {
+		t.Errorf("stdout should hold the summary and say where the results went:\n%s", r)
+	}
+}
+
+// A backend that computes a wrong value is caught, printed, and makes the exit status 1.
+func TestMismatchExitsOne(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "bad.json")
+	r := runTest(t, args("-backend", "corrupt", "-o", out, "-format", "json")...)
+	if r.code != exitMismatch {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	for _, want := range []string{"Mismatches against the CPU oracle", "corrupt forward relu float32 n=1000: 1 of 1000 elements beyond 0 ULP, first [500]", "MISMATCH: 12 of 36 rows"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r)
+		}
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := decodeJSON(t, string(data))
+	bad := 0
+	for _, row := range rep.Rows {
+		if !*row.OK {
+			bad++
+			if row.Pass != "forward" || row.Mismatch == "" {
+				t.Errorf("unexpected mismatch row %+v", row)
+			}
+		}
+	}
+	if bad != 12 || rep.Mismatches != 12 {
+		t.Errorf("%d rows not ok, mismatches %d; want the 12 forward rows", bad, rep.Mismatches)
+	}
+	// The same in the default table.
+	r = runTest(t, args("-backend", "corrupt", "-pass", "forward", "-act", "relu", "-dtype", "float32")...)
+	if r.code != exitMismatch || strings.Count(r.stdout, "MISMATCH\n") != 2 {
+		t.Errorf("table: want exit 1 and 2 MISMATCH rows:\n%s", r)
+	}
+	// Without verification nothing is caught, and the output says it did not check.
+	r = runTest(t, args("-backend", "corrupt", "-verify=false", "-act", "relu")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "not checked") || !strings.Contains(r.stdout, "-verify=false") {
+		t.Errorf("-verify=false: want exit 0 and rows marked not checked:\n%s", r)
+	}
+}
+
+// A device error stops that backend's sweep, is printed, and makes the exit status 2.
+func TestDeviceErrorExitsTwo(t *testing.T) {
+	r := runTest(t, args("-backend", "failing,cpu", "-act", "relu", "-dtype", "float32")...)
+	if r.code != exitError {
+		t.Fatalf("want exit 2:\n%s", r)
+	}
+	if !strings.Contains(r.stdout, "Errors") || !strings.Contains(r.stdout, "device lost (test)") {
+		t.Errorf("the error is not printed:\n%s", r)
+	}
+	if strings.Count(r.stdout, "\ncpu ") != 6 {
+		t.Errorf("the other backend should still be measured in full:\n%s", r)
+	}
+}
+
+// The GPU paths: a Timer gives kernel times, an asynchronous backend gets enqueue times, the Detail
+// keys give the cache size and the theoretical peak.
+func TestTimerBackend(t *testing.T) {
+	r := runTest(t, args("-backend", "fakegpu", "-format", "json", "-act", "relu")...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	rep := decodeJSON(t, r.stdout)
+	dev := rep.Devices[0]
+	wantPeak := 2 * 2619000e3 * 5120 / 8 / 1e9
+	if dev.Backend != "cuda:7" || !dev.Timer || dev.CacheBytes != 1<<20 || dev.CacheFrom != "device" || math.Abs(dev.PeakGBps-wantPeak) > 1e-6 {
+		t.Errorf("device %+v; want timer, cache 1 MiB from the device, peak %v GB/s", dev, wantPeak)
+	}
+	for _, row := range rep.Rows {
+		if row.Timing != "kernel" || row.KernelNs <= 0 || row.MedianNs != row.KernelNs || row.EnqueueNs <= 0 || row.HostNs <= 0 ||
+			row.PeakGBps != dev.PeakGBps || row.PctPeak <= 0 || !*row.OK {
+			t.Errorf("row %+v: want kernel timing, enqueue and host times, and %% of peak", row)
+		}
+	}
+	if !strings.Contains(r.stderr, "theoretical peak of cuda:7") {
+		t.Errorf("the summary does not mention the peak:\n%s", r.stderr)
+	}
+}
+
+func TestSideBySide(t *testing.T) {
+	r := runTest(t, args("-backend", "cpu,fakegpu,cpu", "-act", "relu", "-dtype", "float32")...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	for _, want := range []string{"Side by side (GB/s)", "cpu GB/s", "cuda:7 GB/s", "% peak", "Best backend:", "× slower"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r)
+		}
+	}
+	if n := strings.Count(r.stdout, "\ncpu "); n != 6 {
+		t.Errorf("cpu measured %d times (named twice), want 6 rows once", n)
+	}
+}
+
+func TestAll(t *testing.T) {
+	list := func() []backend.Device {
+		return []backend.Device{
+			{Spec: "cuda", Platform: backend.PlatformCUDA, Reason: "no driver (test)"},
+			{Spec: "cuda:7", Platform: backend.PlatformCUDA, Type: backend.DeviceGPU, Usable: true,
+				Open: func() (backend.Backend, error) { return testEnv(nil, nil).open("fakegpu") }},
+			{Spec: "cpu", Platform: backend.PlatformCPU, Type: backend.DeviceCPU, Usable: true,
+				Open: func() (backend.Backend, error) { return backend.Open("cpu") }},
+		}
+	}
+	r := runEnvTest(t, func(e *env) { e.list = list }, args("-backend", "all", "-format", "json", "-act", "relu", "-pass", "forward")...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	if bes := backendsOf(decodeJSON(t, r.stdout).Rows); !slices.Equal(bes, []string{"cuda:7", "cpu"}) {
+		t.Errorf("-backend all measured %v, want the usable cuda:7 and cpu", bes)
+	}
+}
+
+func TestPlot(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bw.png")
+	r := runTest(t, args("-backend", "cpu,fakegpu", "-act", "relu,elu", "-plot", path)...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s is not a PNG: %v", path, err)
+	}
+	if b := img.Bounds(); b.Dx() < 600 || b.Dy() < 300 {
+		t.Errorf("plot is %v, want a grid of readable panels", b)
+	}
+	if !strings.Contains(r.stdout, "plot written to "+path) {
+		t.Errorf("stdout does not say where the plot went:\n%s", r)
+	}
+}
+
+func TestCompare(t *testing.T) {
+	dir := t.TempDir()
+	// A reference as the PyTorch script writes it: its own backend names, "elu" without α, median_ns
+	// without gbps in one row, extra fields.
+	ref := `{"tool": "torch", "date": "2026-01-02T03:04:05Z", "host": "gpu-box", "torch": "2.9.0", "rows": [
+	  {"backend": "torch-cuda", "device": "NVIDIA H100", "pass": "forward", "activation": "relu", "dtype": "float32", "n": 1000, "median_ns": 4000, "gbps": 2.0, "cuda_graph": false},
+	  {"backend": "torch-cuda", "device": "NVIDIA H100", "pass": "backward-input", "activation": "elu", "dtype": "float32", "n": 4096, "median_ns": 4915.2},
+	  {"backend": "torch-cuda", "device": "NVIDIA H100", "pass": "forward", "activation": "relu", "dtype": "float32", "n": 12345, "median_ns": 10, "gbps": 9.9}]}`
+	refPath := filepath.Join(dir, "torch.json")
+	if err := os.WriteFile(refPath, []byte(ref), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runTest(t, args("-backend", "cpu", "-dtype", "float32", "-compare", refPath)...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	for _, want := range []string{"Compared with " + refPath, "tool torch", "torch-cuda GB/s", "cpu / torch-cuda",
+		"cpu vs torch-cuda, geometric mean of the ratios: forward", "backward-input"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("comparison lacks %q:\n%s", want, r)
+		}
+	}
+	// backward-input elu at 4096 float32 moves 3 × 4096 × 4 bytes in 4915.2 ns: 10 GB/s.
+	found := false
+	for _, l := range strings.Split(r.stdout, "\n") {
+		f := strings.Fields(l)
+		found = found || len(f) >= 6 && f[0] == "backward-input" && f[1] == "elu:1" && f[3] == "4096" && f[5] == "10.0"
+	}
+	if !found {
+		t.Errorf("the reference row without gbps is not matched or its GB/s not computed:\n%s", r.stdout)
+	}
+
+	// An earlier run of gpubench itself, read back.
+	prev := filepath.Join(dir, "prev.json")
+	if r := runTest(t, args("-backend", "cpu", "-act", "relu", "-o", prev)...); r.code != 0 {
+		t.Fatal(r)
+	}
+	r = runTest(t, args("-backend", "cpu", "-act", "relu", "-compare", prev)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "cpu (ref) GB/s") || !strings.Contains(r.stdout, "cpu / cpu (ref)") {
+		t.Errorf("comparing with an earlier run:\n%s", r)
+	}
+
+	// No rows in common is said, not an error.
+	r = runTest(t, "-n", "77", "-time", "1ms", "-backend", "cpu", "-compare", refPath)
+	if r.code != 0 || !strings.Contains(r.stdout, "No rows in common") {
+		t.Errorf("no common rows:\n%s", r)
+	}
+
+	// A file that is not a report is a usage error, found before measuring.
+	bad := filepath.Join(dir, "bad.json")
+	for _, content := range []string{`not json`, `{"rows": []}`, `{"rows": [{"pass": "sideways", "activation": "relu", "dtype": "float32", "n": 1}]}`} {
+		os.WriteFile(bad, []byte(content), 0o644)
+		if r := runTest(t, args("-compare", bad)...); r.code != exitError || !strings.Contains(r.stderr, "-compare") {
+			t.Errorf("-compare %s: %s", content, r)
+		}
+	}
+}
+
+func TestList(t *testing.T) {
+	r := runTest(t, "-list")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	for _, want := range []string{"cpu", "cuda", "opencl", "Auto (what -backend auto and backend.Auto() open)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("-list lacks %q:\n%s", want, r)
+		}
+	}
+
+	// Unusable devices with their reasons, and Auto's choice with what it skipped.
+	list := func() []backend.Device {
+		return []backend.Device{
+			{Spec: "cuda", Platform: backend.PlatformCUDA, Reason: "libcuda.so.1 not found (test)"},
+			{Spec: "opencl:0:0", Platform: backend.PlatformOpenCL, Type: backend.DeviceCPU, Name: "pocl", Usable: true,
+				Open: func() (backend.Backend, error) { return nil, backend.ErrUnavailable }},
+			{Spec: "cuda:7", Platform: backend.PlatformCUDA, Type: backend.DeviceGPU, Name: "Fake H100", Usable: true,
+				Open: func() (backend.Backend, error) { return testEnv(nil, nil).open("fakegpu") }},
+		}
+	}
+	choose := func() (backend.Backend, []backend.Device, error) {
+		b, err := testEnv(nil, nil).open("fakegpu")
+		return b, []backend.Device{{Spec: "cuda", Reason: "libcuda.so.1 not found (test)"}}, err
+	}
+	r = runEnvTest(t, func(e *env) { e.list, e.choose = list, choose }, "-list")
+	for _, want := range []string{"unusable: libcuda.so.1 not found (test)", "fails to open: gpuact: backend unavailable", "theoretical peak 3352 GB/s",
+		"kernel times from device events", "chooses cuda:7: Fake H100", "skipped cuda: libcuda.so.1 not found (test)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("-list lacks %q:\n%s", want, r)
+		}
+	}
+
+	// Auto failing (GPUACT_BACKEND naming an unusable device) is shown and is exit 2.
+	r = runEnvTest(t, func(e *env) {
+		e.choose = func() (backend.Backend, []backend.Device, error) { return nil, nil, backend.ErrUnavailable }
+	}, "-list")
+	if r.code != exitError || !strings.Contains(r.stdout, "error:") {
+		t.Errorf("-list with a failing Auto:\n%s", r)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	r := runTest(t, "-h")
+	if r.code != 0 {
+		t.Fatalf("-h: %s", r)
+	}
+	for _, flag := range []string{"-backend", "-list", "-min", "-max", "-n", "-dtype", "-pass", "-act", "-time", "-warmup", "-reps",
+		"-verify", "-cache", "-format", "-o", "-plot", "-compare", "Examples:", "Exit status"} {
+		if !strings.Contains(r.stderr, flag) {
+			t.Errorf("-h does not document %s", flag)
+		}
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, a := range [][]string{
+		{"-dtype", "int8"}, {"-dtype", ""}, {"-pass", "sideways"}, {"-act", "gelu"}, {"-act", "elu:nan"}, {"-min", "9", "-max", "3"},
+		{"-max", "40"}, {"-n", "0"}, {"-n", "2^99"}, {"-n", "ten"}, {"-backend", "cuda:x"}, {"-backend", ""}, {"-backend", "tpu"},
+		{"-nosuchflag"}, {"-format", "xml"}, {"-plot", "bw.gif"}, {"-cache", "lots"}, {"-reps", "0"}, {"-time", "-1s"},
+		{"-compare", "/nonexistent.json"}, {"stray"},
+	} {
+		r := runTest(t, a...)
+		if r.code != exitError || r.stderr == "" {
+			t.Errorf("%v: want exit 2 and a message on stderr, got %s", a, r)
+		}
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	var b bytes.Buffer
+	p := newProgress(&b, 3, true)
+	p.step("one")
+	p.add(2, "")
+	p.finish()
+	if b.Len() == 0 {
+		t.Error("no progress bar drawn when asked for one")
+	}
+	b.Reset()
+	p = newProgress(&b, 3, false)
+	p.step("one")
+	p.finish()
+	if b.Len() != 0 {
+		t.Errorf("progress drawn when not on a terminal: %q", b.String())
+	}
+	if isTerminal(&b) {
+		t.Error("a buffer is not a terminal")
+	}
+}
+
+func TestRotations(t *testing.T) {
+	for _, c := range []struct {
+		cache      int64
+		n, size, k int
+	}{
+		{0, 1024, 4, 1},
+		{1 << 20, 1 << 20, 4, 1},     // 8 MiB ≥ 3 MiB: no rotation
+		{1 << 20, 1024, 4, 384},      // 3 MiB / 8 KiB
+		{50e6, 1 << 20, 4, 18},       // H100's L2: 150 MB / 8 MiB, rounded up
+		{32 << 20, 1 << 22, 8, 2},    // 96 MiB / 64 MiB
+		{32 << 20, 1 << 23, 8, 1},    // 128 MiB
+		{1 << 20, 1000, 8, 197},      // ceil(3 MiB / 16000 B)
+		{1 << 20, 3 * 1 << 17, 4, 1}, // exactly 3 MiB
+	} {
+		if k := rotations(c.cache, c.n, c.size); k != c.k {
+			t.Errorf("rotations(%d, %d, %d) = %d, want %d", c.cache, c.n, c.size, k, c.k)
+		}
+		if k := rotations(c.cache, c.n, c.size); k > 1 && 2*int64(k*c.n*c.size) < rotateFactor*c.cache {
+			t.Errorf("rotations(%d, %d, %d) = %d sets do not cover %d× the cache", c.cache, c.n, c.size, k, rotateFactor)
+		}
+	}
+}
+
+func TestViewsAreAlignedAndDisjoint(t *testing.T) {
+	b := backendCPU(t)
+	for _, c := range []struct{ n, k int }{{1000, 5}, {1024, 3}, {1, 7}, {100, 1}} {
+		l := poolLen(int64(c.k)*int64(2*c.n*4)/rotateFactor, []int{c.n}, 4)
+		if k := rotations(int64(c.k)*int64(2*c.n*4)/rotateFactor, c.n, 4); k != c.k {
+			t.Fatalf("n=%d: %d rotations, want %d", c.n, k, c.k)
+		}
+		pool, err := b.Alloc(backend.Float32, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs, err := views(pool, c.n, c.k)
+		if err != nil {
+			t.Fatalf("n=%d k=%d pool %d: %v", c.n, c.k, l, err)
+		}
+		for i, v := range vs {
+			if v.Len() != c.n || (c.k > 1 && v.Offset()%setAlign != 0) || (i > 0 && v.Offset() < vs[i-1].Offset()+c.n) {
+				t.Errorf("n=%d k=%d: set %d at %d, length %d", c.n, c.k, i, v.Offset(), v.Len())
+			}
+		}
+		if last := vs[len(vs)-1]; last.Offset()+last.Len() != l {
+			t.Errorf("n=%d k=%d: pool of %d elements, the last set ends at %d", c.n, c.k, l, last.Offset()+last.Len())
+		}
+	}
+}
+
+func TestLastLevelCache(t *testing.T) {
+	dir := t.TempDir()
+	for i, c := range []struct{ level, typ, size string }{{"1", "Data", "32K"}, {"1", "Instruction", "32K"}, {"2", "Unified", "512K"}, {"3", "Unified", "32768K"}} {
+		d := filepath.Join(dir, "index"+strconv.Itoa(i))
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "level"), []byte(c.level+"\n"), 0o644)
+		os.WriteFile(filepath.Join(d, "type"), []byte(c.typ+"\n"), 0o644)
+		os.WriteFile(filepath.Join(d, "size"), []byte(c.size+"\n"), 0o644)
+	}
+	if got, ok := lastLevelCache(dir); !ok || got != 32<<20 {
+		t.Errorf("lastLevelCache = %d, %v; want 32 MiB", got, ok)
+	}
+	if _, ok := lastLevelCache(filepath.Join(dir, "none")); ok {
+		t.Error("lastLevelCache found a cache in an empty directory")
+	}
+	// Without a size from the device or sysfs, the default.
+	d := newDevice(backendCPU(t), -1, func() (int64, bool) { return 0, false })
+	if d.cache != defaultCacheBytes || d.cacheFrom != "default" {
+		t.Errorf("cache %d from %s, want the 64 MiB default", d.cache, d.cacheFrom)
+	}
+}
+
+func backendCPU(t *testing.T) backend.Backend {
+	b, err := backend.Open("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func TestParse(t *testing.T) {
+	for s, want := range map[string]int64{"32768K": 32 << 20, "64MiB": 64 << 20, "50MB": 50e6, "1G": 1 << 30, "0": 0, "512": 512, "1.5 KiB": 1536} {
+		if got, err := parseBytes(s); err != nil || got != want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d", s, got, err, want)
+		}
+	}
+	sizes, err := parseSizes("2^20, 1000,1000", 0, 0)
+	if err != nil || !slices.Equal(sizes, []int{1000, 1 << 20}) {
+		t.Errorf("parseSizes = %v, %v", sizes, err)
+	}
+	if sizes, _ := parseSizes("", 10, 12); !slices.Equal(sizes, []int{1024, 2048, 4096}) {
+		t.Errorf("parseSizes of -min 10 -max 12 = %v", sizes)
+	}
+	if p, ok := normPass("backward_from_output"); !ok || p != backend.BackwardFromOutput {
+		t.Errorf("normPass(backward_from_output) = %v, %v", p, ok)
+	}
+	if peakGBps(map[string]string{"memory_clock_khz": "2619000"}) != 0 {
+		t.Error("a peak without the bus width")
+	}
+	for _, c := range []struct{ path, format string }{{"a.json", "json"}, {"a.CSV", "csv"}, {"a.md", "markdown"}, {"a.txt", "table"}, {"", "table"}} {
+		if f := formatFromExt(c.path); f != c.format {
+			t.Errorf("formatFromExt(%q) = %q, want %q", c.path, f, c.format)
+		}
+	}
+}
+
+// counting is a progress that counts steps.
+type counting struct{ n int }
+
+func (c *counting) step(string)         { c.n++ }
+func (c *counting) add(n int, _ string) { c.n += n }
+func (c *counting) finish()             {}
+
+// The bar ends full even when a device error cuts a sweep short.
+func TestProgressCountsEveryStep(t *testing.T) {
+	b := failing{backendCPU(t)}
+	cfg := config{sizes: []int{100, 200}, dtypes: []backend.DType{backend.Float32, backend.Float64}, passes: core.Passes,
+		acts: []backend.Activation{backend.ReLU(), backend.ELU(1)}, minTime: time.Millisecond, minReps: 1, verify: true, cache: 0}
+	c := &counting{}
+	bn := &bench{cfg: cfg, devs: []*device{newDevice(b, 0, nil)}, rep: &Report{}, progress: c}
+	bn.run()
+	if len(bn.rep.Errors) != 2 {
+		t.Errorf("errors %v, want one per dtype", bn.rep.Errors)
+	}
+	if c.n != bn.steps() || c.n != 2*2*(1+2*3) {
+		t.Errorf("%d steps reported, want %d", c.n, bn.steps())
 	}
 }

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/gpuact/gpuact/backend"
+)
+
+// reference is a report read back for -compare: gpubench's own JSON or a PyTorch reference script's,
+// through only the shared fields, so that extra or differently typed fields do not matter.
+type reference struct {
+	path string
+	Tool string `json:"tool"`
+	Date string `json:"date"`
+	Host string `json:"host"`
+	Rows []struct {
+		Backend    string  `json:"backend"`
+		Device     string  `json:"device"`
+		Pass       string  `json:"pass"`
+		Activation string  `json:"activation"`
+		DType      string  `json:"dtype"`
+		N          float64 `json:"n"`
+		MedianNs   float64 `json:"median_ns"`
+		GBps       float64 `json:"gbps"`
+	} `json:"rows"`
+	rows []Row // the rows, normalised
+}
+
+// loadReference reads and normalises a JSON report: activations as core.Activation.String() writes them
+// ("elu" becomes "elu:1"), passes and dtypes in gpubench's spelling, gbps computed where only median_ns
+// is given.
+func loadReference(path string) (*reference, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	ref := &reference{path: path}
+	if err := json.Unmarshal(data, ref); err != nil {
+		return nil, fmt.Errorf("%s: not a gpubench/torch JSON report: %w", path, err)
+	}
+	if len(ref.Rows) == 0 {
+		return nil, fmt.Errorf("%s: no rows", path)
+	}
+	for i, r := range ref.Rows {
+		act, err := backend.ParseActivation(r.Activation)
+		if err != nil {
+			return nil, fmt.Errorf("%s: row %d: %w", path, i, err)
+		}
+		pass, ok := normPass(r.Pass)
+		if !ok {
+			return nil, fmt.Errorf("%s: row %d: pass %q: want forward, backward-input or backward-output", path, i, r.Pass)
+		}
+		dt := strings.TrimPrefix(strings.ToLower(r.DType), "torch.")
+		if dt != "float32" && dt != "float64" {
+			return nil, fmt.Errorf("%s: row %d: dtype %q: want float32 or float64", path, i, r.DType)
+		}
+		if r.N < 1 || r.N != float64(int(r.N)) {
+			return nil, fmt.Errorf("%s: row %d: n %v is not a positive integer", path, i, r.N)
+		}
+		row := Row{Backend: r.Backend, Device: r.Device, Pass: pass.String(), Activation: act.String(), DType: dt,
+			N: int(r.N), MedianNs: r.MedianNs, GBps: r.GBps}
+		if row.Backend == "" {
+			row.Backend = cmpOr(ref.Tool, "reference")
+		}
+		if row.GBps <= 0 && row.MedianNs > 0 {
+			size := 4
+			if dt == "float64" {
+				size = 8
+			}
+			row.GBps = float64(pass.Arrays()*row.N*size) / row.MedianNs
+		}
+		ref.rows = append(ref.rows, row)
+	}
+	return ref, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func normPass(s string) (backend.Pass, bool) {
+	s = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "_", "-")
+	switch s {
+	case "backward-from-input":
+		s = "backward-input"
+	case "backward-from-output":
+		s = "backward-output"
+	}
+	for _, p := range []backend.Pass{backend.Forward, backend.BackwardFromInput, backend.BackwardFromOutput} {
+		if p.String() == s {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+// writeCompare prints this run's GB/s beside the reference's for every row they share (matched by pass,
+// activation, dtype and n), with the ratio this/reference, and the geometric mean ratio per pass.
+func writeCompare(d doc, rep *Report, ref *reference) {
+	d.heading("Compared with " + ref.path)
+	d.para(fmt.Sprintf("reference: tool %s, %s, host %s, %d rows; ratio = this run's GB/s / the reference's (above 1: this run is faster)",
+		cmpOr(ref.Tool, "?"), cmpOr(ref.Date, "undated"), cmpOr(ref.Host, "?"), len(ref.rows)))
+	cur := backendsOf(rep.Rows)
+	refs := backendsOf(ref.rows)
+	label := func(b string) string {
+		if slices.Contains(cur, b) {
+			return b + " (ref)"
+		}
+		return b
+	}
+	cols := []string{"pass", "activation", "dtype", ">n"}
+	for _, b := range cur {
+		cols = append(cols, ">"+b+" GB/s")
+	}
+	for _, b := range refs {
+		cols = append(cols, ">"+label(b)+" GB/s")
+	}
+	// Ratios pair each backend with its namesake in the reference (an earlier run) where there are
+	// namesakes, and every backend with every reference backend otherwise (a PyTorch run).
+	type pair struct{ c, r string }
+	var pairs []pair
+	for _, c := range cur {
+		if slices.Contains(refs, c) {
+			pairs = append(pairs, pair{c, c})
+		}
+	}
+	if len(pairs) == 0 {
+		for _, c := range cur {
+			for _, r := range refs {
+				pairs = append(pairs, pair{c, r})
+			}
+		}
+	}
+	for _, p := range pairs {
+		cols = append(cols, ">"+p.c+" / "+label(p.r))
+	}
+	t := newTable(cols...)
+	find := func(rows []Row, k rowKey, b string) (Row, bool) {
+		for _, r := range rows {
+			if r.Backend == b && keyOf(&r) == k {
+				return r, true
+			}
+		}
+		return Row{}, false
+	}
+	ratios := map[pair]map[string][]float64{}
+	seen := map[rowKey]bool{}
+	matched := 0
+	for _, r := range sortedRows(rep.Rows) {
+		k := keyOf(&r)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		have := slices.ContainsFunc(ref.rows, func(x Row) bool { return keyOf(&x) == k })
+		if !have {
+			continue
+		}
+		matched++
+		cells := []string{k.pass, k.act, k.dtype, fmt.Sprint(k.n)}
+		for _, b := range cur {
+			x, _ := find(rep.Rows, k, b)
+			cells = append(cells, fmtGBps(x.GBps))
+		}
+		for _, b := range refs {
+			x, _ := find(ref.rows, k, b)
+			cells = append(cells, fmtGBps(x.GBps))
+		}
+		for _, p := range pairs {
+			x, ok1 := find(rep.Rows, k, p.c)
+			y, ok2 := find(ref.rows, k, p.r)
+			if !ok1 || !ok2 || !finite(x.GBps/y.GBps) {
+				cells = append(cells, "-")
+				continue
+			}
+			q := x.GBps / y.GBps
+			cells = append(cells, fmt.Sprintf("%.2f", q))
+			if ratios[p] == nil {
+				ratios[p] = map[string][]float64{}
+			}
+			ratios[p][k.pass] = append(ratios[p][k.pass], q)
+		}
+		t.add(cells...)
+	}
+	if matched == 0 {
+		d.item(0, "No rows in common (rows are matched by pass, activation, dtype and n).")
+		return
+	}
+	d.table(t)
+	for _, p := range pairs {
+		var parts []string
+		for _, pass := range []string{"forward", "backward-input", "backward-output"} {
+			if q := ratios[p][pass]; len(q) > 0 {
+				parts = append(parts, fmt.Sprintf("%s %.2f×", pass, geomean(q)))
+			}
+		}
+		if len(parts) > 0 {
+			d.item(0, fmt.Sprintf("%s vs %s, geometric mean of the ratios: %s", p.c, label(p.r), strings.Join(parts, ", ")))
+		}
+	}
+}
