@@ -69,8 +69,11 @@ struct LeakyBwd {
 // a*exp(x)*d for double, accurate also where exp(x) or a*exp(x) is subnormal but the product is not:
 // the factors are kept as mantissas and powers of two, exp(x) = 2^k*exp(r), |r| <= ln2/2.
 HD double exp_times(double a, double x, double d) {
-    double p = a * exp(x);
-    if (fabs(p) >= 2.2250738585072014e-308 || a == 0.0 || d == 0.0 || isinf(d) || d != d || x < -2200.0) {
+    // Plain only where exp(x) and a*exp(x) are both normal: with a > 1, a*exp(x) can be normal while
+    // exp(x) (x in about [-709.8, -708.4]) is subnormal and has already lost digits.
+    const double e = exp(x), p = a * e;
+    if ((e >= 2.2250738585072014e-308 && fabs(p) >= 2.2250738585072014e-308) || a == 0.0 || d == 0.0 || isinf(d) ||
+        d != d || x < -2200.0) {
         return p * d;
     }
     const double ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10;

@@ -5,8 +5,8 @@ package kernels
 // The fatbin's provenance: TestFatbinMatchesSource fails when activations.cu or activations.fatbin
 // changed without `make generate`, so a stale kernel cannot ship.
 const (
-	CUDASourceSHA256 = "9a7e10ada068aff5153f774c8968c8bd937362d0dbbe84b537548bd012de3769"
-	CUDAFatbinSHA256 = "4f9d49b05395b24b20c01c01a7f0e9295a6bdc7b150db6ee623d4156a1086f01"
+	CUDASourceSHA256 = "f0f9d70d5a90c44ec5cbaaf6f416dabb509c92b6d3748388c31ff85f2a0f91a5"
+	CUDAFatbinSHA256 = "d38ce94f6fc7185f86c8bbdef98d10390033f572fb228c989ce16a9a671e8f33"
 	CUDACompiler     = "Build cuda_11.8.r11.8/compiler.31833905_0"
 	CUDAArchs        = "sm_50, sm_52, sm_60, sm_61, sm_70, sm_75, sm_80, sm_86, sm_89, sm_90, compute_90 (PTX)"
 )
