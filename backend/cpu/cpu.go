@@ -1,15 +1,17 @@
-// Package cpu is gpuact's native CPU backend, in pure Go: the fallback when no GPU is usable, and the
-// correctness oracle that every other backend is tested against.
+// Package cpu is gpuact's native CPU backend: the fallback when no GPU is usable, and the correctness
+// oracle that every other backend is tested against.
 //
 // The oracle is the set of per-element reference functions in oracle.go (ReLU, LeakyReLUBackward, ELU
-// and so on): SPEC §1 written out plainly. The backend applies them over buffers, splitting large calls
-// into chunks that run on all cores.
+// and so on): SPEC §1 written out plainly. The backend computes the passes with the best implementation
+// the machine has (impl.go: AVX2+FMA assembly on amd64, else the oracle's functions in plain loops),
+// splitting large calls into chunks that run on all cores.
 package cpu
 
 import (
 	"fmt"
 	"runtime"
 	"sync"
+	"unsafe"
 
 	"github.com/gpuact/gpuact/backend/core"
 )
@@ -18,13 +20,18 @@ import (
 type Backend struct {
 	owner *core.Owner
 	info  core.Info
+	impl  *implementation
 }
 
 var _ core.Backend = (*Backend)(nil)
 
-// New returns a CPU backend. It cannot fail; every CPU backend value is a separate owner of buffers.
-func New() *Backend {
-	b := &Backend{owner: core.NewOwner("cpu", true, func(any) error { return nil })}
+// New returns a CPU backend using the best implementation this machine supports that
+// GPUACT_CPU_DISABLE does not disable. It cannot fail; every CPU backend value is a separate owner of
+// buffers.
+func New() *Backend { return newBackend(dispatch()) }
+
+func newBackend(im *implementation) *Backend {
+	b := &Backend{owner: core.NewOwner("cpu", true, func(any) error { return nil }), impl: im}
 	b.info = core.Info{
 		Spec:         "cpu",
 		Platform:     core.PlatformCPU,
@@ -36,7 +43,7 @@ func New() *Backend {
 		ComputeUnits: runtime.GOMAXPROCS(0),
 		Float64:      true,
 		Denormals:    true,
-		Details:      map[string]string{"path": "generic Go"},
+		Details:      map[string]string{"path": im.path},
 	}
 	return b
 }
@@ -149,9 +156,9 @@ func (b *Backend) run(p core.Pass, act core.Activation, out, in1, in2 core.Buffe
 	}
 	defer l.End()
 	if l.DType == core.Float32 {
-		parallel(p, act.Kind(), Round[float32](act.Alpha()), view[float32](out), view[float32](in1), view[float32](in2))
+		parallel(b.impl.run32, p, act.Kind(), Round[float32](act.Alpha()), view[float32](out), view[float32](in1), view[float32](in2))
 	} else {
-		parallel(p, act.Kind(), Round[float64](act.Alpha()), view[float64](out), view[float64](in1), view[float64](in2))
+		parallel(b.impl.run64, p, act.Kind(), Round[float64](act.Alpha()), view[float64](out), view[float64](in1), view[float64](in2))
 	}
 	return nil
 }
@@ -192,17 +199,22 @@ func view[T core.Float](buf core.Buffer) []T {
 
 // Parallel split: calls of fewer than parallelMin elements run on the calling goroutine (starting
 // goroutines costs more than the work: see BenchmarkThreshold); larger ones are cut into chunks of at
-// least chunkMin elements, one per core at most.
+// least chunkMin elements, one per core at most. Calls whose arrays together exceed ntMinBytes use
+// non-temporal stores (where the implementation has them): their output would not stay in the caches
+// anyway, and writing around the caches saves the read of every output line that a normal store makes.
 var (
 	parallelMin = 1 << 15
 	chunkMin    = 1 << 13
+	ntMinBytes  = 16 << 20
 )
 
-func parallel[T core.Float](p core.Pass, k core.Kind, alpha T, out, a, b []T) {
+func parallel[T core.Float](run func(core.Pass, core.Kind, T, []T, []T, []T, bool), p core.Pass, k core.Kind, alpha T, out, a, b []T) {
 	n := len(out)
+	var zero T
+	nt := n*p.Arrays()*int(unsafe.Sizeof(zero)) >= ntMinBytes
 	workers := runtime.GOMAXPROCS(0)
 	if n < parallelMin || workers < 2 {
-		runGeneric(p, k, alpha, out, a, b)
+		run(p, k, alpha, out, a, b, nt)
 		return
 	}
 	workers = min(workers, n/chunkMin)
@@ -217,10 +229,10 @@ func parallel[T core.Float](p core.Pass, k core.Kind, alpha T, out, a, b []T) {
 			bs = b[lo:hi]
 		}
 		if hi == n {
-			runGeneric(p, k, alpha, out[lo:hi], a[lo:hi], bs)
+			run(p, k, alpha, out[lo:hi], a[lo:hi], bs, nt)
 			break
 		}
-		wg.Go(func() { runGeneric(p, k, alpha, out[lo:hi], a[lo:hi], bs) })
+		wg.Go(func() { run(p, k, alpha, out[lo:hi], a[lo:hi], bs, nt) })
 	}
 	wg.Wait()
 }
