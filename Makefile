@@ -2,20 +2,40 @@
 GO ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test bench generate lint ci
+PYTHON ?= /usr/bin/python3
+BENCH_SIZES ?= 4096,16777216
+
+.PHONY: test test-purego bench bench-vs-torch generate check-generated lint ci
 
 # The whole suite with the race detector. OpenCL tests skip with a message where no OpenCL runtime is
 # installed; set GPUACT_REQUIRE_OPENCL=1 to make that a failure (CI does).
 test:
 	$(GO) test -race -count=1 ./...
 
+# The whole suite with every assembly kernel turned off (the plain Go loops everywhere).
+test-purego:
+	$(GO) test -tags purego -count=1 ./...
+
 # Benchmarks of the CPU backend against copy() in the same run; gpubench for the whole sweep.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 0.5s ./backend/...
 
-# Regenerates every generated file (see each generator's header).
+# gpuact's CPU backend and PyTorch's CPU ops (bench/torch_cpu.py) on the same sizes, one after the
+# other, then a table of per-pass ratios and shares of copy() bandwidth. JSON rows land in bench/out/.
+bench-vs-torch:
+	mkdir -p bench/out
+	$(PYTHON) bench/torch_cpu.py -sizes $(BENCH_SIZES) -o bench/out/torch.json
+	$(GO) run ./bench/cpubench -sizes $(BENCH_SIZES) -o bench/out/gpuact.json -torch bench/out/torch.json
+
+# Regenerates every generated file (see each generator's header): the CPU kernels come from
+# backend/cpu/_asm (avo, its own module).
 generate:
 	$(GO) generate ./...
+
+# Fails when a generated file differs from what its generator makes now.
+check-generated: generate
+	git diff --exit-code
+	@out=$$(git status --porcelain --untracked-files=all); if [ -n "$$out" ]; then echo "untracked files after make generate:"; echo "$$out"; exit 1; fi
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -23,5 +43,5 @@ lint:
 	$(STATICCHECK) ./...
 
 # What CI runs after installing its dependencies (.ci/run).
-ci: lint test
+ci: lint check-generated test test-purego
 	CGO_ENABLED=0 $(GO) build ./...

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gpuact/gpuact/backend/core"
@@ -44,21 +46,24 @@ func BenchmarkPasses(b *testing.B) {
 	}
 }
 
-// BenchmarkThreshold times ELU and ReLU forward around the size where the backend starts splitting
-// calls across goroutines, once on the calling goroutine (GOMAXPROCS=1) and once on all cores: the
-// crossing point is the measured value of parallelMin.
+// BenchmarkThreshold times passes around the size where the backend starts splitting calls across
+// goroutines, once on the calling goroutine (GOMAXPROCS=1) and once on all cores: the crossing point
+// is the measured value of parallelMin (bench/cpu-simd.md has the numbers).
 func BenchmarkThreshold(b *testing.B) {
 	be := cpu.New()
 	defer be.Close()
-	for _, k := range []core.Kind{core.KindReLU, core.KindELU} {
-		for _, n := range []int{1 << 12, 1 << 13, 1 << 14, 1 << 15, 1 << 16, 1 << 17} {
+	for _, c := range []struct {
+		p core.Pass
+		k core.Kind
+	}{{core.Forward, core.KindReLU}, {core.Forward, core.KindELU}, {core.BackwardFromInput, core.KindELU}} {
+		for _, n := range []int{1 << 12, 1 << 14, 1 << 15, 1 << 16, 1 << 17, 1 << 18, 1 << 19, 1 << 20} {
 			for _, procs := range []int{1, runtime.NumCPU()} {
-				b.Run(fmt.Sprintf("%s/n=%d/procs=%d", k, n, procs), func(b *testing.B) {
+				b.Run(fmt.Sprintf("%s/%s/n=%d/procs=%d", c.p, c.k, n, procs), func(b *testing.B) {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-					out, in1, _ := benchBuffers(b, be, core.Float32, n)
-					b.SetBytes(int64(8 * n))
+					out, in1, in2 := benchBuffers(b, be, core.Float32, n)
+					b.SetBytes(int64(c.p.Arrays() * 4 * n))
 					for b.Loop() {
-						if err := be.Forward(k.Default(), out, in1); err != nil {
+						if err := core.Run(be, c.p, c.k.Default(), out, in1, in2); err != nil {
 							b.Fatal(err)
 						}
 					}
@@ -66,6 +71,37 @@ func BenchmarkThreshold(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkFanOut measures what handing half of a call to another core costs, with no work to do: a
+// goroutine per call (what parallel does) against a persistent worker woken through a channel.
+func BenchmarkFanOut(b *testing.B) {
+	b.Run("goroutine", func(b *testing.B) {
+		var sink atomic.Int64
+		for b.Loop() {
+			var wg sync.WaitGroup
+			wg.Go(func() { sink.Add(1) })
+			sink.Add(1)
+			wg.Wait()
+		}
+	})
+	b.Run("worker", func(b *testing.B) {
+		var sink atomic.Int64
+		work := make(chan func())
+		done := make(chan struct{})
+		go func() {
+			for f := range work {
+				f()
+				done <- struct{}{}
+			}
+		}()
+		defer close(work)
+		for b.Loop() {
+			work <- func() { sink.Add(1) }
+			sink.Add(1)
+			<-done
+		}
+	})
 }
 
 // benchBuffers returns an output and two inputs of random data in [-4, 4] (never zeros).

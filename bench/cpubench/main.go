@@ -1,0 +1,247 @@
+// Command cpubench times gpuact's CPU backend on every pass against Go's copy() of the same arrays, in
+// one run, and writes JSON rows in the schema gpubench -compare reads. Given -torch (the JSON of
+// bench/torch_cpu.py), it prints a table of per-pass ratios: gpuact / PyTorch throughput and each side's
+// share of copy() bandwidth. `make bench-vs-torch` runs both.
+//
+//	go run ./bench/cpubench -sizes 4096,16777216 -o gpuact.json -torch torch.json
+//
+// Each row is the median over -reps timings of a batch of calls long enough (about 2 ms) to time
+// well. GB/s counts the arrays a pass moves (2 forward, 3 backward) once each, like the torch script.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/cpu"
+)
+
+// Doc and Row are the JSON schema shared with bench/torch_cpu.py and gpubench -compare.
+type Doc struct {
+	Tool string `json:"tool"`
+	Date string `json:"date"`
+	Host string `json:"host"`
+	Rows []Row  `json:"rows"`
+}
+
+type Row struct {
+	Backend    string  `json:"backend"`
+	Pass       string  `json:"pass"`
+	Activation string  `json:"activation"`
+	DType      string  `json:"dtype"`
+	N          int     `json:"n"`
+	MedianNS   int64   `json:"median_ns"`
+	GBps       float64 `json:"gbps"`
+}
+
+func main() {
+	sizes := flag.String("sizes", "4096,16777216", "comma-separated element counts")
+	dtypes := flag.String("dtypes", "float32,float64", "comma-separated dtypes")
+	reps := flag.Int("reps", 15, "timings per row; the median is reported")
+	impl := flag.String("impl", "", "CPU implementation (default: what cpu.New picks; see cpu.Implementations)")
+	out := flag.String("o", "", "write the JSON rows here")
+	torch := flag.String("torch", "", "JSON of bench/torch_cpu.py to compare with")
+	flag.Parse()
+
+	b := cpu.New()
+	if *impl != "" {
+		var err error
+		if b, err = cpu.NewImplementation(*impl); err != nil {
+			log.Fatal(err)
+		}
+	}
+	defer b.Close()
+	doc := Doc{Tool: "gpuact", Date: time.Now().UTC().Format(time.RFC3339),
+		Host: fmt.Sprintf("%s, %s, GOMAXPROCS %d, %s", hostname(), b.Info().Name, runtime.GOMAXPROCS(0), b.Info().Details["path"])}
+	copies := map[string]float64{} // dtype/n → copy() GB/s
+	for _, dts := range strings.Split(*dtypes, ",") {
+		i := slices.IndexFunc(core.DTypes, func(d core.DType) bool { return d.String() == dts })
+		if i < 0 {
+			log.Fatalf("unknown dtype %q", dts)
+		}
+		dt := core.DTypes[i]
+		for _, ns := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(ns)
+			if err != nil {
+				log.Fatal(err)
+			}
+			bytes := n * dt.Size()
+			src, dst := make([]byte, bytes), make([]byte, bytes)
+			t := median(*reps, func() { copy(dst, src) })
+			copies[key(dts, n)] = gbps(2, bytes, t)
+			fmt.Fprintf(os.Stderr, "copy()                                   %-8s n=%-9d %10.1f us %7.2f GB/s\n", dts, n, float64(t)/1e3, gbps(2, bytes, t))
+			t2 := median(*reps, func() { parallelCopy(dst, src) })
+			fmt.Fprintf(os.Stderr, "copy() on %d goroutines                   %-8s n=%-9d %10.1f us %7.2f GB/s\n", runtime.GOMAXPROCS(0), dts, n, float64(t2)/1e3, gbps(2, bytes, t2))
+			for _, p := range core.Passes {
+				for _, k := range core.Kinds {
+					act := k.Default()
+					bufs := buffers(b, dt, n, p, act)
+					t := median(*reps, func() {
+						if err := core.Run(b, p, act, bufs[0], bufs[1], bufs[2]); err != nil {
+							log.Fatal(err)
+						}
+					})
+					for _, buf := range bufs {
+						b.Free(buf)
+					}
+					r := Row{Backend: "cpu", Pass: p.String(), Activation: act.String(), DType: dts, N: n, MedianNS: t, GBps: round2(gbps(p.Arrays(), bytes, t))}
+					doc.Rows = append(doc.Rows, r)
+					fmt.Fprintf(os.Stderr, "gpuact %-16s %-15s %-8s n=%-9d %10.1f us %7.2f GB/s\n", r.Pass, r.Activation, dts, n, float64(t)/1e3, r.GBps)
+				}
+			}
+		}
+	}
+	if *out != "" {
+		data, _ := json.MarshalIndent(doc, "", " ")
+		if err := os.WriteFile(*out, append(data, '\n'), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if *torch != "" {
+		compare(doc, *torch, copies)
+	}
+}
+
+// compare prints, per row, gpuact's and torch's GB/s, their ratio and each as a share of copy().
+func compare(ours Doc, path string, copies map[string]float64) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var theirs Doc
+	if err := json.Unmarshal(data, &theirs); err != nil {
+		log.Fatalf("%s: %v", path, err)
+	}
+	index := map[string]Row{}
+	for _, r := range theirs.Rows {
+		index[rowKey(r)] = r
+	}
+	fmt.Printf("gpuact: %s (%s)\ntorch:  %s (%s)\n\n", ours.Host, ours.Date, theirs.Host, theirs.Date)
+	fmt.Println("| dtype | n | pass | activation | gpuact GB/s | torch GB/s | gpuact / torch | gpuact / copy() | torch / copy() |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	rows := slices.Clone(ours.Rows)
+	slices.SortStableFunc(rows, func(a, b Row) int { return a.N - b.N })
+	for _, r := range rows {
+		c := copies[key(r.DType, r.N)]
+		t, ok := index[rowKey(r)]
+		tg, ratio, tc := "—", "—", "—"
+		if ok {
+			tg = fmt.Sprintf("%.2f", t.GBps)
+			ratio = fmt.Sprintf("%.2f×", r.GBps/t.GBps)
+			tc = fmt.Sprintf("%.0f%%", 100*t.GBps/c)
+		}
+		fmt.Printf("| %s | 2^%d | %s | %s | %.2f | %s | %s | %.0f%% | %s |\n", r.DType, log2(r.N), r.Pass, r.Activation, r.GBps, tg, ratio, 100*r.GBps/c, tc)
+	}
+	fmt.Println()
+	for _, k := range slices.Sorted(mapsKeys(copies)) {
+		fmt.Printf("copy() %s: %.2f GB/s\n", k, copies[k])
+	}
+}
+
+func mapsKeys(m map[string]float64) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func rowKey(r Row) string { return fmt.Sprintf("%s/%s/%s/%d", r.Pass, r.Activation, r.DType, r.N) }
+func key(dt string, n int) string {
+	return fmt.Sprintf("%s n=2^%d", dt, log2(n))
+}
+
+func log2(n int) int {
+	l := 0
+	for 1<<(l+1) <= n {
+		l++
+	}
+	return l
+}
+
+func gbps(arrays, bytes int, ns int64) float64 { return float64(arrays*bytes) / float64(ns) }
+func round2(v float64) float64             { return float64(int64(v*100+0.5)) / 100 }
+
+// median times batches of fn of about 2 ms and returns the median time of one call in ns.
+func median(reps int, fn func()) int64 {
+	fn()
+	start := time.Now()
+	fn()
+	batch := max(1, int(2*time.Millisecond/max(time.Since(start), 1)))
+	times := make([]int64, reps)
+	for i := range times {
+		start := time.Now()
+		for range batch {
+			fn()
+		}
+		times[i] = int64(time.Since(start)) / int64(batch)
+	}
+	slices.Sort(times)
+	return times[reps/2]
+}
+
+// parallelCopy copies in one chunk per core: what the memory bus gives when every core streams.
+func parallelCopy(dst, src []byte) {
+	w := runtime.GOMAXPROCS(0)
+	chunk := (len(src)/w + 63) &^ 63
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(src); lo += chunk {
+		hi := min(lo+chunk, len(src))
+		wg.Go(func() { copy(dst[lo:hi], src[lo:hi]) })
+	}
+	wg.Wait()
+}
+
+// buffers returns out, in1, in2 for pass p: x and dy uniform in [-4, 4] as in the torch script, and
+// for backward from output y = f(x).
+func buffers(b core.Backend, dt core.DType, n int, p core.Pass, act core.Activation) [3]core.Buffer {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var bufs [3]core.Buffer
+	for i := range bufs {
+		buf, err := b.Alloc(dt, n)
+		if err != nil {
+			log.Fatal(err)
+		}
+		h := make([]float64, n)
+		for j := range h {
+			h[j] = 8*rng.Float64() - 4
+		}
+		if dt == core.Float32 {
+			h32 := make([]float32, n)
+			for j := range h {
+				h32[j] = float32(h[j])
+			}
+			err = b.Upload(buf, core.HostOf(h32))
+		} else {
+			err = b.Upload(buf, core.HostOf(h))
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		bufs[i] = buf
+	}
+	if p == core.BackwardFromOutput { // y = f(x) in place of the random second input
+		if err := b.Forward(act, bufs[2], bufs[2]); err != nil {
+			log.Fatal(err)
+		}
+	}
+	return bufs
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
