@@ -173,7 +173,7 @@ func log2(n int) int {
 }
 
 func gbps(arrays, bytes int, ns int64) float64 { return float64(arrays*bytes) / float64(ns) }
-func round2(v float64) float64             { return float64(int64(v*100+0.5)) / 100 }
+func round2(v float64) float64                 { return float64(int64(v*100+0.5)) / 100 }
 
 // median times batches of fn of about 2 ms and returns the median time of one call in ns.
 func median(reps int, fn func()) int64 {
