@@ -73,6 +73,37 @@ func BenchmarkThreshold(b *testing.B) {
 	}
 }
 
+// BenchmarkNonTemporal times passes with and without non-temporal stores around the size where
+// parallel switches them on (ntMinBytes): below the last-level cache they cost, above it they save the
+// read of each output line.
+func BenchmarkNonTemporal(b *testing.B) {
+	be := cpu.New()
+	defer be.Close()
+	for _, c := range []struct {
+		p core.Pass
+		k core.Kind
+	}{{core.Forward, core.KindReLU}, {core.BackwardFromInput, core.KindELU}} {
+		for _, n := range []int{1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 << 24} {
+			for _, nt := range []bool{false, true} {
+				b.Run(fmt.Sprintf("%s/%s/n=%d/nt=%v", c.p, c.k, n, nt), func(b *testing.B) {
+					ntMin := 1 << 62
+					if nt {
+						ntMin = 0
+					}
+					defer cpu.SetNonTemporalMin(ntMin)()
+					out, in1, in2 := benchBuffers(b, be, core.Float32, n)
+					b.SetBytes(int64(c.p.Arrays() * 4 * n))
+					for b.Loop() {
+						if err := core.Run(be, c.p, c.k.Default(), out, in1, in2); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
 // BenchmarkFanOut measures what handing half of a call to another core costs, with no work to do: a
 // goroutine per call (what parallel does) against a persistent worker woken through a channel.
 func BenchmarkFanOut(b *testing.B) {

@@ -15,6 +15,8 @@ TEXT ·eluBackwardInputAVX2F32(SB), NOSPLIT, $0-96
 	VXORPS       Y0, Y0, Y0
 	MOVSS        alpha+0(FP), X1
 	VBROADCASTSS X1, Y1
+	VMOVUPS      eluBackwardInputAVX2F32_magic<>+0(SB), Y2
+	VMOVUPS      eluBackwardInputAVX2F32_log2e<>+0(SB), Y3
 	MOVB         nt+80(FP), DI
 	TESTB        DI, DI
 	JNZ          ntloop
@@ -22,80 +24,78 @@ TEXT ·eluBackwardInputAVX2F32(SB), NOSPLIT, $0-96
 loop:
 	TESTQ        BX, BX
 	JZ           done
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (DX), Y3
-	VMOVUPS      32(CX), Y4
-	VMOVUPS      32(DX), Y5
-	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y3, Y6
-	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y2, Y7
-	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y7, Y7
-	VORPS        Y7, Y6, Y6
-	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y5, Y7
-	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y4, Y8
-	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y8, Y8
-	VORPS        Y8, Y7, Y7
-	VORPS        Y7, Y6, Y6
-	VMOVMSKPS    Y6, DI
+	VMOVUPS      (CX), Y4
+	VMOVUPS      (DX), Y5
+	VMOVUPS      32(CX), Y6
+	VMOVUPS      32(DX), Y7
+	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y5, Y8
+	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y4, Y9
+	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y9, Y9
+	VORPS        Y9, Y8, Y8
+	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y7, Y9
+	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y6, Y10
+	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y10, Y10
+	VORPS        Y10, Y9, Y9
+	VORPS        Y9, Y8, Y8
+	VMOVMSKPS    Y8, DI
 	TESTL        DI, DI
 	JNZ          donerare
-	VMOVUPS      eluBackwardInputAVX2F32_magic<>+0(SB), Y6
-	VMOVUPS      eluBackwardInputAVX2F32_log2e<>+0(SB), Y7
-	VFMADD213PS  Y6, Y3, Y7
-	VSUBPS       eluBackwardInputAVX2F32_magic<>+0(SB), Y7, Y6
-	VMOVAPS      Y3, Y8
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y6, Y8
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y6, Y8
-	VPSLLD       $0x17, Y7, Y6
-	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y6, Y6
-	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y7
-	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y8, Y7
-	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y8, Y7
-	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y8, Y7
-	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y8, Y7
-	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y8, Y7
-	VMULPS       Y8, Y8, Y9
-	VFMADD213PS  Y8, Y9, Y7
-	VMULPS       Y2, Y1, Y8
-	VMOVAPS      Y2, Y9
-	VFMSUB213PS  Y8, Y1, Y9
-	VMULPS       Y6, Y8, Y8
-	VMULPS       Y6, Y9, Y9
-	VFMADD213PS  Y9, Y8, Y7
-	VADDPS       Y8, Y7, Y7
-	VCMPPS       $0x1e, Y0, Y3, Y6
-	VBLENDVPS    Y6, Y2, Y7, Y7
-	VCMPPS       $0x03, Y3, Y3, Y2
-	VBLENDVPS    Y2, Y3, Y7, Y7
-	VMOVUPS      Y7, (AX)
-	VMOVUPS      eluBackwardInputAVX2F32_magic<>+0(SB), Y2
-	VMOVUPS      eluBackwardInputAVX2F32_log2e<>+0(SB), Y3
-	VFMADD213PS  Y2, Y5, Y3
-	VSUBPS       eluBackwardInputAVX2F32_magic<>+0(SB), Y3, Y2
-	VMOVAPS      Y5, Y6
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y2, Y6
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y2, Y6
-	VPSLLD       $0x17, Y3, Y2
-	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y2, Y2
-	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y3
-	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y6, Y3
-	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y6, Y3
-	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y6, Y3
-	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y6, Y3
-	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y6, Y3
-	VMULPS       Y6, Y6, Y7
-	VFMADD213PS  Y6, Y7, Y3
-	VMULPS       Y4, Y1, Y6
-	VMOVAPS      Y4, Y7
-	VFMSUB213PS  Y6, Y1, Y7
-	VMULPS       Y2, Y6, Y6
-	VMULPS       Y2, Y7, Y7
-	VFMADD213PS  Y7, Y6, Y3
-	VADDPS       Y6, Y3, Y3
-	VCMPPS       $0x1e, Y0, Y5, Y2
-	VBLENDVPS    Y2, Y4, Y3, Y3
-	VCMPPS       $0x03, Y5, Y5, Y2
-	VBLENDVPS    Y2, Y5, Y3, Y3
-	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      Y2, Y8
+	VMOVUPS      Y2, Y11
+	VFMADD231PS  Y3, Y5, Y8
+	VFMADD231PS  Y3, Y7, Y11
+	VSUBPS       Y2, Y8, Y9
+	VSUBPS       Y2, Y11, Y12
+	VMOVAPS      Y5, Y10
+	VMOVAPS      Y7, Y13
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y9, Y10
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y12, Y13
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y9, Y10
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y12, Y13
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y11, Y12
+	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y8, Y8
+	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y12, Y12
+	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y9
+	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y14
+	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y10, Y9
+	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y13, Y14
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y10, Y9
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y13, Y14
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y10, Y9
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y13, Y14
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y10, Y9
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y13, Y14
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y10, Y9
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y13, Y14
+	VMULPS       Y10, Y10, Y11
+	VMULPS       Y13, Y13, Y15
+	VFMADD213PS  Y10, Y11, Y9
+	VFMADD213PS  Y13, Y15, Y14
+	VMULPS       Y4, Y1, Y10
+	VMULPS       Y6, Y1, Y13
+	VMOVAPS      Y4, Y11
+	VMOVAPS      Y6, Y15
+	VFMSUB213PS  Y10, Y1, Y11
+	VFMSUB213PS  Y13, Y1, Y15
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y12, Y13, Y13
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y12, Y15, Y15
+	VFMADD213PS  Y11, Y10, Y9
+	VFMADD213PS  Y15, Y13, Y14
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y13, Y14, Y14
+	VCMPPS       $0x1e, Y0, Y5, Y8
+	VCMPPS       $0x1e, Y0, Y7, Y10
+	VBLENDVPS    Y8, Y4, Y9, Y9
+	VBLENDVPS    Y10, Y6, Y14, Y14
+	VCMPPS       $0x03, Y5, Y5, Y4
+	VCMPPS       $0x03, Y7, Y7, Y6
+	VBLENDVPS    Y4, Y5, Y9, Y9
+	VBLENDVPS    Y6, Y7, Y14, Y14
+	VMOVUPS      Y9, (AX)
+	VMOVUPS      Y14, 32(AX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, DX
@@ -105,80 +105,78 @@ loop:
 ntloop:
 	TESTQ        BX, BX
 	JZ           ntdone
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (DX), Y3
-	VMOVUPS      32(CX), Y4
-	VMOVUPS      32(DX), Y5
-	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y3, Y6
-	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y2, Y7
-	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y7, Y7
-	VORPS        Y7, Y6, Y6
-	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y5, Y7
-	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y4, Y8
-	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y8, Y8
-	VORPS        Y8, Y7, Y7
-	VORPS        Y7, Y6, Y6
-	VMOVMSKPS    Y6, DI
+	VMOVUPS      (CX), Y4
+	VMOVUPS      (DX), Y5
+	VMOVUPS      32(CX), Y6
+	VMOVUPS      32(DX), Y7
+	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y5, Y8
+	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y4, Y9
+	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y9, Y9
+	VORPS        Y9, Y8, Y8
+	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y7, Y9
+	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y6, Y10
+	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y10, Y10
+	VORPS        Y10, Y9, Y9
+	VORPS        Y9, Y8, Y8
+	VMOVMSKPS    Y8, DI
 	TESTL        DI, DI
 	JNZ          ntdonerare
-	VMOVUPS      eluBackwardInputAVX2F32_magic<>+0(SB), Y6
-	VMOVUPS      eluBackwardInputAVX2F32_log2e<>+0(SB), Y7
-	VFMADD213PS  Y6, Y3, Y7
-	VSUBPS       eluBackwardInputAVX2F32_magic<>+0(SB), Y7, Y6
-	VMOVAPS      Y3, Y8
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y6, Y8
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y6, Y8
-	VPSLLD       $0x17, Y7, Y6
-	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y6, Y6
-	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y7
-	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y8, Y7
-	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y8, Y7
-	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y8, Y7
-	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y8, Y7
-	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y8, Y7
-	VMULPS       Y8, Y8, Y9
-	VFMADD213PS  Y8, Y9, Y7
-	VMULPS       Y2, Y1, Y8
-	VMOVAPS      Y2, Y9
-	VFMSUB213PS  Y8, Y1, Y9
-	VMULPS       Y6, Y8, Y8
-	VMULPS       Y6, Y9, Y9
-	VFMADD213PS  Y9, Y8, Y7
-	VADDPS       Y8, Y7, Y7
-	VCMPPS       $0x1e, Y0, Y3, Y6
-	VBLENDVPS    Y6, Y2, Y7, Y7
-	VCMPPS       $0x03, Y3, Y3, Y2
-	VBLENDVPS    Y2, Y3, Y7, Y7
-	VMOVNTPS     Y7, (AX)
-	VMOVUPS      eluBackwardInputAVX2F32_magic<>+0(SB), Y2
-	VMOVUPS      eluBackwardInputAVX2F32_log2e<>+0(SB), Y3
-	VFMADD213PS  Y2, Y5, Y3
-	VSUBPS       eluBackwardInputAVX2F32_magic<>+0(SB), Y3, Y2
-	VMOVAPS      Y5, Y6
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y2, Y6
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y2, Y6
-	VPSLLD       $0x17, Y3, Y2
-	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y2, Y2
-	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y3
-	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y6, Y3
-	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y6, Y3
-	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y6, Y3
-	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y6, Y3
-	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y6, Y3
-	VMULPS       Y6, Y6, Y7
-	VFMADD213PS  Y6, Y7, Y3
-	VMULPS       Y4, Y1, Y6
-	VMOVAPS      Y4, Y7
-	VFMSUB213PS  Y6, Y1, Y7
-	VMULPS       Y2, Y6, Y6
-	VMULPS       Y2, Y7, Y7
-	VFMADD213PS  Y7, Y6, Y3
-	VADDPS       Y6, Y3, Y3
-	VCMPPS       $0x1e, Y0, Y5, Y2
-	VBLENDVPS    Y2, Y4, Y3, Y3
-	VCMPPS       $0x03, Y5, Y5, Y2
-	VBLENDVPS    Y2, Y5, Y3, Y3
-	VMOVNTPS     Y3, 32(AX)
+	VMOVUPS      Y2, Y8
+	VMOVUPS      Y2, Y11
+	VFMADD231PS  Y3, Y5, Y8
+	VFMADD231PS  Y3, Y7, Y11
+	VSUBPS       Y2, Y8, Y9
+	VSUBPS       Y2, Y11, Y12
+	VMOVAPS      Y5, Y10
+	VMOVAPS      Y7, Y13
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y9, Y10
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y12, Y13
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y9, Y10
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y12, Y13
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y11, Y12
+	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y8, Y8
+	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y12, Y12
+	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y9
+	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y14
+	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y10, Y9
+	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y13, Y14
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y10, Y9
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y13, Y14
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y10, Y9
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y13, Y14
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y10, Y9
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y13, Y14
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y10, Y9
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y13, Y14
+	VMULPS       Y10, Y10, Y11
+	VMULPS       Y13, Y13, Y15
+	VFMADD213PS  Y10, Y11, Y9
+	VFMADD213PS  Y13, Y15, Y14
+	VMULPS       Y4, Y1, Y10
+	VMULPS       Y6, Y1, Y13
+	VMOVAPS      Y4, Y11
+	VMOVAPS      Y6, Y15
+	VFMSUB213PS  Y10, Y1, Y11
+	VFMSUB213PS  Y13, Y1, Y15
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y12, Y13, Y13
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y12, Y15, Y15
+	VFMADD213PS  Y11, Y10, Y9
+	VFMADD213PS  Y15, Y13, Y14
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y13, Y14, Y14
+	VCMPPS       $0x1e, Y0, Y5, Y8
+	VCMPPS       $0x1e, Y0, Y7, Y10
+	VBLENDVPS    Y8, Y4, Y9, Y9
+	VBLENDVPS    Y10, Y6, Y14, Y14
+	VCMPPS       $0x03, Y5, Y5, Y4
+	VCMPPS       $0x03, Y7, Y7, Y6
+	VBLENDVPS    Y4, Y5, Y9, Y9
+	VBLENDVPS    Y6, Y7, Y14, Y14
+	VMOVNTPS     Y9, (AX)
+	VMOVNTPS     Y14, 32(AX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, DX
@@ -201,6 +199,26 @@ donerare:
 	MOVQ SI, done+88(FP)
 	VZEROUPPER
 	RET
+
+DATA eluBackwardInputAVX2F32_magic<>+0(SB)/4, $0x4b400000
+DATA eluBackwardInputAVX2F32_magic<>+4(SB)/4, $0x4b400000
+DATA eluBackwardInputAVX2F32_magic<>+8(SB)/4, $0x4b400000
+DATA eluBackwardInputAVX2F32_magic<>+12(SB)/4, $0x4b400000
+DATA eluBackwardInputAVX2F32_magic<>+16(SB)/4, $0x4b400000
+DATA eluBackwardInputAVX2F32_magic<>+20(SB)/4, $0x4b400000
+DATA eluBackwardInputAVX2F32_magic<>+24(SB)/4, $0x4b400000
+DATA eluBackwardInputAVX2F32_magic<>+28(SB)/4, $0x4b400000
+GLOBL eluBackwardInputAVX2F32_magic<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2F32_log2e<>+0(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2F32_log2e<>+4(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2F32_log2e<>+8(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2F32_log2e<>+12(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2F32_log2e<>+16(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2F32_log2e<>+20(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2F32_log2e<>+24(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2F32_log2e<>+28(SB)/4, $0x3fb8aa3b
+GLOBL eluBackwardInputAVX2F32_log2e<>(SB), RODATA|NOPTR, $32
 
 DATA eluBackwardInputAVX2F32_xlow<>+0(SB)/4, $0xc2ae0000
 DATA eluBackwardInputAVX2F32_xlow<>+4(SB)/4, $0xc2ae0000
@@ -231,26 +249,6 @@ DATA eluBackwardInputAVX2F32_dyhigh<>+20(SB)/4, $0x5f800000
 DATA eluBackwardInputAVX2F32_dyhigh<>+24(SB)/4, $0x5f800000
 DATA eluBackwardInputAVX2F32_dyhigh<>+28(SB)/4, $0x5f800000
 GLOBL eluBackwardInputAVX2F32_dyhigh<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2F32_magic<>+0(SB)/4, $0x4b400000
-DATA eluBackwardInputAVX2F32_magic<>+4(SB)/4, $0x4b400000
-DATA eluBackwardInputAVX2F32_magic<>+8(SB)/4, $0x4b400000
-DATA eluBackwardInputAVX2F32_magic<>+12(SB)/4, $0x4b400000
-DATA eluBackwardInputAVX2F32_magic<>+16(SB)/4, $0x4b400000
-DATA eluBackwardInputAVX2F32_magic<>+20(SB)/4, $0x4b400000
-DATA eluBackwardInputAVX2F32_magic<>+24(SB)/4, $0x4b400000
-DATA eluBackwardInputAVX2F32_magic<>+28(SB)/4, $0x4b400000
-GLOBL eluBackwardInputAVX2F32_magic<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2F32_log2e<>+0(SB)/4, $0x3fb8aa3b
-DATA eluBackwardInputAVX2F32_log2e<>+4(SB)/4, $0x3fb8aa3b
-DATA eluBackwardInputAVX2F32_log2e<>+8(SB)/4, $0x3fb8aa3b
-DATA eluBackwardInputAVX2F32_log2e<>+12(SB)/4, $0x3fb8aa3b
-DATA eluBackwardInputAVX2F32_log2e<>+16(SB)/4, $0x3fb8aa3b
-DATA eluBackwardInputAVX2F32_log2e<>+20(SB)/4, $0x3fb8aa3b
-DATA eluBackwardInputAVX2F32_log2e<>+24(SB)/4, $0x3fb8aa3b
-DATA eluBackwardInputAVX2F32_log2e<>+28(SB)/4, $0x3fb8aa3b
-GLOBL eluBackwardInputAVX2F32_log2e<>(SB), RODATA|NOPTR, $32
 
 DATA eluBackwardInputAVX2F32_ln2hi<>+0(SB)/4, $0x3f317200
 DATA eluBackwardInputAVX2F32_ln2hi<>+4(SB)/4, $0x3f317200
@@ -353,6 +351,8 @@ TEXT ·eluBackwardInputAVX2F64(SB), NOSPLIT, $0-96
 	VXORPS       Y0, Y0, Y0
 	MOVSD        alpha+0(FP), X1
 	VBROADCASTSD X1, Y1
+	VMOVUPD      eluBackwardInputAVX2F64_magic<>+0(SB), Y2
+	VMOVUPD      eluBackwardInputAVX2F64_log2e<>+0(SB), Y3
 	MOVB         nt+80(FP), DI
 	TESTB        DI, DI
 	JNZ          ntloop
@@ -360,88 +360,86 @@ TEXT ·eluBackwardInputAVX2F64(SB), NOSPLIT, $0-96
 loop:
 	TESTQ        BX, BX
 	JZ           done
-	VMOVUPD      (CX), Y2
-	VMOVUPD      (DX), Y3
-	VMOVUPD      32(CX), Y4
-	VMOVUPD      32(DX), Y5
-	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y3, Y6
-	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y2, Y7
-	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y7, Y7
-	VORPD        Y7, Y6, Y6
-	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y5, Y7
-	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y4, Y8
-	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y8, Y8
-	VORPD        Y8, Y7, Y7
-	VORPD        Y7, Y6, Y6
-	VMOVMSKPD    Y6, DI
+	VMOVUPD      (CX), Y4
+	VMOVUPD      (DX), Y5
+	VMOVUPD      32(CX), Y6
+	VMOVUPD      32(DX), Y7
+	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y5, Y8
+	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y4, Y9
+	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y9, Y9
+	VORPD        Y9, Y8, Y8
+	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y7, Y9
+	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y6, Y10
+	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y10, Y10
+	VORPD        Y10, Y9, Y9
+	VORPD        Y9, Y8, Y8
+	VMOVMSKPD    Y8, DI
 	TESTL        DI, DI
 	JNZ          donerare
-	VMOVUPD      eluBackwardInputAVX2F64_magic<>+0(SB), Y6
-	VMOVUPD      eluBackwardInputAVX2F64_log2e<>+0(SB), Y7
-	VFMADD213PD  Y6, Y3, Y7
-	VSUBPD       eluBackwardInputAVX2F64_magic<>+0(SB), Y7, Y6
-	VMOVAPS      Y3, Y8
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y6, Y8
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y6, Y8
-	VPSLLQ       $0x34, Y7, Y6
-	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y6, Y6
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y8, Y7
-	VMULPD       Y8, Y8, Y9
-	VFMADD213PD  Y8, Y9, Y7
-	VMULPD       Y2, Y1, Y8
-	VMOVAPS      Y2, Y9
-	VFMSUB213PD  Y8, Y1, Y9
-	VMULPD       Y6, Y8, Y8
-	VMULPD       Y6, Y9, Y9
-	VFMADD213PD  Y9, Y8, Y7
-	VADDPD       Y8, Y7, Y7
-	VCMPPD       $0x1e, Y0, Y3, Y6
-	VBLENDVPD    Y6, Y2, Y7, Y7
-	VCMPPD       $0x03, Y3, Y3, Y2
-	VBLENDVPD    Y2, Y3, Y7, Y7
-	VMOVUPD      Y7, (AX)
-	VMOVUPD      eluBackwardInputAVX2F64_magic<>+0(SB), Y2
-	VMOVUPD      eluBackwardInputAVX2F64_log2e<>+0(SB), Y3
-	VFMADD213PD  Y2, Y5, Y3
-	VSUBPD       eluBackwardInputAVX2F64_magic<>+0(SB), Y3, Y2
-	VMOVAPS      Y5, Y6
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y2, Y6
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y2, Y6
-	VPSLLQ       $0x34, Y3, Y2
-	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y2, Y2
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y6, Y3
-	VMULPD       Y6, Y6, Y7
-	VFMADD213PD  Y6, Y7, Y3
-	VMULPD       Y4, Y1, Y6
-	VMOVAPS      Y4, Y7
-	VFMSUB213PD  Y6, Y1, Y7
-	VMULPD       Y2, Y6, Y6
-	VMULPD       Y2, Y7, Y7
-	VFMADD213PD  Y7, Y6, Y3
-	VADDPD       Y6, Y3, Y3
-	VCMPPD       $0x1e, Y0, Y5, Y2
-	VBLENDVPD    Y2, Y4, Y3, Y3
-	VCMPPD       $0x03, Y5, Y5, Y2
-	VBLENDVPD    Y2, Y5, Y3, Y3
-	VMOVUPD      Y3, 32(AX)
+	VMOVUPD      Y2, Y8
+	VMOVUPD      Y2, Y11
+	VFMADD231PD  Y3, Y5, Y8
+	VFMADD231PD  Y3, Y7, Y11
+	VSUBPD       Y2, Y8, Y9
+	VSUBPD       Y2, Y11, Y12
+	VMOVAPS      Y5, Y10
+	VMOVAPS      Y7, Y13
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y9, Y10
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y12, Y13
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y9, Y10
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y12, Y13
+	VPSLLQ       $0x34, Y8, Y8
+	VPSLLQ       $0x34, Y11, Y12
+	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y8, Y8
+	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y12, Y12
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y9
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y13, Y14
+	VMULPD       Y10, Y10, Y11
+	VMULPD       Y13, Y13, Y15
+	VFMADD213PD  Y10, Y11, Y9
+	VFMADD213PD  Y13, Y15, Y14
+	VMULPD       Y4, Y1, Y10
+	VMULPD       Y6, Y1, Y13
+	VMOVAPS      Y4, Y11
+	VMOVAPS      Y6, Y15
+	VFMSUB213PD  Y10, Y1, Y11
+	VFMSUB213PD  Y13, Y1, Y15
+	VMULPD       Y8, Y10, Y10
+	VMULPD       Y12, Y13, Y13
+	VMULPD       Y8, Y11, Y11
+	VMULPD       Y12, Y15, Y15
+	VFMADD213PD  Y11, Y10, Y9
+	VFMADD213PD  Y15, Y13, Y14
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y13, Y14, Y14
+	VCMPPD       $0x1e, Y0, Y5, Y8
+	VCMPPD       $0x1e, Y0, Y7, Y10
+	VBLENDVPD    Y8, Y4, Y9, Y9
+	VBLENDVPD    Y10, Y6, Y14, Y14
+	VCMPPD       $0x03, Y5, Y5, Y4
+	VCMPPD       $0x03, Y7, Y7, Y6
+	VBLENDVPD    Y4, Y5, Y9, Y9
+	VBLENDVPD    Y6, Y7, Y14, Y14
+	VMOVUPD      Y9, (AX)
+	VMOVUPD      Y14, 32(AX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, DX
@@ -451,88 +449,86 @@ loop:
 ntloop:
 	TESTQ        BX, BX
 	JZ           ntdone
-	VMOVUPD      (CX), Y2
-	VMOVUPD      (DX), Y3
-	VMOVUPD      32(CX), Y4
-	VMOVUPD      32(DX), Y5
-	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y3, Y6
-	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y2, Y7
-	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y7, Y7
-	VORPD        Y7, Y6, Y6
-	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y5, Y7
-	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y4, Y8
-	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y8, Y8
-	VORPD        Y8, Y7, Y7
-	VORPD        Y7, Y6, Y6
-	VMOVMSKPD    Y6, DI
+	VMOVUPD      (CX), Y4
+	VMOVUPD      (DX), Y5
+	VMOVUPD      32(CX), Y6
+	VMOVUPD      32(DX), Y7
+	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y5, Y8
+	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y4, Y9
+	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y9, Y9
+	VORPD        Y9, Y8, Y8
+	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y7, Y9
+	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y6, Y10
+	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y10, Y10
+	VORPD        Y10, Y9, Y9
+	VORPD        Y9, Y8, Y8
+	VMOVMSKPD    Y8, DI
 	TESTL        DI, DI
 	JNZ          ntdonerare
-	VMOVUPD      eluBackwardInputAVX2F64_magic<>+0(SB), Y6
-	VMOVUPD      eluBackwardInputAVX2F64_log2e<>+0(SB), Y7
-	VFMADD213PD  Y6, Y3, Y7
-	VSUBPD       eluBackwardInputAVX2F64_magic<>+0(SB), Y7, Y6
-	VMOVAPS      Y3, Y8
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y6, Y8
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y6, Y8
-	VPSLLQ       $0x34, Y7, Y6
-	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y6, Y6
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y8, Y7
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y8, Y7
-	VMULPD       Y8, Y8, Y9
-	VFMADD213PD  Y8, Y9, Y7
-	VMULPD       Y2, Y1, Y8
-	VMOVAPS      Y2, Y9
-	VFMSUB213PD  Y8, Y1, Y9
-	VMULPD       Y6, Y8, Y8
-	VMULPD       Y6, Y9, Y9
-	VFMADD213PD  Y9, Y8, Y7
-	VADDPD       Y8, Y7, Y7
-	VCMPPD       $0x1e, Y0, Y3, Y6
-	VBLENDVPD    Y6, Y2, Y7, Y7
-	VCMPPD       $0x03, Y3, Y3, Y2
-	VBLENDVPD    Y2, Y3, Y7, Y7
-	VMOVNTPD     Y7, (AX)
-	VMOVUPD      eluBackwardInputAVX2F64_magic<>+0(SB), Y2
-	VMOVUPD      eluBackwardInputAVX2F64_log2e<>+0(SB), Y3
-	VFMADD213PD  Y2, Y5, Y3
-	VSUBPD       eluBackwardInputAVX2F64_magic<>+0(SB), Y3, Y2
-	VMOVAPS      Y5, Y6
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y2, Y6
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y2, Y6
-	VPSLLQ       $0x34, Y3, Y2
-	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y2, Y2
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y6, Y3
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y6, Y3
-	VMULPD       Y6, Y6, Y7
-	VFMADD213PD  Y6, Y7, Y3
-	VMULPD       Y4, Y1, Y6
-	VMOVAPS      Y4, Y7
-	VFMSUB213PD  Y6, Y1, Y7
-	VMULPD       Y2, Y6, Y6
-	VMULPD       Y2, Y7, Y7
-	VFMADD213PD  Y7, Y6, Y3
-	VADDPD       Y6, Y3, Y3
-	VCMPPD       $0x1e, Y0, Y5, Y2
-	VBLENDVPD    Y2, Y4, Y3, Y3
-	VCMPPD       $0x03, Y5, Y5, Y2
-	VBLENDVPD    Y2, Y5, Y3, Y3
-	VMOVNTPD     Y3, 32(AX)
+	VMOVUPD      Y2, Y8
+	VMOVUPD      Y2, Y11
+	VFMADD231PD  Y3, Y5, Y8
+	VFMADD231PD  Y3, Y7, Y11
+	VSUBPD       Y2, Y8, Y9
+	VSUBPD       Y2, Y11, Y12
+	VMOVAPS      Y5, Y10
+	VMOVAPS      Y7, Y13
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y9, Y10
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y12, Y13
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y9, Y10
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y12, Y13
+	VPSLLQ       $0x34, Y8, Y8
+	VPSLLQ       $0x34, Y11, Y12
+	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y8, Y8
+	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y12, Y12
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y9
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y13, Y14
+	VMULPD       Y10, Y10, Y11
+	VMULPD       Y13, Y13, Y15
+	VFMADD213PD  Y10, Y11, Y9
+	VFMADD213PD  Y13, Y15, Y14
+	VMULPD       Y4, Y1, Y10
+	VMULPD       Y6, Y1, Y13
+	VMOVAPS      Y4, Y11
+	VMOVAPS      Y6, Y15
+	VFMSUB213PD  Y10, Y1, Y11
+	VFMSUB213PD  Y13, Y1, Y15
+	VMULPD       Y8, Y10, Y10
+	VMULPD       Y12, Y13, Y13
+	VMULPD       Y8, Y11, Y11
+	VMULPD       Y12, Y15, Y15
+	VFMADD213PD  Y11, Y10, Y9
+	VFMADD213PD  Y15, Y13, Y14
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y13, Y14, Y14
+	VCMPPD       $0x1e, Y0, Y5, Y8
+	VCMPPD       $0x1e, Y0, Y7, Y10
+	VBLENDVPD    Y8, Y4, Y9, Y9
+	VBLENDVPD    Y10, Y6, Y14, Y14
+	VCMPPD       $0x03, Y5, Y5, Y4
+	VCMPPD       $0x03, Y7, Y7, Y6
+	VBLENDVPD    Y4, Y5, Y9, Y9
+	VBLENDVPD    Y6, Y7, Y14, Y14
+	VMOVNTPD     Y9, (AX)
+	VMOVNTPD     Y14, 32(AX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, DX
@@ -556,6 +552,18 @@ donerare:
 	VZEROUPPER
 	RET
 
+DATA eluBackwardInputAVX2F64_magic<>+0(SB)/8, $0x4338000000000000
+DATA eluBackwardInputAVX2F64_magic<>+8(SB)/8, $0x4338000000000000
+DATA eluBackwardInputAVX2F64_magic<>+16(SB)/8, $0x4338000000000000
+DATA eluBackwardInputAVX2F64_magic<>+24(SB)/8, $0x4338000000000000
+GLOBL eluBackwardInputAVX2F64_magic<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2F64_log2e<>+0(SB)/8, $0x3ff71547652b82fe
+DATA eluBackwardInputAVX2F64_log2e<>+8(SB)/8, $0x3ff71547652b82fe
+DATA eluBackwardInputAVX2F64_log2e<>+16(SB)/8, $0x3ff71547652b82fe
+DATA eluBackwardInputAVX2F64_log2e<>+24(SB)/8, $0x3ff71547652b82fe
+GLOBL eluBackwardInputAVX2F64_log2e<>(SB), RODATA|NOPTR, $32
+
 DATA eluBackwardInputAVX2F64_xlow<>+0(SB)/8, $0xc086200000000000
 DATA eluBackwardInputAVX2F64_xlow<>+8(SB)/8, $0xc086200000000000
 DATA eluBackwardInputAVX2F64_xlow<>+16(SB)/8, $0xc086200000000000
@@ -573,18 +581,6 @@ DATA eluBackwardInputAVX2F64_dyhigh<>+8(SB)/8, $0x5ff0000000000000
 DATA eluBackwardInputAVX2F64_dyhigh<>+16(SB)/8, $0x5ff0000000000000
 DATA eluBackwardInputAVX2F64_dyhigh<>+24(SB)/8, $0x5ff0000000000000
 GLOBL eluBackwardInputAVX2F64_dyhigh<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2F64_magic<>+0(SB)/8, $0x4338000000000000
-DATA eluBackwardInputAVX2F64_magic<>+8(SB)/8, $0x4338000000000000
-DATA eluBackwardInputAVX2F64_magic<>+16(SB)/8, $0x4338000000000000
-DATA eluBackwardInputAVX2F64_magic<>+24(SB)/8, $0x4338000000000000
-GLOBL eluBackwardInputAVX2F64_magic<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2F64_log2e<>+0(SB)/8, $0x3ff71547652b82fe
-DATA eluBackwardInputAVX2F64_log2e<>+8(SB)/8, $0x3ff71547652b82fe
-DATA eluBackwardInputAVX2F64_log2e<>+16(SB)/8, $0x3ff71547652b82fe
-DATA eluBackwardInputAVX2F64_log2e<>+24(SB)/8, $0x3ff71547652b82fe
-GLOBL eluBackwardInputAVX2F64_log2e<>(SB), RODATA|NOPTR, $32
 
 DATA eluBackwardInputAVX2F64_ln2hi<>+0(SB)/8, $0x3fe62e42fee00000
 DATA eluBackwardInputAVX2F64_ln2hi<>+8(SB)/8, $0x3fe62e42fee00000

@@ -23,8 +23,16 @@ func RunImplementation[T core.Float](name string, p core.Pass, act core.Activati
 }
 
 // SetParallel sets the parallel split's thresholds and returns a function restoring them.
-func SetParallel(min, chunk, ntBytes int) (restore func()) {
-	m, c, b := parallelMin, chunkMin, ntMinBytes
-	parallelMin, chunkMin, ntMinBytes = min, chunk, ntBytes
-	return func() { parallelMin, chunkMin, ntMinBytes = m, c, b }
+func SetParallel(min, chunk int) (restore func()) {
+	m, c := parallelMin, chunkMin
+	parallelMin, chunkMin = min, chunk
+	return func() { parallelMin, chunkMin = m, c }
+}
+
+// SetNonTemporalMin sets the call size from which non-temporal stores are used and returns a function
+// restoring it.
+func SetNonTemporalMin(bytes int) (restore func()) {
+	b := ntMinBytes
+	ntMinBytes = bytes
+	return func() { ntMinBytes = b }
 }

@@ -31,7 +31,10 @@ func simdImplementations() []*implementation {
 }
 
 // kernel is the signature every generated kernel has (see _asm/main.go): it computes len(dst)
-// elements, a multiple of 64 bytes' worth, and returns how many it did.
+// elements, a multiple of blockBytes' worth, and returns how many it did.
+// blockBytes is what the kernels compute per loop iteration: _asm's unroll × 32 bytes.
+const blockBytes = 64
+
 type kernel[T core.Float] func(alpha T, dst, a, b []T, nt bool) (done int)
 
 // kernelSet holds one kernel per formula for one dtype. ReLU and LeakyReLU backward are the same
@@ -71,7 +74,7 @@ func (s *kernelSet[T]) pick(p core.Pass, k core.Kind) kernel[T] {
 }
 
 // runKernel applies the kernel of (p, k) to out: a head that brings out to a 32-byte boundary when
-// nt asks for non-temporal stores, the 64-byte blocks, the careful scalar path for any block the
+// nt asks for non-temporal stores, the blocks, the careful scalar path for any block the
 // kernel hands back, and a ragged tail through padded copies on the stack.
 func runKernel[T core.Float](s *kernelSet[T], p core.Pass, k core.Kind, alpha T, out, a, b []T, nt bool) {
 	fn := s.pick(p, k)
@@ -81,7 +84,7 @@ func runKernel[T core.Float](s *kernelSet[T], p core.Pass, k core.Kind, alpha T,
 	}
 	n := len(out)
 	size := int(unsafe.Sizeof(alpha))
-	block := 64 / size
+	block := blockBytes / size
 	i := 0
 	if nt {
 		if mis := int(uintptr(unsafe.Pointer(unsafe.SliceData(out)))&31) / size; mis != 0 {
@@ -104,8 +107,8 @@ func runKernel[T core.Float](s *kernelSet[T], p core.Pass, k core.Kind, alpha T,
 
 // runPadded computes fewer than one block of elements through a block-sized copy on the stack.
 func runPadded[T core.Float](fn kernel[T], p core.Pass, k core.Kind, alpha T, out, a, b []T) {
-	var po, pa, pb [16]T
-	block := 64 / int(unsafe.Sizeof(alpha))
+	var po, pa, pb [blockBytes / 4]T
+	block := blockBytes / int(unsafe.Sizeof(alpha))
 	copy(pa[:], a)
 	copy(pb[:], b)
 	if fn(alpha, po[:block], pa[:block], pb[:block], false) < block {

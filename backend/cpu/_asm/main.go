@@ -23,10 +23,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/buildtags"
+	"github.com/mmcloughlin/avo/ir"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/pass"
 	"github.com/mmcloughlin/avo/printer"
@@ -47,8 +49,8 @@ type dtype struct {
 	suffix, goType string
 	size           int // bytes per element
 	// Instructions, in avo (Go assembler) operand order.
-	load, store, storeNT, add, sub, mul, and, or, max, cmp, blend, fmadd213, fmsub213, fnmadd231, movmsk func(c *build.Context, ops ...operand.Op)
-	shiftLeft, intAdd, broadcastReg                                                                      func(c *build.Context, ops ...operand.Op)
+	load, store, storeNT, add, sub, mul, and, or, max, cmp, blend, fmadd213, fmsub213, fnmadd231, fmadd231, movmsk func(c *build.Context, ops ...operand.Op)
+	shiftLeft, intAdd, broadcastReg                                                                                func(c *build.Context, ops ...operand.Op)
 	// exp/expm1 constants: bits of the values.
 	log2e, magic, ln2hi, ln2lo, clampExpm1, xLow, dyHigh, absMask, bias uint64
 	mantBits                                                            int
@@ -87,6 +89,7 @@ var f32 = dtype{
 	fmadd213:     func(c *build.Context, o ...operand.Op) { c.VFMADD213PS(o...) },
 	fmsub213:     func(c *build.Context, o ...operand.Op) { c.VFMSUB213PS(o...) },
 	fnmadd231:    func(c *build.Context, o ...operand.Op) { c.VFNMADD231PS(o...) },
+	fmadd231:     func(c *build.Context, o ...operand.Op) { c.VFMADD231PS(o...) },
 	movmsk:       func(c *build.Context, o ...operand.Op) { c.VMOVMSKPS(o[0], o[1]) },
 	shiftLeft:    func(c *build.Context, o ...operand.Op) { c.VPSLLD(o...) },
 	intAdd:       func(c *build.Context, o ...operand.Op) { c.VPADDD(o...) },
@@ -122,6 +125,7 @@ var f64 = dtype{
 	fmadd213:     func(c *build.Context, o ...operand.Op) { c.VFMADD213PD(o...) },
 	fmsub213:     func(c *build.Context, o ...operand.Op) { c.VFMSUB213PD(o...) },
 	fnmadd231:    func(c *build.Context, o ...operand.Op) { c.VFNMADD231PD(o...) },
+	fmadd231:     func(c *build.Context, o ...operand.Op) { c.VFMADD231PD(o...) },
 	movmsk:       func(c *build.Context, o ...operand.Op) { c.VMOVMSKPD(o[0], o[1]) },
 	shiftLeft:    func(c *build.Context, o ...operand.Op) { c.VPSLLQ(o...) },
 	intAdd:       func(c *build.Context, o ...operand.Op) { c.VPADDQ(o...) },
@@ -145,6 +149,29 @@ var f64 = dtype{
 
 func (d dtype) width() int { return 32 / d.size } // elements per YMM vector
 
+// constant returns the bits of a named constant, for preloading.
+func (d dtype) constant(name string) uint64 {
+	switch name {
+	case "magic":
+		return d.magic
+	case "log2e":
+		return d.log2e
+	case "ln2hi":
+		return d.ln2hi
+	case "ln2lo":
+		return d.ln2lo
+	case "bias":
+		return d.bias
+	case "clamp":
+		return d.clampExpm1
+	}
+	var i int
+	if _, err := fmt.Sscanf(name, "c%d", &i); err != nil || i >= len(d.poly) {
+		log.Fatalf("no constant %q", name)
+	}
+	return d.poly[i]
+}
+
 // gen emits one kernel function into a context.
 type gen struct {
 	*build.Context
@@ -153,11 +180,30 @@ type gen struct {
 	zero   reg.VecVirtual
 	alpha  reg.VecVirtual // α broadcast (nil when unused)
 	consts map[string]operand.Mem
+	regs   map[string]reg.VecVirtual // constants held in registers for the whole loop
 }
 
-// k returns a 32-byte static vector holding bits repeated: a memory operand for the last (Intel)
-// source of an instruction.
-func (g *gen) k(name string, bits uint64) operand.Mem {
+// k returns the constant bits (repeated across a vector) as an operand for the last (Intel) source of
+// an instruction: the register it was preloaded into, or a 32-byte static vector in memory.
+func (g *gen) k(name string, bits uint64) operand.Op {
+	if r, ok := g.regs[name]; ok {
+		return r
+	}
+	return g.mem(name, bits)
+}
+
+// preload loads constants into registers before the loop. Loads of constants from memory compete
+// with the data's loads (Zen 3 does two 256-bit loads a cycle), so the kernels keep in registers
+// whatever their working registers leave free.
+func (g *gen) preload(names ...string) {
+	for _, name := range names {
+		r := g.vec()
+		g.d.load(g.Context, g.mem(name, g.d.constant(name)), r)
+		g.regs[name] = r
+	}
+}
+
+func (g *gen) mem(name string, bits uint64) operand.Mem {
 	if m, ok := g.consts[name]; ok {
 		return m
 	}
@@ -189,12 +235,19 @@ func (g *gen) loadConst(name string, bits uint64) reg.VecVirtual {
 	return r
 }
 
+// interleave marks the code of the vectors of one loop iteration so that interleaveLanes can merge
+// them instruction by instruction: each vector's computation is one long dependency chain, and
+// interleaving puts the independent chains side by side for the out-of-order core.
+const laneMarker = "lane"
+
 // kernel describes one formula.
 type kernel struct {
 	name, file string
 	doc        []string // the plain Go loop the kernel computes, for the stub's doc comment
 	backward   bool     // reads b
 	alpha      bool     // uses α
+	// regs names the constants held in registers (see preload), per dtype.
+	regs32, regs64 []string
 	// rare returns a mask of the lanes that need the careful scalar path (nil: none ever do).
 	rare func(g *gen, a, b reg.VecVirtual) reg.VecVirtual
 	// body computes one vector of results from a (and b).
@@ -227,9 +280,7 @@ func (g *gen) expParts(x reg.VecVirtual) (pow2, q reg.VecVirtual) {
 	d := g.d
 	// t = x·log2e + 1.5·2^m: the addition rounds x·log2e to an integer k, held in t's low mantissa bits.
 	t := g.loadConst("magic", d.magic)
-	log2e := g.loadConst("log2e", d.log2e)
-	d.fmadd213(g.Context, t, x, log2e) // log2e = x·log2e + magic
-	t = log2e
+	d.fmadd231(g.Context, g.k("log2e", d.log2e), x, t) // t = x·log2e + magic
 	kf := g.vec()
 	d.sub(g.Context, g.k("magic", d.magic), t, kf) // kf = t - magic = k
 	// r = x - k·ln2hi - k·ln2lo (the first step is exact).
@@ -295,6 +346,7 @@ var kernels = []kernel{
 	},
 	{
 		name: "elu", file: "elu", alpha: true,
+		regs32: []string{"magic", "log2e", "ln2hi", "ln2lo"}, regs64: []string{"magic", "log2e", "ln2hi", "ln2lo"},
 		doc: []string{"for i, x := range a[:len(dst)] {", "\tdst[i] = ELU(alpha, x) // within SPEC §2's ULPs", "}"},
 		body: func(g *gen, x, _ reg.VecVirtual) reg.VecVirtual {
 			d := g.d
@@ -314,6 +366,7 @@ var kernels = []kernel{
 	},
 	{
 		name: "eluBackwardInput", file: "elubackwardinput", backward: true, alpha: true,
+		regs32: []string{"magic", "log2e"}, regs64: []string{"magic", "log2e"},
 		doc: []string{"for i, dy := range a[:len(dst)] {", "\tdst[i] = ELUBackwardFromInput(alpha, dy, b[i]) // within SPEC §2's ULPs", "}"},
 		rare: func(g *gen, dy, x reg.VecVirtual) reg.VecVirtual {
 			d := g.d
@@ -354,7 +407,12 @@ var kernels = []kernel{
 	},
 }
 
-const unroll = 2 // vectors per loop iteration: 64 bytes, one cache line
+// preloadFlag, unroll: the defaults make the committed kernels; the flags are for measuring variants
+// (kernels_amd64.go's blockBytes must be 32·unroll).
+var preloadFlag = true
+
+// unroll is the number of vectors per loop iteration (interleaved: see interleaveLanes).
+var unroll = 2
 
 // emit writes the kernel k for dtype d into ctx.
 func emit(ctx *build.Context, k kernel, d dtype) {
@@ -394,6 +452,14 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 		g.alpha = g.vec()
 		d.broadcastReg(ctx, x, g.alpha)
 	}
+	g.regs = map[string]reg.VecVirtual{}
+	switch {
+	case !preloadFlag:
+	case d.size == 4:
+		g.preload(k.regs32...)
+	default:
+		g.preload(k.regs64...)
+	}
 	nt := ctx.GP8()
 	ctx.Load(ctx.Param("nt"), nt)
 	ctx.TESTB(nt, nt)
@@ -425,8 +491,10 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 			ctx.JNZ(operand.LabelRef(exit + "rare"))
 		}
 		for u := range unroll {
+			ctx.Comment(laneMarker)
 			store(ctx, k.body(g, as[u], bs[u]), dst.Offset(32*u))
 		}
+		ctx.Comment(laneMarker + " end")
 		for _, m := range []operand.Mem{dst, a, b} {
 			if m.Base != nil {
 				ctx.ADDQ(operand.U32(32*unroll), m.Base)
@@ -457,6 +525,8 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 
 func main() {
 	out := flag.String("dir", "..", "directory to write the assembly and stubs_amd64.go into")
+	flag.IntVar(&unroll, "unroll", unroll, "vectors per loop iteration")
+	flag.BoolVar(&preloadFlag, "preload", preloadFlag, "hold the constants kernels name in registers (false: all from memory)")
 	flag.Parse()
 	constraint := buildtags.Term("!purego")
 	stubs := build.NewContext()
@@ -478,6 +548,9 @@ func write(ctx *build.Context, p printer.Builder, path string) {
 	if err != nil {
 		log.Fatalf("%s: %v", path, err)
 	}
+	for _, fn := range f.Functions() {
+		interleaveLanes(fn)
+	}
 	if err := pass.Compile.Execute(f); err != nil {
 		log.Fatalf("%s: %v", path, err)
 	}
@@ -485,10 +558,55 @@ func write(ctx *build.Context, p printer.Builder, path string) {
 	if err != nil {
 		log.Fatalf("%s: %v", path, err)
 	}
+	// avo's allocator may hand out X16-X31/Y16-Y31, which exist only with AVX-512 (EVEX encoding): an
+	// AVX2 kernel using one would fault on every AVX2-only CPU. Too many live values: hold fewer
+	// constants in registers (kernel.regs32/regs64).
+	if m := highRegister.Find(src); m != nil {
+		log.Fatalf("%s: uses %s, an AVX-512 register", path, m)
+	}
 	if err := os.WriteFile(path, src, 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
 
+var highRegister = regexp.MustCompile(`\b([XYZ](1[6-9]|2[0-9]|3[01])|Z[0-9]+|K[0-7])\b`)
+
 // printerConfig names the command in each file's "Code generated ... DO NOT EDIT." header.
 var printerConfig = printer.Config{Name: "backend/cpu/_asm (make generate)", Pkg: "cpu"}
+
+// interleaveLanes merges, in each run of lanes (code between laneMarker comments, ended by
+// "lane end"), the lanes' instructions round-robin. The lanes are independent (each has its own
+// virtual registers, reading shared constants only), so any interleaving computes the same.
+func interleaveLanes(fn *ir.Function) {
+	var out, pending []ir.Node
+	var lanes [][]ir.Node
+	in := false
+	for _, n := range fn.Nodes {
+		c, isComment := n.(*ir.Comment)
+		switch {
+		case isComment && len(c.Lines) == 1 && c.Lines[0] == laneMarker:
+			in = true
+			lanes = append(lanes, nil)
+		case isComment && len(c.Lines) == 1 && c.Lines[0] == laneMarker+" end":
+			for i := 0; ; i++ {
+				more := false
+				for _, l := range lanes {
+					if i < len(l) {
+						pending = append(pending, l[i])
+						more = true
+					}
+				}
+				if !more {
+					break
+				}
+			}
+			out = append(out, pending...)
+			pending, lanes, in = nil, nil, false
+		case in:
+			lanes[len(lanes)-1] = append(lanes[len(lanes)-1], n)
+		default:
+			out = append(out, n)
+		}
+	}
+	fn.Nodes = out
+}
