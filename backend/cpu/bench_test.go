@@ -23,6 +23,9 @@ func BenchmarkPasses(b *testing.B) {
 			bytes := int64(n * dt.Size())
 			b.Run(fmt.Sprintf("copy/%s/n=%d", dt, n), func(b *testing.B) {
 				src, dst := make([]byte, bytes), make([]byte, bytes)
+				for i := range src { // written pages: untouched ones read the zero page, from cache
+					src[i], dst[i] = byte(i), byte(i>>8)
+				}
 				b.SetBytes(2 * bytes)
 				for b.Loop() {
 					copy(dst, src)
@@ -47,8 +50,8 @@ func BenchmarkPasses(b *testing.B) {
 }
 
 // BenchmarkThreshold times passes around the size where the backend starts splitting calls across
-// goroutines, once on the calling goroutine (GOMAXPROCS=1) and once on all cores: the crossing point
-// is the measured value of parallelMin (bench/cpu-simd.md has the numbers).
+// goroutines, once on the calling goroutine (GOMAXPROCS=1) and once on all cores: the crossing points
+// set parallelMinNS and the implementations' ns per element (bench/cpu-simd.md has the numbers).
 func BenchmarkThreshold(b *testing.B) {
 	be := cpu.New()
 	defer be.Close()
@@ -56,7 +59,7 @@ func BenchmarkThreshold(b *testing.B) {
 		p core.Pass
 		k core.Kind
 	}{{core.Forward, core.KindReLU}, {core.Forward, core.KindELU}, {core.BackwardFromInput, core.KindELU}} {
-		for _, n := range []int{1 << 12, 1 << 14, 1 << 15, 1 << 16, 1 << 17, 1 << 18, 1 << 19, 1 << 20} {
+		for _, n := range []int{1 << 12, 1 << 16, 1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 << 23} {
 			for _, procs := range []int{1, runtime.NumCPU()} {
 				b.Run(fmt.Sprintf("%s/%s/n=%d/procs=%d", c.p, c.k, n, procs), func(b *testing.B) {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))

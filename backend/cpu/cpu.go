@@ -156,9 +156,9 @@ func (b *Backend) run(p core.Pass, act core.Activation, out, in1, in2 core.Buffe
 	}
 	defer l.End()
 	if l.DType == core.Float32 {
-		parallel(b.impl.run32, p, act.Kind(), Round[float32](act.Alpha()), view[float32](out), view[float32](in1), view[float32](in2))
+		parallel(b.impl, b.impl.run32, p, act.Kind(), Round[float32](act.Alpha()), view[float32](out), view[float32](in1), view[float32](in2))
 	} else {
-		parallel(b.impl.run64, p, act.Kind(), Round[float64](act.Alpha()), view[float64](out), view[float64](in1), view[float64](in2))
+		parallel(b.impl, b.impl.run64, p, act.Kind(), Round[float64](act.Alpha()), view[float64](out), view[float64](in1), view[float64](in2))
 	}
 	return nil
 }
@@ -197,23 +197,28 @@ func view[T core.Float](buf core.Buffer) []T {
 	return s[buf.Offset() : buf.Offset()+buf.Len()]
 }
 
-// Parallel split: calls of fewer than parallelMin elements run on the calling goroutine (starting
-// goroutines costs more than the work: see BenchmarkThreshold); larger ones are cut into chunks of at
-// least chunkMin elements, one per core at most. Calls whose arrays together exceed ntMinBytes use
-// non-temporal stores (where the implementation has them): their output would not stay in the caches
-// anyway, and writing around the caches saves the read of every output line that a normal store makes.
+// Parallel split. Handing half a call to another core costs little in Go (BenchmarkFanOut: 0.5 µs
+// with a goroutine, 0.4 µs with a persistent worker), but waking an idle core costs far more on a
+// virtual machine, and two cores share one memory bus: on the 2-vCPU Zen 3 VM of bench/cpu-simd.md
+// the second core pays only for calls that take one core about 0.4 ms (BenchmarkThreshold: AVX2 ELU
+// forward float32 from n = 2^20, ReLU from 2^22). So a call is split when its estimated time on one
+// goroutine (n × the implementation's ns per element) reaches parallelMinNS, into one chunk per core
+// of at least chunkMin elements. Calls whose arrays together exceed ntMinBytes use non-temporal
+// stores (where the implementation has them): their output would not stay in the 32 MiB L3 anyway,
+// and writing around the caches saves the read of every output line that a normal store makes
+// (BenchmarkNonTemporal: ReLU float32 forward 0.92× at 16 MiB moved, 1.29× at 32 MiB, 1.38× at 128 MiB).
 var (
-	parallelMin = 1 << 15
-	chunkMin    = 1 << 13
-	ntMinBytes  = 16 << 20
+	parallelMinNS = 400e3
+	chunkMin      = 1 << 13
+	ntMinBytes    = 24 << 20
 )
 
-func parallel[T core.Float](run func(core.Pass, core.Kind, T, []T, []T, []T, bool), p core.Pass, k core.Kind, alpha T, out, a, b []T) {
+func parallel[T core.Float](im *implementation, run func(core.Pass, core.Kind, T, []T, []T, []T, bool), p core.Pass, k core.Kind, alpha T, out, a, b []T) {
 	n := len(out)
-	var zero T
-	nt := n*p.Arrays()*int(unsafe.Sizeof(zero)) >= ntMinBytes
+	size := int(unsafe.Sizeof(alpha))
+	nt := n*p.Arrays()*size >= ntMinBytes
 	workers := runtime.GOMAXPROCS(0)
-	if n < parallelMin || workers < 2 {
+	if float64(n)*im.nsPerElement(p, k, size) < parallelMinNS || workers < 2 || n < 2*chunkMin {
 		run(p, k, alpha, out, a, b, nt)
 		return
 	}

@@ -23,10 +23,10 @@ func RunImplementation[T core.Float](name string, p core.Pass, act core.Activati
 }
 
 // SetParallel sets the parallel split's thresholds and returns a function restoring them.
-func SetParallel(min, chunk int) (restore func()) {
-	m, c := parallelMin, chunkMin
-	parallelMin, chunkMin = min, chunk
-	return func() { parallelMin, chunkMin = m, c }
+func SetParallel(minNS float64, chunk int) (restore func()) {
+	m, c := parallelMinNS, chunkMin
+	parallelMinNS, chunkMin = minNS, chunk
+	return func() { parallelMinNS, chunkMin = m, c }
 }
 
 // SetNonTemporalMin sets the call size from which non-temporal stores are used and returns a function

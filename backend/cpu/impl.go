@@ -20,12 +20,31 @@ type implementation struct {
 	// caches, so writing around them saves the reads a normal store makes.
 	run32 func(p core.Pass, k core.Kind, alpha float32, out, a, b []float32, nt bool)
 	run64 func(p core.Pass, k core.Kind, alpha float64, out, a, b []float64, nt bool)
+	// cost is what one element takes on one goroutine, in ns, for float32 [0] and float64 [1]: of the
+	// passes that only select [0][·] and of ELU forward and backward from input [1][·], which
+	// evaluate exp. Measured with BenchmarkPasses at n = 2^20 (in L3); parallel uses it to decide
+	// whether a call is worth a second core.
+	cost [2][2]float64
+}
+
+// nsPerElement estimates one element of pass p of kind k, for elements of size bytes.
+func (im *implementation) nsPerElement(p core.Pass, k core.Kind, size int) float64 {
+	class := 0
+	if k == core.KindELU && p != core.BackwardFromOutput {
+		class = 1
+	}
+	c := im.cost[class][size/8]
+	if p != core.Forward {
+		c *= 1.5 // three arrays instead of two
+	}
+	return c
 }
 
 // generic is the plain Go implementation: the oracle's functions in a loop. It is the last of every
 // dispatch chain, and the only one on architectures other than amd64 and with the purego build tag.
 var generic = &implementation{
 	name: "generic", path: "generic Go",
+	cost: [2][2]float64{{0.7, 1.0}, {5, 5}},
 	run32: func(p core.Pass, k core.Kind, alpha float32, out, a, b []float32, _ bool) {
 		runGeneric(p, k, alpha, out, a, b)
 	},

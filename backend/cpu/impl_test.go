@@ -155,7 +155,7 @@ func inputs[T core.Float](rng *rand.Rand, p core.Pass, act core.Activation, n in
 // TestParallelSplit runs calls large enough to be split across goroutines at small thresholds, so the
 // chunk boundaries (and the non-temporal heads of every chunk) are checked against the oracle.
 func TestParallelSplit(t *testing.T) {
-	defer cpu.SetParallel(1000, 300)()
+	defer cpu.SetParallel(0, 300)()
 	defer cpu.SetNonTemporalMin(1 << 10)()
 	forEachImplementation(t, func(t *testing.T, name string) {
 		b, _ := cpu.NewImplementation(name)

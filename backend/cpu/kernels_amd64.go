@@ -21,6 +21,7 @@ func simdImplementations() []*implementation {
 	}
 	return []*implementation{{
 		name: "avx2", path: "avx2+fma assembly",
+		cost: [2][2]float64{{0.13, 0.26}, {0.34, 1.2}},
 		run32: func(p core.Pass, k core.Kind, alpha float32, out, a, b []float32, nt bool) {
 			runKernel(&avx2F32, p, k, alpha, out, a, b, nt)
 		},
