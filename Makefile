@@ -20,12 +20,14 @@ test-purego:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 0.5s ./backend/...
 
-# gpuact's CPU backend and PyTorch's CPU ops (bench/torch_cpu.py) on the same sizes, one after the
-# other, then a table of per-pass ratios and shares of copy() bandwidth. JSON rows land in bench/out/.
+# gpuact's CPU backend and PyTorch's CPU ops (bench/torch_cpu.py) on the same sizes, in alternating
+# rounds, then a table of per-pass ratios and shares of copy() bandwidth (medians over the rounds).
+# The median JSON rows land in bench/out/.
+BENCH_ROUNDS ?= 3
 bench-vs-torch:
 	mkdir -p bench/out
-	$(PYTHON) bench/torch_cpu.py -sizes $(BENCH_SIZES) -o bench/out/torch.json
-	$(GO) run ./bench/cpubench -sizes $(BENCH_SIZES) -o bench/out/gpuact.json -torch bench/out/torch.json
+	$(GO) run ./bench/cpubench -sizes $(BENCH_SIZES) -rounds $(BENCH_ROUNDS) -reps 9 \
+		-torch-cmd "$(PYTHON) bench/torch_cpu.py" -o bench/out/gpuact.json -torch-out bench/out/torch.json
 
 # Regenerates every generated file (see each generator's header): the CPU kernels come from
 # backend/cpu/_asm (avo, its own module).

@@ -85,7 +85,7 @@ func BenchmarkNonTemporal(b *testing.B) {
 	for _, c := range []struct {
 		p core.Pass
 		k core.Kind
-	}{{core.Forward, core.KindReLU}, {core.BackwardFromInput, core.KindELU}} {
+	}{{core.Forward, core.KindReLU}, {core.BackwardFromInput, core.KindReLU}, {core.BackwardFromInput, core.KindELU}} {
 		for _, n := range []int{1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 << 24} {
 			for _, nt := range []bool{false, true} {
 				b.Run(fmt.Sprintf("%s/%s/n=%d/nt=%v", c.p, c.k, n, nt), func(b *testing.B) {
