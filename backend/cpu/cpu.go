@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/gpuact/gpuact/backend/core"
@@ -211,6 +212,8 @@ var (
 	parallelMinNS = 400e3
 	chunkMin      = 1 << 13
 	ntMinBytes    = 24 << 20
+	// chunksPerWorker: how many chunks each worker takes on average (see parallel).
+	chunksPerWorker = 8
 )
 
 func parallel[T core.Float](im *implementation, run func(core.Pass, core.Kind, T, []T, []T, []T, bool), p core.Pass, k core.Kind, alpha T, out, a, b []T) {
@@ -223,21 +226,32 @@ func parallel[T core.Float](im *implementation, run func(core.Pass, core.Kind, T
 		return
 	}
 	workers = min(workers, n/chunkMin)
-	// Chunks are multiples of 16 elements (a 64-byte cache line of float32) so that no two goroutines
-	// write the same cache line.
-	chunk := (n/workers + 15) &^ 15
-	var wg sync.WaitGroup
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		var bs []T
-		if b != nil {
-			bs = b[lo:hi]
-		}
-		if hi == n {
+	// The call is cut into many chunks that the workers take in turn (an atomic counter), not one
+	// chunk per worker: a core that is slowed down (another process, a hypervisor's steal) then does
+	// less of the call instead of holding up all of it. Chunks are multiples of 16 elements (a 64-byte
+	// cache line of float32) so that no two goroutines write the same cache line, and the non-temporal
+	// path of every chunk starts aligned when the call's output does.
+	chunk := max(chunkMin, (n/(workers*chunksPerWorker)+15)&^15)
+	chunks := (n + chunk - 1) / chunk
+	var next atomic.Int64
+	work := func() {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
+				return
+			}
+			lo, hi := c*chunk, min((c+1)*chunk, n)
+			var bs []T
+			if b != nil {
+				bs = b[lo:hi]
+			}
 			run(p, k, alpha, out[lo:hi], a[lo:hi], bs, nt)
-			break
 		}
-		wg.Go(func() { run(p, k, alpha, out[lo:hi], a[lo:hi], bs, nt) })
 	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 }

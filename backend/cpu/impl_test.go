@@ -20,14 +20,6 @@ func forEachImplementation(t *testing.T, f func(t *testing.T, name string)) {
 	}
 }
 
-// TestConformanceEachImplementation runs the whole conformance suite once per implementation
-// (TestConformance runs it on the default one).
-func TestConformanceEachImplementation(t *testing.T) {
-	forEachImplementation(t, func(t *testing.T, name string) {
-		backendtest.Run(t, func() (core.Backend, error) { return cpu.NewImplementation(name) })
-	})
-}
-
 func TestImplementations(t *testing.T) {
 	names := cpu.Implementations()
 	if len(names) == 0 || names[len(names)-1] != "generic" {
