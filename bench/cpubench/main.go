@@ -45,6 +45,7 @@ type Row struct {
 	N          int     `json:"n"`
 	MedianNS   int64   `json:"median_ns"`
 	GBps       float64 `json:"gbps"`
+	Op         string  `json:"op,omitempty"` // torch: the aten op timed
 }
 
 func main() {
