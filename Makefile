@@ -34,10 +34,11 @@ bench-vs-torch:
 generate:
 	$(GO) generate ./...
 
-# Fails when a generated file differs from what its generator makes now.
+# Fails when a generated file differs from what its generator makes now, or a generator made a file
+# (one whose header says DO NOT EDIT) that is not committed.
 check-generated: generate
 	git diff --exit-code
-	@out=$$(git status --porcelain --untracked-files=all); if [ -n "$$out" ]; then echo "untracked files after make generate:"; echo "$$out"; exit 1; fi
+	@out=$$(git ls-files --others --exclude-standard -z | xargs -0 -r grep -l "DO NOT EDIT" --); if [ -n "$$out" ]; then echo "generated files not committed:"; echo "$$out"; exit 1; fi
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
