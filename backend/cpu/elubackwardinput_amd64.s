@@ -18,6 +18,9 @@ TEXT ·eluBackwardInputAVX2F32(SB), NOSPLIT, $0-96
 	VMOVUPS      eluBackwardInputAVX2F32_magic<>+0(SB), Y2
 	VMOVUPS      eluBackwardInputAVX2F32_log2e<>+0(SB), Y3
 	MOVB         nt+80(FP), DI
+	MOVL         alpha+0(FP), R8
+	CMPL         R8, $0x3f800000
+	JEQ          alpha1
 	TESTB        DI, DI
 	JNZ          ntloop
 
@@ -200,6 +203,152 @@ donerare:
 	VZEROUPPER
 	RET
 
+alpha1:
+	TESTB DI, DI
+	JNZ   ntloop1
+
+loop1:
+	TESTQ        BX, BX
+	JZ           done
+	VMOVUPS      (CX), Y1
+	VMOVUPS      (DX), Y4
+	VMOVUPS      32(CX), Y5
+	VMOVUPS      32(DX), Y6
+	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y4, Y7
+	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y1, Y8
+	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y8, Y8
+	VORPS        Y8, Y7, Y7
+	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y6, Y8
+	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y9, Y9
+	VORPS        Y9, Y8, Y8
+	VORPS        Y8, Y7, Y7
+	VMOVMSKPS    Y7, DI
+	TESTL        DI, DI
+	JNZ          donerare
+	VMOVUPS      Y2, Y7
+	VMOVUPS      Y2, Y10
+	VFMADD231PS  Y3, Y4, Y7
+	VFMADD231PS  Y3, Y6, Y10
+	VSUBPS       Y2, Y7, Y8
+	VSUBPS       Y2, Y10, Y11
+	VMOVAPS      Y4, Y9
+	VMOVAPS      Y6, Y12
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y8, Y9
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y11, Y12
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y8, Y9
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y11, Y12
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y10, Y11
+	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y7, Y7
+	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y11, Y11
+	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y8
+	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y13
+	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y9, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y12, Y13
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y9, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y12, Y13
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y9, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y12, Y13
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y9, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y12, Y13
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y9, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y12, Y13
+	VMULPS       Y9, Y9, Y10
+	VMULPS       Y12, Y12, Y14
+	VFMADD213PS  Y9, Y10, Y8
+	VFMADD213PS  Y12, Y14, Y13
+	VMULPS       Y7, Y1, Y7
+	VMULPS       Y11, Y5, Y9
+	VFMADD213PS  Y7, Y7, Y8
+	VFMADD213PS  Y9, Y9, Y13
+	VCMPPS       $0x1e, Y0, Y4, Y7
+	VCMPPS       $0x1e, Y0, Y6, Y9
+	VBLENDVPS    Y7, Y1, Y8, Y8
+	VBLENDVPS    Y9, Y5, Y13, Y13
+	VCMPPS       $0x03, Y4, Y4, Y1
+	VCMPPS       $0x03, Y6, Y6, Y5
+	VBLENDVPS    Y1, Y4, Y8, Y8
+	VBLENDVPS    Y5, Y6, Y13, Y13
+	VMOVUPS      Y8, (AX)
+	VMOVUPS      Y13, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000010, BX
+	JMP          loop1
+
+ntloop1:
+	TESTQ        BX, BX
+	JZ           ntdone
+	VMOVUPS      (CX), Y1
+	VMOVUPS      (DX), Y4
+	VMOVUPS      32(CX), Y5
+	VMOVUPS      32(DX), Y6
+	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y4, Y7
+	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y1, Y8
+	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y8, Y8
+	VORPS        Y8, Y7, Y7
+	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y6, Y8
+	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y9, Y9
+	VORPS        Y9, Y8, Y8
+	VORPS        Y8, Y7, Y7
+	VMOVMSKPS    Y7, DI
+	TESTL        DI, DI
+	JNZ          ntdonerare
+	VMOVUPS      Y2, Y7
+	VMOVUPS      Y2, Y10
+	VFMADD231PS  Y3, Y4, Y7
+	VFMADD231PS  Y3, Y6, Y10
+	VSUBPS       Y2, Y7, Y8
+	VSUBPS       Y2, Y10, Y11
+	VMOVAPS      Y4, Y9
+	VMOVAPS      Y6, Y12
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y8, Y9
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y11, Y12
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y8, Y9
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y11, Y12
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y10, Y11
+	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y7, Y7
+	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y11, Y11
+	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y8
+	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y13
+	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y9, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y12, Y13
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y9, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y12, Y13
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y9, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y12, Y13
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y9, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y12, Y13
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y9, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y12, Y13
+	VMULPS       Y9, Y9, Y10
+	VMULPS       Y12, Y12, Y14
+	VFMADD213PS  Y9, Y10, Y8
+	VFMADD213PS  Y12, Y14, Y13
+	VMULPS       Y7, Y1, Y7
+	VMULPS       Y11, Y5, Y9
+	VFMADD213PS  Y7, Y7, Y8
+	VFMADD213PS  Y9, Y9, Y13
+	VCMPPS       $0x1e, Y0, Y4, Y7
+	VCMPPS       $0x1e, Y0, Y6, Y9
+	VBLENDVPS    Y7, Y1, Y8, Y8
+	VBLENDVPS    Y9, Y5, Y13, Y13
+	VCMPPS       $0x03, Y4, Y4, Y1
+	VCMPPS       $0x03, Y6, Y6, Y5
+	VBLENDVPS    Y1, Y4, Y8, Y8
+	VBLENDVPS    Y5, Y6, Y13, Y13
+	VMOVNTPS     Y8, (AX)
+	VMOVNTPS     Y13, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000010, BX
+	JMP          ntloop1
+
 DATA eluBackwardInputAVX2F32_magic<>+0(SB)/4, $0x4b400000
 DATA eluBackwardInputAVX2F32_magic<>+4(SB)/4, $0x4b400000
 DATA eluBackwardInputAVX2F32_magic<>+8(SB)/4, $0x4b400000
@@ -354,6 +503,10 @@ TEXT ·eluBackwardInputAVX2F64(SB), NOSPLIT, $0-96
 	VMOVUPD      eluBackwardInputAVX2F64_magic<>+0(SB), Y2
 	VMOVUPD      eluBackwardInputAVX2F64_log2e<>+0(SB), Y3
 	MOVB         nt+80(FP), DI
+	MOVQ         alpha+0(FP), R8
+	MOVQ         $0x3ff0000000000000, R9
+	CMPQ         R8, R9
+	JEQ          alpha1
 	TESTB        DI, DI
 	JNZ          ntloop
 
@@ -551,6 +704,168 @@ donerare:
 	MOVQ SI, done+88(FP)
 	VZEROUPPER
 	RET
+
+alpha1:
+	TESTB DI, DI
+	JNZ   ntloop1
+
+loop1:
+	TESTQ        BX, BX
+	JZ           done
+	VMOVUPD      (CX), Y1
+	VMOVUPD      (DX), Y4
+	VMOVUPD      32(CX), Y5
+	VMOVUPD      32(DX), Y6
+	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y4, Y7
+	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y1, Y8
+	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y8, Y8
+	VORPD        Y8, Y7, Y7
+	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y6, Y8
+	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y5, Y9
+	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y9, Y9
+	VORPD        Y9, Y8, Y8
+	VORPD        Y8, Y7, Y7
+	VMOVMSKPD    Y7, DI
+	TESTL        DI, DI
+	JNZ          donerare
+	VMOVUPD      Y2, Y7
+	VMOVUPD      Y2, Y10
+	VFMADD231PD  Y3, Y4, Y7
+	VFMADD231PD  Y3, Y6, Y10
+	VSUBPD       Y2, Y7, Y8
+	VSUBPD       Y2, Y10, Y11
+	VMOVAPS      Y4, Y9
+	VMOVAPS      Y6, Y12
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y8, Y9
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y11, Y12
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y8, Y9
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y11, Y12
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x34, Y10, Y11
+	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y7, Y7
+	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y11, Y11
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y8
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y12, Y13
+	VMULPD       Y9, Y9, Y10
+	VMULPD       Y12, Y12, Y14
+	VFMADD213PD  Y9, Y10, Y8
+	VFMADD213PD  Y12, Y14, Y13
+	VMULPD       Y7, Y1, Y7
+	VMULPD       Y11, Y5, Y9
+	VFMADD213PD  Y7, Y7, Y8
+	VFMADD213PD  Y9, Y9, Y13
+	VCMPPD       $0x1e, Y0, Y4, Y7
+	VCMPPD       $0x1e, Y0, Y6, Y9
+	VBLENDVPD    Y7, Y1, Y8, Y8
+	VBLENDVPD    Y9, Y5, Y13, Y13
+	VCMPPD       $0x03, Y4, Y4, Y1
+	VCMPPD       $0x03, Y6, Y6, Y5
+	VBLENDVPD    Y1, Y4, Y8, Y8
+	VBLENDVPD    Y5, Y6, Y13, Y13
+	VMOVUPD      Y8, (AX)
+	VMOVUPD      Y13, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000008, BX
+	JMP          loop1
+
+ntloop1:
+	TESTQ        BX, BX
+	JZ           ntdone
+	VMOVUPD      (CX), Y1
+	VMOVUPD      (DX), Y4
+	VMOVUPD      32(CX), Y5
+	VMOVUPD      32(DX), Y6
+	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y4, Y7
+	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y1, Y8
+	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y8, Y8
+	VORPD        Y8, Y7, Y7
+	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y6, Y8
+	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y5, Y9
+	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y9, Y9
+	VORPD        Y9, Y8, Y8
+	VORPD        Y8, Y7, Y7
+	VMOVMSKPD    Y7, DI
+	TESTL        DI, DI
+	JNZ          ntdonerare
+	VMOVUPD      Y2, Y7
+	VMOVUPD      Y2, Y10
+	VFMADD231PD  Y3, Y4, Y7
+	VFMADD231PD  Y3, Y6, Y10
+	VSUBPD       Y2, Y7, Y8
+	VSUBPD       Y2, Y10, Y11
+	VMOVAPS      Y4, Y9
+	VMOVAPS      Y6, Y12
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y8, Y9
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y11, Y12
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y8, Y9
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y11, Y12
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x34, Y10, Y11
+	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y7, Y7
+	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y11, Y11
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y8
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y12, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y9, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y12, Y13
+	VMULPD       Y9, Y9, Y10
+	VMULPD       Y12, Y12, Y14
+	VFMADD213PD  Y9, Y10, Y8
+	VFMADD213PD  Y12, Y14, Y13
+	VMULPD       Y7, Y1, Y7
+	VMULPD       Y11, Y5, Y9
+	VFMADD213PD  Y7, Y7, Y8
+	VFMADD213PD  Y9, Y9, Y13
+	VCMPPD       $0x1e, Y0, Y4, Y7
+	VCMPPD       $0x1e, Y0, Y6, Y9
+	VBLENDVPD    Y7, Y1, Y8, Y8
+	VBLENDVPD    Y9, Y5, Y13, Y13
+	VCMPPD       $0x03, Y4, Y4, Y1
+	VCMPPD       $0x03, Y6, Y6, Y5
+	VBLENDVPD    Y1, Y4, Y8, Y8
+	VBLENDVPD    Y5, Y6, Y13, Y13
+	VMOVNTPD     Y8, (AX)
+	VMOVNTPD     Y13, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000008, BX
+	JMP          ntloop1
 
 DATA eluBackwardInputAVX2F64_magic<>+0(SB)/8, $0x4338000000000000
 DATA eluBackwardInputAVX2F64_magic<>+8(SB)/8, $0x4338000000000000

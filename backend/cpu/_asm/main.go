@@ -52,9 +52,9 @@ type dtype struct {
 	load, store, storeNT, add, sub, mul, and, or, max, cmp, blend, fmadd213, fmsub213, fnmadd231, fmadd231, movmsk func(c *build.Context, ops ...operand.Op)
 	shiftLeft, intAdd, broadcastReg                                                                                func(c *build.Context, ops ...operand.Op)
 	// exp/expm1 constants: bits of the values.
-	log2e, magic, ln2hi, ln2lo, clampExpm1, xLow, dyHigh, absMask, bias uint64
-	mantBits                                                            int
-	poly                                                                []uint64 // P(r) coefficients, c0 first: expm1(r) ≈ r + r²·P(r)
+	log2e, magic, ln2hi, ln2lo, clampExpm1, xLow, dyHigh, absMask, bias, one uint64
+	mantBits                                                                 int
+	poly                                                                     []uint64 // P(r) coefficients, c0 first: expm1(r) ≈ r + r²·P(r)
 }
 
 func f32bits(s ...float64) []uint64 {
@@ -104,6 +104,7 @@ var f32 = dtype{
 	dyHigh:     uint64(math.Float32bits(0x1p64)),
 	absMask:    0x7fffffff,
 	bias:       127 << 23,
+	one:        uint64(math.Float32bits(1)),
 	mantBits:   23,
 	// Near-minimax on |r| ≤ ln2/2, relative error of r + r²·P(r) below 2^-28.6 (_asm/fit.py).
 	poly: f32bits(0x1p-1, 0x1.555554p-3, 0x1.5554acp-5, 0x1.111172p-7, 0x1.6d75bap-10, 0x1.a051a2p-13),
@@ -139,6 +140,7 @@ var f64 = dtype{
 	dyHigh:       math.Float64bits(0x1p512),
 	absMask:      0x7fffffffffffffff,
 	bias:         1023 << 52,
+	one:          math.Float64bits(1),
 	mantBits:     52,
 	// Near-minimax on |r| ≤ ln2/2 with the first two coefficients fixed to 1/2 and 1/6, relative
 	// error of r + r²·P(r) below 2^-54.8 (_asm/fit.py).
@@ -164,6 +166,8 @@ func (d dtype) constant(name string) uint64 {
 		return d.bias
 	case "clamp":
 		return d.clampExpm1
+	case "one":
+		return d.one
 	}
 	var i int
 	if _, err := fmt.Sscanf(name, "c%d", &i); err != nil || i >= len(d.poly) {
@@ -206,6 +210,9 @@ func (g *gen) preload(names ...string) {
 func (g *gen) mem(name string, bits uint64) operand.Mem {
 	if m, ok := g.consts[name]; ok {
 		return m
+	}
+	if bits == 0 {
+		log.Fatalf("%s: constant %s is zero: missing from the dtype table?", g.prefix, name)
 	}
 	m := g.StaticGlobal(g.prefix + "_" + name)
 	g.DataAttributes(attr.RODATA | attr.NOPTR)
@@ -252,6 +259,9 @@ type kernel struct {
 	rare func(g *gen, a, b reg.VecVirtual) reg.VecVirtual
 	// body computes one vector of results from a (and b).
 	body func(g *gen, a, b reg.VecVirtual) reg.VecVirtual
+	// bodyAlphaOne, when set, is body for α = 1 (ELU's default), which needs fewer multiplications;
+	// the kernel picks it once, before its loop.
+	bodyAlphaOne func(g *gen, a, b reg.VecVirtual) reg.VecVirtual
 }
 
 // selectPositive returns (x > 0 ? ifPos : v) with NaN x giving x: the select of every backward pass.
@@ -363,6 +373,17 @@ var kernels = []kernel{
 			d.fmadd213(g.Context, pow2, a2k, q)           // q = α·2^k·q + α·(2^k - 1)
 			return g.forwardSelect(x, q)
 		},
+		bodyAlphaOne: func(g *gen, x, _ reg.VecVirtual) reg.VecVirtual {
+			d := g.d
+			xc := g.vec()
+			d.max(g.Context, g.k("clamp", d.clampExpm1), x, xc)
+			pow2, q := g.expParts(xc)
+			// The same as body with α = 1, rounding for rounding: 2^k - 1 is rounded once either way.
+			s := g.vec()
+			d.sub(g.Context, g.k("one", d.one), pow2, s)
+			d.fmadd213(g.Context, s, pow2, q) // q = 2^k·q + (2^k - 1)
+			return g.forwardSelect(x, q)
+		},
 	},
 	{
 		name: "eluBackwardInput", file: "elubackwardinput", backward: true, alpha: true,
@@ -392,6 +413,15 @@ var kernels = []kernel{
 			d.mul(g.Context, pow2, l, l)
 			d.fmadd213(g.Context, l, w, q) // q = W·q + L
 			d.add(g.Context, w, q, q)
+			return g.selectPositive(x, dy, q)
+		},
+		bodyAlphaOne: func(g *gen, dy, x reg.VecVirtual) reg.VecVirtual {
+			d := g.d
+			pow2, q := g.expParts(x)
+			// exp(x)·dy = W·(1+q) with W = 2^k·dy exact: one rounding.
+			w := g.vec()
+			d.mul(g.Context, pow2, dy, w)
+			d.fmadd213(g.Context, w, w, q) // q = W·q + W
 			return g.selectPositive(x, dy, q)
 		},
 	},
@@ -462,11 +492,28 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 	}
 	nt := ctx.GP8()
 	ctx.Load(ctx.Param("nt"), nt)
+	if k.bodyAlphaOne != nil {
+		bits := ctx.GP64()
+		param, err := ctx.Param("alpha").Resolve()
+		if err != nil {
+			log.Fatal(err)
+		}
+		if d.size == 4 {
+			ctx.MOVL(param.Addr, bits.As32())
+			ctx.CMPL(bits.As32(), operand.U32(math.Float32bits(1)))
+		} else {
+			ctx.MOVQ(param.Addr, bits)
+			one := ctx.GP64()
+			ctx.MOVQ(operand.U64(math.Float64bits(1)), one)
+			ctx.CMPQ(bits, one)
+		}
+		ctx.JEQ(operand.LabelRef("alpha1"))
+	}
 	ctx.TESTB(nt, nt)
 	ctx.JNZ(operand.LabelRef("ntloop"))
 
 	block := unroll * d.width()
-	loop := func(label string, store func(c *build.Context, o ...operand.Op), exit string) {
+	loop := func(label string, store func(c *build.Context, o ...operand.Op), exit string, body func(g *gen, a, b reg.VecVirtual) reg.VecVirtual) {
 		ctx.Label(label)
 		ctx.TESTQ(n, n)
 		ctx.JZ(operand.LabelRef(exit))
@@ -492,7 +539,7 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 		}
 		for u := range unroll {
 			ctx.Comment(laneMarker)
-			store(ctx, k.body(g, as[u], bs[u]), dst.Offset(32*u))
+			store(ctx, body(g, as[u], bs[u]), dst.Offset(32*u))
 		}
 		ctx.Comment(laneMarker + " end")
 		for _, m := range []operand.Mem{dst, a, b} {
@@ -503,8 +550,8 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 		ctx.SUBQ(operand.U32(block), n)
 		ctx.JMP(operand.LabelRef(label))
 	}
-	loop("loop", d.store, "done")
-	loop("ntloop", d.storeNT, "ntdone")
+	loop("loop", d.store, "done", k.body)
+	loop("ntloop", d.storeNT, "ntdone", k.body)
 
 	ctx.Label("ntdone")
 	ctx.SFENCE() // non-temporal stores are weakly ordered: fence before the caller publishes dst
@@ -520,6 +567,13 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 		ctx.Store(total, ctx.ReturnIndex(0))
 		ctx.VZEROUPPER()
 		ctx.RET()
+	}
+	if k.bodyAlphaOne != nil {
+		ctx.Label("alpha1")
+		ctx.TESTB(nt, nt)
+		ctx.JNZ(operand.LabelRef("ntloop1"))
+		loop("loop1", d.store, "done", k.bodyAlphaOne)
+		loop("ntloop1", d.storeNT, "ntdone", k.bodyAlphaOne)
 	}
 }
 
