@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gpuact/gpuact/backend/core"
@@ -21,6 +23,9 @@ func BenchmarkPasses(b *testing.B) {
 			bytes := int64(n * dt.Size())
 			b.Run(fmt.Sprintf("copy/%s/n=%d", dt, n), func(b *testing.B) {
 				src, dst := make([]byte, bytes), make([]byte, bytes)
+				for i := range src { // written pages: untouched ones read the zero page, from cache
+					src[i], dst[i] = byte(i), byte(i>>8)
+				}
 				b.SetBytes(2 * bytes)
 				for b.Loop() {
 					copy(dst, src)
@@ -44,21 +49,24 @@ func BenchmarkPasses(b *testing.B) {
 	}
 }
 
-// BenchmarkThreshold times ELU and ReLU forward around the size where the backend starts splitting
-// calls across goroutines, once on the calling goroutine (GOMAXPROCS=1) and once on all cores: the
-// crossing point is the measured value of parallelMin.
+// BenchmarkThreshold times passes around the size where the backend starts splitting calls across
+// goroutines, once on the calling goroutine (GOMAXPROCS=1) and once on all cores: the crossing points
+// set parallelMinNS and the implementations' ns per element (bench/cpu-simd.md has the numbers).
 func BenchmarkThreshold(b *testing.B) {
 	be := cpu.New()
 	defer be.Close()
-	for _, k := range []core.Kind{core.KindReLU, core.KindELU} {
-		for _, n := range []int{1 << 12, 1 << 13, 1 << 14, 1 << 15, 1 << 16, 1 << 17} {
+	for _, c := range []struct {
+		p core.Pass
+		k core.Kind
+	}{{core.Forward, core.KindReLU}, {core.Forward, core.KindELU}, {core.BackwardFromInput, core.KindELU}} {
+		for _, n := range []int{1 << 12, 1 << 16, 1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 << 23} {
 			for _, procs := range []int{1, runtime.NumCPU()} {
-				b.Run(fmt.Sprintf("%s/n=%d/procs=%d", k, n, procs), func(b *testing.B) {
+				b.Run(fmt.Sprintf("%s/%s/n=%d/procs=%d", c.p, c.k, n, procs), func(b *testing.B) {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-					out, in1, _ := benchBuffers(b, be, core.Float32, n)
-					b.SetBytes(int64(8 * n))
+					out, in1, in2 := benchBuffers(b, be, core.Float32, n)
+					b.SetBytes(int64(c.p.Arrays() * 4 * n))
 					for b.Loop() {
-						if err := be.Forward(k.Default(), out, in1); err != nil {
+						if err := core.Run(be, c.p, c.k.Default(), out, in1, in2); err != nil {
 							b.Fatal(err)
 						}
 					}
@@ -66,6 +74,68 @@ func BenchmarkThreshold(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkNonTemporal times passes with and without non-temporal stores around the size where
+// parallel switches them on (ntMinBytes): below the last-level cache they cost, above it they save the
+// read of each output line.
+func BenchmarkNonTemporal(b *testing.B) {
+	be := cpu.New()
+	defer be.Close()
+	for _, c := range []struct {
+		p core.Pass
+		k core.Kind
+	}{{core.Forward, core.KindReLU}, {core.BackwardFromInput, core.KindReLU}, {core.BackwardFromInput, core.KindELU}} {
+		for _, n := range []int{1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 << 24} {
+			for _, nt := range []bool{false, true} {
+				b.Run(fmt.Sprintf("%s/%s/n=%d/nt=%v", c.p, c.k, n, nt), func(b *testing.B) {
+					ntMin := 1 << 62
+					if nt {
+						ntMin = 0
+					}
+					defer cpu.SetNonTemporalMin(ntMin)()
+					out, in1, in2 := benchBuffers(b, be, core.Float32, n)
+					b.SetBytes(int64(c.p.Arrays() * 4 * n))
+					for b.Loop() {
+						if err := core.Run(be, c.p, c.k.Default(), out, in1, in2); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkFanOut measures what handing half of a call to another core costs, with no work to do: a
+// goroutine per call (what parallel does) against a persistent worker woken through a channel.
+func BenchmarkFanOut(b *testing.B) {
+	b.Run("goroutine", func(b *testing.B) {
+		var sink atomic.Int64
+		for b.Loop() {
+			var wg sync.WaitGroup
+			wg.Go(func() { sink.Add(1) })
+			sink.Add(1)
+			wg.Wait()
+		}
+	})
+	b.Run("worker", func(b *testing.B) {
+		var sink atomic.Int64
+		work := make(chan func())
+		done := make(chan struct{})
+		go func() {
+			for f := range work {
+				f()
+				done <- struct{}{}
+			}
+		}()
+		defer close(work)
+		for b.Loop() {
+			work <- func() { sink.Add(1) }
+			sink.Add(1)
+			<-done
+		}
+	})
 }
 
 // benchBuffers returns an output and two inputs of random data in [-4, 4] (never zeros).

@@ -1,15 +1,18 @@
-// Package cpu is gpuact's native CPU backend, in pure Go: the fallback when no GPU is usable, and the
-// correctness oracle that every other backend is tested against.
+// Package cpu is gpuact's native CPU backend: the fallback when no GPU is usable, and the correctness
+// oracle that every other backend is tested against.
 //
 // The oracle is the set of per-element reference functions in oracle.go (ReLU, LeakyReLUBackward, ELU
-// and so on): SPEC §1 written out plainly. The backend applies them over buffers, splitting large calls
-// into chunks that run on all cores.
+// and so on): SPEC §1 written out plainly. The backend computes the passes with the best implementation
+// the machine has (impl.go: AVX2+FMA assembly on amd64, else the oracle's functions in plain loops),
+// splitting large calls into chunks that run on all cores.
 package cpu
 
 import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/gpuact/gpuact/backend/core"
 )
@@ -18,13 +21,18 @@ import (
 type Backend struct {
 	owner *core.Owner
 	info  core.Info
+	impl  *implementation
 }
 
 var _ core.Backend = (*Backend)(nil)
 
-// New returns a CPU backend. It cannot fail; every CPU backend value is a separate owner of buffers.
-func New() *Backend {
-	b := &Backend{owner: core.NewOwner("cpu", true, func(any) error { return nil })}
+// New returns a CPU backend using the best implementation this machine supports that
+// GPUACT_CPU_DISABLE does not disable. It cannot fail; every CPU backend value is a separate owner of
+// buffers.
+func New() *Backend { return newBackend(dispatch()) }
+
+func newBackend(im *implementation) *Backend {
+	b := &Backend{owner: core.NewOwner("cpu", true, func(any) error { return nil }), impl: im}
 	b.info = core.Info{
 		Spec:         "cpu",
 		Platform:     core.PlatformCPU,
@@ -36,7 +44,7 @@ func New() *Backend {
 		ComputeUnits: runtime.GOMAXPROCS(0),
 		Float64:      true,
 		Denormals:    true,
-		Details:      map[string]string{core.DetailPath: "generic"},
+		Details:      map[string]string{core.DetailPath: im.path},
 	}
 	return b
 }
@@ -149,9 +157,9 @@ func (b *Backend) run(p core.Pass, act core.Activation, out, in1, in2 core.Buffe
 	}
 	defer l.End()
 	if l.DType == core.Float32 {
-		parallel(p, act.Kind(), Round[float32](act.Alpha()), view[float32](out), view[float32](in1), view[float32](in2))
+		parallel(b.impl, b.impl.run32, p, act.Kind(), Round[float32](act.Alpha()), view[float32](out), view[float32](in1), view[float32](in2))
 	} else {
-		parallel(p, act.Kind(), Round[float64](act.Alpha()), view[float64](out), view[float64](in1), view[float64](in2))
+		parallel(b.impl, b.impl.run64, p, act.Kind(), Round[float64](act.Alpha()), view[float64](out), view[float64](in1), view[float64](in2))
 	}
 	return nil
 }
@@ -190,37 +198,60 @@ func view[T core.Float](buf core.Buffer) []T {
 	return s[buf.Offset() : buf.Offset()+buf.Len()]
 }
 
-// Parallel split: calls of fewer than parallelMin elements run on the calling goroutine (starting
-// goroutines costs more than the work: see BenchmarkThreshold); larger ones are cut into chunks of at
-// least chunkMin elements, one per core at most.
+// Parallel split. Handing half a call to another core costs little in Go (BenchmarkFanOut: 0.5 µs
+// with a goroutine, 0.4 µs with a persistent worker), but waking an idle core costs far more on a
+// virtual machine, and two cores share one memory bus: on the 2-vCPU Zen 3 VM of bench/cpu-simd.md
+// the second core pays only for calls that take one core about 0.4 ms (BenchmarkThreshold: AVX2 ELU
+// forward float32 from n = 2^20, ReLU from 2^22). So a call is split when its estimated time on one
+// goroutine (n × the implementation's ns per element) reaches parallelMinNS, into one chunk per core
+// of at least chunkMin elements. Calls whose arrays together exceed ntMinBytes use non-temporal
+// stores (where the implementation has them): their output would not stay in the 32 MiB L3 anyway,
+// and writing around the caches saves the read of every output line that a normal store makes
+// (BenchmarkNonTemporal: ReLU float32 forward 0.92× at 16 MiB moved, 1.29× at 32 MiB, 1.38× at 128 MiB).
 var (
-	parallelMin = 1 << 15
-	chunkMin    = 1 << 13
+	parallelMinNS = 400e3
+	chunkMin      = 1 << 13
+	ntMinBytes    = 24 << 20
+	// chunksPerWorker: how many chunks each worker takes on average (see parallel).
+	chunksPerWorker = 8
 )
 
-func parallel[T core.Float](p core.Pass, k core.Kind, alpha T, out, a, b []T) {
+func parallel[T core.Float](im *implementation, run func(core.Pass, core.Kind, T, []T, []T, []T, bool), p core.Pass, k core.Kind, alpha T, out, a, b []T) {
 	n := len(out)
+	size := int(unsafe.Sizeof(alpha))
+	nt := n*p.Arrays()*size >= ntMinBytes
 	workers := runtime.GOMAXPROCS(0)
-	if n < parallelMin || workers < 2 {
-		runGeneric(p, k, alpha, out, a, b)
+	if float64(n)*im.nsPerElement(p, k, size) < parallelMinNS || workers < 2 || n < 2*chunkMin {
+		run(p, k, alpha, out, a, b, nt)
 		return
 	}
 	workers = min(workers, n/chunkMin)
-	// Chunks are multiples of 16 elements (a 64-byte cache line of float32) so that no two goroutines
-	// write the same cache line.
-	chunk := (n/workers + 15) &^ 15
-	var wg sync.WaitGroup
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		var bs []T
-		if b != nil {
-			bs = b[lo:hi]
+	// The call is cut into many chunks that the workers take in turn (an atomic counter), not one
+	// chunk per worker: a core that is slowed down (another process, a hypervisor's steal) then does
+	// less of the call instead of holding up all of it. Chunks are multiples of 16 elements (a 64-byte
+	// cache line of float32) so that no two goroutines write the same cache line, and the non-temporal
+	// path of every chunk starts aligned when the call's output does.
+	chunk := max(chunkMin, (n/(workers*chunksPerWorker)+15)&^15)
+	chunks := (n + chunk - 1) / chunk
+	var next atomic.Int64
+	work := func() {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
+				return
+			}
+			lo, hi := c*chunk, min((c+1)*chunk, n)
+			var bs []T
+			if b != nil {
+				bs = b[lo:hi]
+			}
+			run(p, k, alpha, out[lo:hi], a[lo:hi], bs, nt)
 		}
-		if hi == n {
-			runGeneric(p, k, alpha, out[lo:hi], a[lo:hi], bs)
-			break
-		}
-		wg.Go(func() { runGeneric(p, k, alpha, out[lo:hi], a[lo:hi], bs) })
 	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 }

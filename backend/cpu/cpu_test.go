@@ -9,8 +9,12 @@ import (
 	"github.com/gpuact/gpuact/backend/cpu"
 )
 
+// TestConformance runs the conformance suite once per implementation this machine has (the assembly
+// kernels and the plain loops), each forced with cpu.NewImplementation; New's choice is one of them.
 func TestConformance(t *testing.T) {
-	backendtest.Run(t, func() (core.Backend, error) { return cpu.New(), nil })
+	forEachImplementation(t, func(t *testing.T, name string) {
+		backendtest.Run(t, func() (core.Backend, error) { return cpu.NewImplementation(name) })
+	})
 }
 
 // TestNoHeapGrowth: freed CPU buffers must become garbage. The Go heap after 500 alloc/free cycles of 1

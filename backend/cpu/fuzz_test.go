@@ -10,15 +10,24 @@ import (
 	"github.com/gpuact/gpuact/backend/verify"
 )
 
-// FuzzPasses runs a pass of the CPU backend on fuzzed data at a fuzzed offset and compares every element
-// with the oracle; go test runs the seed corpus, go test -fuzz=FuzzPasses explores. data holds the
-// elements (4 or 8 bytes each); sel picks the pass, activation and dtype; off the output's offset.
+// FuzzPasses runs a pass of every CPU implementation (cpu.Implementations: the assembly kernels and
+// the plain loops) on fuzzed data at a fuzzed offset and compares every element with the oracle; go
+// test runs the seed corpus, go test -fuzz=FuzzPasses explores. data holds the elements (4 or 8 bytes
+// each); sel picks the pass, activation and dtype; off the output's offset.
 func FuzzPasses(f *testing.F) {
 	f.Add([]byte{0, 0, 0x80, 0xbf, 0, 0, 0x80, 0x3f, 1, 2, 3, 4, 0xff, 0xff, 0xff, 0x7f}, uint8(0), 0.5, uint8(0))
 	f.Add(make([]byte, 64), uint8(17), 1.0, uint8(1))
 	f.Add([]byte("the quick brown fox jumps over the lazy dog, twice over"), uint8(35), -0.25, uint8(3))
 	f.Add(make([]byte, 8*70000), uint8(8), 1.0, uint8(2)) // above the parallel threshold
-	b := cpu.New()
+	f.Add([]byte{0, 0, 0xd0, 0xc2, 0, 0, 0x80, 0x7f, 0xff, 0xff, 0x7f, 0x7f, 1, 0, 0, 0x80}, uint8(7), 2.5, uint8(5))
+	var backends []*cpu.Backend
+	for _, name := range cpu.Implementations() {
+		b, err := cpu.NewImplementation(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		backends = append(backends, b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte, sel uint8, alpha float64, off uint8) {
 		p := core.Passes[int(sel)%3]
 		kind := core.Kinds[int(sel/3)%3]
@@ -31,10 +40,12 @@ func FuzzPasses(f *testing.F) {
 		if p.Check(act) != nil {
 			return
 		}
-		if sel&64 == 0 {
-			fuzz[float32](t, b, p, act, data, int(off%8))
-		} else {
-			fuzz[float64](t, b, p, act, data, int(off%8))
+		for _, b := range backends {
+			if sel&64 == 0 {
+				fuzz[float32](t, b, p, act, data, int(off%8))
+			} else {
+				fuzz[float64](t, b, p, act, data, int(off%8))
+			}
 		}
 	})
 }
@@ -81,6 +92,6 @@ func fuzz[T core.Float](t *testing.T, b *cpu.Backend, p core.Pass, act core.Acti
 		t.Fatal(err)
 	}
 	if r := verify.Check(p, act, got, a, c, true); !r.OK() {
-		t.Fatalf("%s %s: %v", p, act, r)
+		t.Fatalf("%s: %s %s: %v", b.Info().Details["path"], p, act, r)
 	}
 }

@@ -1,0 +1,38 @@
+package cpu
+
+import "github.com/gpuact/gpuact/backend/core"
+
+// RunImplementation runs pass p of act over slices with the named implementation, nt forcing
+// non-temporal stores on or off: the kernel-level hook of the tests in cpu_test.
+func RunImplementation[T core.Float](name string, p core.Pass, act core.Activation, out, a, b []T, nt bool) {
+	for _, im := range implementations {
+		if im.name != name {
+			continue
+		}
+		switch o := any(out).(type) {
+		case []float32:
+			b32, _ := any(b).([]float32)
+			im.run32(p, act.Kind(), Round[float32](act.Alpha()), o, any(a).([]float32), b32, nt)
+		case []float64:
+			b64, _ := any(b).([]float64)
+			im.run64(p, act.Kind(), Round[float64](act.Alpha()), o, any(a).([]float64), b64, nt)
+		}
+		return
+	}
+	panic("no implementation " + name)
+}
+
+// SetParallel sets the parallel split's thresholds and returns a function restoring them.
+func SetParallel(minNS float64, chunk int) (restore func()) {
+	m, c := parallelMinNS, chunkMin
+	parallelMinNS, chunkMin = minNS, chunk
+	return func() { parallelMinNS, chunkMin = m, c }
+}
+
+// SetNonTemporalMin sets the call size from which non-temporal stores are used and returns a function
+// restoring it.
+func SetNonTemporalMin(bytes int) (restore func()) {
+	b := ntMinBytes
+	ntMinBytes = bytes
+	return func() { ntMinBytes = b }
+}

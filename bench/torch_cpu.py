@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""PyTorch's CPU activations on the sizes gpuact's cpubench measures, as JSON rows gpubench -compare reads.
+
+Every op writes into a preallocated output (the out= / grad_input= overloads of the aten ops), so no
+row pays for an allocation; torch uses every core (torch.set_num_threads(os.cpu_count())). Each row is
+the median over -reps timings of a batch of calls long enough (about 2 ms) to time well.
+
+    python3 bench/torch_cpu.py -sizes 4096,16777216 -o torch.json
+"""
+import argparse
+import datetime
+import json
+import os
+import socket
+import statistics
+import sys
+import time
+
+import torch
+
+aten = torch.ops.aten
+
+
+def passes(alpha_leaky=0.01, alpha_elu=1.0):
+    """(pass, activation, fn(out, a, b)) for every pass torch has an op for. a is x (forward) or dy;
+    b is x (backward-input) or y (backward-output)."""
+    return [
+        # relu.out in Debian's torch 1.13 runs ~10x slower than threshold.out(x, 0, 0), which computes
+        # the same for every non-NaN x: both are timed and the faster is the row (its "op" says which).
+        ("forward", "relu", lambda o, a, b: aten.relu.out(a, out=o)),
+        ("forward", "relu", lambda o, a, b: aten.threshold.out(a, 0, 0, out=o)),
+        ("forward", f"leakyrelu:{alpha_leaky:g}", lambda o, a, b: aten.leaky_relu.out(a, alpha_leaky, out=o)),
+        ("forward", f"elu:{alpha_elu:g}", lambda o, a, b: aten.elu.out(a, alpha_elu, 1, 1, out=o)),
+        # relu's autograd backward is threshold_backward of the result; from the input it is the same op.
+        ("backward-input", "relu", lambda o, a, b: aten.threshold_backward.grad_input(a, b, 0, grad_input=o)),
+        ("backward-input", f"leakyrelu:{alpha_leaky:g}",
+         lambda o, a, b: aten.leaky_relu_backward.grad_input(a, b, alpha_leaky, False, grad_input=o)),
+        ("backward-input", f"elu:{alpha_elu:g}",
+         lambda o, a, b: aten.elu_backward.grad_input(a, alpha_elu, 1, 1, False, b, grad_input=o)),
+        ("backward-output", "relu", lambda o, a, b: aten.threshold_backward.grad_input(a, b, 0, grad_input=o)),
+        ("backward-output", f"leakyrelu:{alpha_leaky:g}",
+         lambda o, a, b: aten.leaky_relu_backward.grad_input(a, b, alpha_leaky, True, grad_input=o)),
+        ("backward-output", f"elu:{alpha_elu:g}",
+         lambda o, a, b: aten.elu_backward.grad_input(a, alpha_elu, 1, 1, True, b, grad_input=o)),
+    ]
+
+
+def median_ns(fn, reps, target_s=0.002):
+    fn()
+    start = time.perf_counter_ns()
+    fn()
+    one = max(time.perf_counter_ns() - start, 1)
+    batch = max(1, int(target_s * 1e9 / one))
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter_ns()
+        for _ in range(batch):
+            fn()
+        times.append((time.perf_counter_ns() - start) / batch)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-sizes", default="4096,16777216", help="comma-separated element counts")
+    ap.add_argument("-dtypes", default="float32,float64")
+    ap.add_argument("-reps", type=int, default=15)
+    ap.add_argument("-o", default="-", help="JSON output file (- for stdout)")
+    args = ap.parse_args()
+    torch.set_num_threads(os.cpu_count())
+    rows = []
+    for dt_name in args.dtypes.split(","):
+        dt = getattr(torch, dt_name)
+        for n in (int(s) for s in args.sizes.split(",")):
+            g = torch.Generator().manual_seed(1)
+            x = torch.rand(n, dtype=dt, generator=g) * 8 - 4
+            dy = torch.rand(n, dtype=dt, generator=g) * 8 - 4
+            out = torch.empty(n, dtype=dt)
+            for p, act, fn in passes():
+                b = x
+                if p == "backward-output":  # y = f(x), as training hands it over
+                    b = torch.empty(n, dtype=dt)
+                    fwd = {"relu": lambda: aten.relu.out(x, out=b),
+                           "leakyrelu": lambda: aten.leaky_relu.out(x, 0.01, out=b),
+                           "elu": lambda: aten.elu.out(x, 1.0, 1, 1, out=b)}[act.split(":")[0]]
+                    fwd()
+                a = x if p == "forward" else dy
+                ns = median_ns(lambda: fn(out, a, b), args.reps)
+                arrays = 2 if p == "forward" else 3
+                row = {"backend": "torch-cpu", "pass": p, "activation": act, "dtype": dt_name, "n": n,
+                       "median_ns": round(ns), "gbps": round(arrays * n * x.element_size() / ns, 2),
+                       "op": "aten." + ".".join(fn.__code__.co_names[1:])}
+                if rows and all(rows[-1][k] == row[k] for k in ("pass", "activation", "dtype", "n")):
+                    if rows[-1]["median_ns"] <= row["median_ns"]:
+                        continue
+                    rows.pop()
+                rows.append(row)
+                print(f"torch {p:16} {act:15} {dt_name:8} n={n:<9} {ns/1e3:10.1f} us {rows[-1]['gbps']:7.2f} GB/s",
+                      file=sys.stderr)
+    doc = {"tool": "torch", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+           "host": f"{socket.gethostname()} torch {torch.__version__} threads {torch.get_num_threads()}",
+           "rows": rows}
+    text = json.dumps(doc, indent=1)
+    if args.o == "-":
+        print(text)
+    else:
+        with open(args.o, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
