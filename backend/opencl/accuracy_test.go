@@ -31,6 +31,9 @@ func accuracyCase[T core.Float](t *testing.T, name string, p core.Pass, act core
 		}
 		got := runPass(t, be, p, act, a, b)
 		r := verify.Check(p, act, got, a, b, be.Info().Denormals)
+		if !r.OK() && core.DTypeOf[T]() == core.Float64 && p != core.BackwardFromOutput {
+			r = rejudge(t, p, act, got, a, b, r)
+		}
 		if !r.OK() {
 			t.Errorf("%s %s: %s %s: %v", d.Spec, name, p, act, r)
 		} else {
@@ -38,6 +41,41 @@ func accuracyCase[T core.Float](t *testing.T, name string, p core.Pass, act core
 		}
 		be.Close()
 	}
+}
+
+// rejudge looks again at the float64 ELU elements beyond tolerance from the oracle: the oracle itself
+// can be up to about 3.4 ULP from the exact value (it rounds α·exp(x), then the product with dy, on
+// top of math.Exp's error), so an element within 1 ULP of the exact value (math/big) is the oracle's
+// error, logged, not the kernel's.
+func rejudge[T core.Float](t *testing.T, p core.Pass, act core.Activation, got, a, b []T, r verify.Result) verify.Result {
+	t.Helper()
+	want := verify.Want[T](p, act)
+	out := verify.Result{N: r.N, Tolerance: r.Tolerance}
+	for i := range got {
+		var bi T
+		if b != nil {
+			bi = b[i]
+		}
+		u := verify.ULPs(got[i], want(a[i], bi))
+		out.MaxULP = max(out.MaxULP, u)
+		if u <= r.Tolerance {
+			continue
+		}
+		x, dy := float64(a[i]), 0.0
+		if p == core.BackwardFromInput {
+			x, dy = float64(bi), float64(a[i])
+		}
+		exact := T(exactELU(p, act.Alpha(), x, dy))
+		if e := verify.ULPs(got[i], exact); e <= 1 {
+			t.Logf("%s %s x=%v dy=%v: %d ULP from the oracle, %d from the exact value %v: the oracle's error", p, act, x, dy, u, e, exact)
+			continue
+		}
+		if out.Bad == 0 {
+			out.First = &verify.Mismatch{Index: i, A: float64(a[i]), B: float64(bi), Got: float64(got[i]), Want: float64(want(a[i], bi)), ULPs: u}
+		}
+		out.Bad++
+	}
+	return out
 }
 
 func runPass[T core.Float](t *testing.T, be core.Backend, p core.Pass, act core.Activation, a, b []T) []T {
@@ -93,7 +131,7 @@ func logUniform[T core.Float](rng *rand.Rand, n int, lo, hi float64) []T {
 
 func TestELUAccuracy(t *testing.T) {
 	usableDevices(t)
-	const n = 1 << 20
+	const n = 1 << 18 // per case; TestELUExhaustive covers every float32 x
 	rng := rand.New(rand.NewPCG(1, 2))
 	alphas := []core.Activation{core.ELU(1), core.ELU(0.37), core.ELU(2.5), core.ELU(-0.8), core.ELU(1e-30), core.ELU(3e38)}
 

@@ -15,6 +15,9 @@ type kernel struct {
 	k    cl.Kernel
 	args [nArgs]uint64
 	set  [nArgs]bool
+	// maxLocal is the largest work-group the kernel can run with on the device
+	// (CL_KERNEL_WORK_GROUP_SIZE), which may be below the device's maximum.
+	maxLocal uint64
 }
 
 // The arguments every kernel of activations.cl takes, in order.
@@ -81,13 +84,12 @@ func (b *Backend) run(p core.Pass, act core.Activation, out, in1, in2 core.Buffe
 		suffix += "_al"
 	}
 	name := kernelName(p, act.Kind()) + suffix
-	lp := geo.plan(l.N, vw)
 
 	var args [nArgs]uint64
 	args[argOut], args[argOutOff] = uint64(handle(out)), uint64(out.Offset())
 	args[argIn1], args[argIn1Off] = uint64(handle(in1)), uint64(in1.Offset())
 	args[argIn2], args[argIn2Off] = uint64(handle(in2)), uint64(in2.Offset())
-	args[argN], args[argPer], args[argWIStep], args[argJStep] = uint64(l.N), lp.per, lp.wiStep, lp.jStep
+	args[argN] = uint64(l.N)
 	if l.DType == core.Float32 {
 		a := cpu.Round[float32](act.Alpha())
 		am, ae := mantissaExponent(float64(a))
@@ -114,6 +116,11 @@ func (b *Backend) run(p core.Pass, act core.Activation, out, in1, in2 core.Buffe
 	if err != nil {
 		return err
 	}
+	for geo.local > k.maxLocal && geo.local > 1 {
+		geo.local /= 2
+	}
+	lp := geo.plan(l.N, vw)
+	args[argPer], args[argWIStep], args[argJStep] = lp.per, lp.wiStep, lp.jStep
 	if err := b.setArgs(k, &args, l.DType); err != nil {
 		return fmt.Errorf("%s: %s %s: %w", b.info.Spec, p, act, err)
 	}
@@ -137,7 +144,12 @@ func (b *Backend) kernel(name string) (*kernel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.info.Spec, err)
 	}
-	k := &kernel{k: kk}
+	wg, err := b.lib.KernelWorkGroupSize(kk, b.sh.dev.id)
+	if err != nil {
+		b.lib.ReleaseKernel(kk)
+		return nil, fmt.Errorf("%s: kernel %s: %w", b.info.Spec, name, err)
+	}
+	k := &kernel{k: kk, maxLocal: max(wg, 1)}
 	b.kernels[name] = k
 	return k, nil
 }
