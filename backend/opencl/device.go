@@ -151,6 +151,11 @@ func probe(l *cl.Lib, pi, di int, p cl.Platform, id cl.Device) *deviceInfo {
 			dev.platformStr += ", " + pv
 		}
 	}
+	if c := num(cl.DeviceGlobalMemCacheSize); c > 0 {
+		// The last cache global loads go through, as the driver reports it: gpubench rotates buffers
+		// smaller than this so that it measures memory, not cache.
+		dev.details[core.DetailCacheBytes] = strconv.FormatUint(c, 10)
+	}
 	dev.details["platform"] = dev.platformStr
 	dev.details["device version"] = str(cl.DeviceVersion)
 	dev.details["opencl c"] = dev.cVersion
@@ -163,7 +168,7 @@ func probe(l *cl.Lib, pi, di int, p cl.Platform, id cl.Device) *deviceInfo {
 		maj, err1 := l.DeviceUint(id, cl.DeviceComputeCapabilityMajorNV)
 		minor, err2 := l.DeviceUint(id, cl.DeviceComputeCapabilityMinorNV)
 		if err1 == nil && err2 == nil {
-			dev.details["compute capability"] = fmt.Sprintf("%d.%d", maj, minor)
+			dev.details[core.DetailComputeCapability] = fmt.Sprintf("%d.%d", maj, minor)
 		}
 	}
 	if hasExtension(dev.extensions, "cl_amd_device_attribute_query") {

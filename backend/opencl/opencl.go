@@ -72,14 +72,13 @@ func open(l *cl.Lib, dev *deviceInfo) (*Backend, error) {
 	for k, v := range dev.details {
 		details[k] = v
 	}
-	details["vector width"] = fmt.Sprintf("float%d, double%d", sh.geo.vwFloat, sh.geo.vwDouble)
+	if sh.geo.chunked {
+		details[core.DetailPath] = fmt.Sprintf("activations.cl float%d/double%d, a contiguous chunk per work-item", sh.geo.vwFloat, sh.geo.vwDouble)
+	} else {
+		details[core.DetailPath] = fmt.Sprintf("activations.cl float%d/double%d, grid-stride loop, work-groups of %d", sh.geo.vwFloat, sh.geo.vwDouble, sh.geo.local)
+	}
 	if sh.log != "" {
 		details["build log"] = sh.log // compiler warnings
-	}
-	if sh.geo.chunked {
-		details["launch"] = "one contiguous chunk per work-item"
-	} else {
-		details["launch"] = fmt.Sprintf("grid-stride loop, work-groups of %d", sh.geo.local)
 	}
 	b.info = core.Info{
 		Spec:         dev.spec,

@@ -36,7 +36,11 @@ func Load(names []string) (*Lib, error) {
 		if err == nil {
 			return l, nil
 		}
-		why = append(why, fmt.Sprintf("%s: %v", name, err))
+		msg := err.Error()
+		if !strings.Contains(msg, name) { // dlerror names the file already
+			msg = name + ": " + msg
+		}
+		why = append(why, msg)
 	}
 	return nil, errors.New(strings.Join(why, "; "))
 }
