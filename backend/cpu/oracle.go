@@ -75,13 +75,15 @@ func ELUBackwardFromInput[T core.Float](alpha, dy, x T) T {
 	return T(expTimes(float64(alpha), float64(x), float64(dy)))
 }
 
-// expTimes returns a·exp(x)·d. Evaluated plainly, a·exp(x) loses its digits where it is subnormal
-// (x < -708, or a tiny α) although the whole product may be a normal number (d = 1e300): there the
-// factors are kept apart as mantissas and powers of two, exp(x) = 2^k·exp(r) with |r| ≤ ln2/2, and the
-// powers of two are applied once at the end. Both ways are within 3 ULP of the exact value.
+// expTimes returns a·exp(x)·d. Evaluated plainly, a·exp(x) loses its digits where it or exp(x) is
+// subnormal (x < -708, or a tiny α; with α > 1, exp(x) can be subnormal while a·exp(x) is not)
+// although the whole product may be a normal number (d = 1e300): there the factors are kept apart as
+// mantissas and powers of two, exp(x) = 2^k·exp(r) with |r| ≤ ln2/2, and the powers of two are
+// applied once at the end. Both ways are within 3 ULP of the exact value.
 func expTimes(a, x, d float64) float64 {
-	p := a * math.Exp(x)
-	if math.Abs(p) >= 0x1p-1022 || a == 0 || d == 0 || math.IsInf(d, 0) || d != d || x < -2200 {
+	e := math.Exp(x)
+	p := a * e
+	if (e >= 0x1p-1022 && math.Abs(p) >= 0x1p-1022) || a == 0 || d == 0 || math.IsInf(d, 0) || d != d || x < -2200 {
 		return p * d // -2200: below it |a·exp(x)·d| < MaxFloat64² · e^-2200 underflows for any a and d
 	}
 	const ln2Hi, ln2Lo = 6.93147180369123816490e-01, 1.90821492927058770002e-10 // ln2Hi·k is exact

@@ -1,9 +1,342 @@
-// Package opencl is gpuact's backend for GPUs and other devices through OpenCL, loaded at run time.
+// Package opencl is gpuact's backend for GPUs and other devices through OpenCL 1.2, loaded at run
+// time: nothing is linked at build time, and a machine without OpenCL lists the backend as
+// unavailable with the reason.
+//
+// The OpenCL library is the system's ICD loader (libOpenCL.so.1, then libOpenCL.so; OpenCL.dll; the
+// macOS framework), or the one GPUACT_OPENCL_LIBRARY names. Devices are "opencl:P:D", device D of
+// platform P in the loader's order. The kernels are kernels/activations.cl, built once per device
+// (shared by every Backend open on it) with the vector width and launch shape chosen for the device
+// type: see geometry.
+//
+// A Backend owns one in-order command queue. Passes, Copy and Upload's write are queued and return
+// at once (Upload's write is blocking, so the caller's memory is read before it returns); Download
+// and Sync wait for the queue, and report errors of the work before them.
 package opencl
 
-import "github.com/gpuact/gpuact/backend/core"
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+	"unsafe"
 
-// Devices is the OpenCL backend's entry in backend.List.
-func Devices() []core.Device {
-	return []core.Device{{Spec: "opencl", Platform: core.PlatformOpenCL, Reason: "the OpenCL backend is not implemented yet (issue 3)"}}
+	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/opencl/internal/cl"
+)
+
+// Backend runs the activations on one OpenCL device. It is safe for concurrent use.
+type Backend struct {
+	owner *core.Owner
+	info  core.Info
+	sh    *shared
+	lib   *cl.Lib
+	queue cl.Queue
+
+	// mu serialises what touches the kernel objects and the queue's event recording: setting a
+	// kernel's arguments and queueing it must not interleave with another launch of that kernel.
+	mu      sync.Mutex
+	kernels map[string]*kernel
+	rec     *[]cl.Event // while TimeDevice runs: the events of the commands queued
+	// timeMu makes TimeDevice calls take turns.
+	timeMu sync.Mutex
+}
+
+var (
+	_ core.Backend = (*Backend)(nil)
+	_ core.Timer   = (*Backend)(nil)
+)
+
+// mem is the handle a Buffer's allocation holds: 0 for an allocation of zero bytes, which OpenCL
+// cannot create.
+type mem = cl.Mem
+
+func open(l *cl.Lib, dev *deviceInfo) (*Backend, error) {
+	sh, err := acquire(l, dev)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s (%s): %w", core.ErrUnavailable, dev.spec, dev.name, err)
+	}
+	q, err := l.CreateQueue(sh.ctx, dev.id, true)
+	if err != nil {
+		sh.release()
+		return nil, fmt.Errorf("%w: %s (%s): %w", core.ErrUnavailable, dev.spec, dev.name, err)
+	}
+	b := &Backend{sh: sh, lib: l, queue: q, kernels: map[string]*kernel{}}
+	b.owner = core.NewOwner(dev.spec, dev.fp64, func(m any) error {
+		if h := m.(mem); h != 0 {
+			return l.ReleaseMem(h)
+		}
+		return nil
+	})
+	details := map[string]string{}
+	for k, v := range dev.details {
+		details[k] = v
+	}
+	if sh.geo.chunked {
+		details[core.DetailPath] = fmt.Sprintf("activations.cl float%d/double%d, a contiguous chunk per work-item", sh.geo.vwFloat, sh.geo.vwDouble)
+	} else {
+		details[core.DetailPath] = fmt.Sprintf("activations.cl float%d/double%d, grid-stride loop, work-groups of %d", sh.geo.vwFloat, sh.geo.vwDouble, sh.geo.local)
+	}
+	if sh.log != "" {
+		details["build log"] = sh.log // compiler warnings
+	}
+	b.info = core.Info{
+		Spec:         dev.spec,
+		Platform:     core.PlatformOpenCL,
+		Type:         dev.typ,
+		Name:         dev.name,
+		Vendor:       dev.vendor,
+		Driver:       dev.driver,
+		Memory:       dev.memory,
+		ComputeUnits: dev.units,
+		Float64:      dev.fp64,
+		Denormals:    dev.denormals,
+		Details:      details,
+	}
+	return b, nil
+}
+
+// Info describes the device.
+func (b *Backend) Info() core.Info {
+	info := b.info
+	info.Details = make(map[string]string, len(b.info.Details))
+	for k, v := range b.info.Details {
+		info.Details[k] = v
+	}
+	return info
+}
+
+// Alloc allocates a device buffer. Sizes beyond CL_DEVICE_MAX_MEM_ALLOC_SIZE or the device's memory
+// give ErrOutOfMemory without asking the driver (which may allocate lazily and fail only at first use).
+func (b *Backend) Alloc(dtype core.DType, n int) (core.Buffer, error) {
+	return b.owner.Alloc(dtype, n, func(bytes int64) (any, error) {
+		if bytes == 0 {
+			return mem(0), nil
+		}
+		dev := b.sh.dev
+		if bytes > dev.maxAlloc || bytes > dev.memory {
+			return nil, fmt.Errorf("%w: %s: Alloc of %d bytes (%d %s): the device allows %d bytes per buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE) and has %d",
+				core.ErrOutOfMemory, dev.spec, bytes, n, dtype, dev.maxAlloc, dev.memory)
+		}
+		m, err := b.lib.CreateBuffer(b.sh.ctx, uintptr(bytes))
+		if err != nil {
+			if ce := (*cl.Error)(nil); errors.As(err, &ce) && ce.OutOfMemory() {
+				return nil, fmt.Errorf("%w: %s: Alloc of %d bytes (%d %s): %w", core.ErrOutOfMemory, dev.spec, bytes, n, dtype, err)
+			}
+			return nil, fmt.Errorf("%s: Alloc of %d bytes: %w", dev.spec, bytes, err)
+		}
+		return m, nil
+	})
+}
+
+// Free releases buf's allocation. OpenCL keeps the memory until the commands queued on it finish.
+func (b *Backend) Free(buf core.Buffer) error { return b.owner.Free(buf) }
+
+func handle(buf core.Buffer) mem { return buf.Alloc().Mem().(mem) }
+
+func byteOffset(buf core.Buffer) uintptr { return uintptr(buf.Offset()) * uintptr(buf.DType().Size()) }
+
+// Upload copies src into dst. The write is blocking: it is queued behind the work already queued and
+// has read src when Upload returns.
+func (b *Backend) Upload(dst core.Buffer, src core.Host) error {
+	l, err := b.owner.BeginCopy(dst, src, true)
+	if err != nil {
+		return err
+	}
+	defer l.End()
+	if l.N == 0 {
+		return nil
+	}
+	return b.enqueue(func(ev *cl.Event) error {
+		return b.lib.Write(b.queue, handle(dst), true, byteOffset(dst), uintptr(src.Bytes()), src.Pointer(), ev)
+	})
+}
+
+// Download copies src into dst once the work queued before it has finished: a synchronising call.
+func (b *Backend) Download(dst core.Host, src core.Buffer) error {
+	l, err := b.owner.BeginCopy(src, dst, false)
+	if err != nil {
+		return err
+	}
+	defer l.End()
+	if l.N == 0 {
+		return b.finish()
+	}
+	return b.enqueue(func(ev *cl.Event) error {
+		return b.lib.Read(b.queue, handle(src), true, byteOffset(src), uintptr(dst.Bytes()), dst.Pointer(), ev)
+	})
+}
+
+// Copy queues clEnqueueCopyBuffer from src to dst.
+func (b *Backend) Copy(dst, src core.Buffer) error {
+	l, err := b.owner.BeginDeviceCopy(dst, src)
+	if err != nil {
+		return err
+	}
+	defer l.End()
+	if l.N == 0 || (dst.Alloc() == src.Alloc() && dst.Offset() == src.Offset()) {
+		return nil // a copy onto itself, which OpenCL refuses as an overlap, changes nothing
+	}
+	return b.enqueue(func(ev *cl.Event) error {
+		return b.lib.Copy(b.queue, handle(src), handle(dst), byteOffset(src), byteOffset(dst), uintptr(src.Bytes()), ev)
+	})
+}
+
+// Forward computes y = f(x).
+func (b *Backend) Forward(act core.Activation, y, x core.Buffer) error {
+	return b.run(core.Forward, act, y, x, core.Buffer{})
+}
+
+// BackwardFromInput computes dx = f'(x)·dy.
+func (b *Backend) BackwardFromInput(act core.Activation, dx, dy, x core.Buffer) error {
+	return b.run(core.BackwardFromInput, act, dx, dy, x)
+}
+
+// BackwardFromOutput computes dx = f'(x)·dy from y = f(x).
+func (b *Backend) BackwardFromOutput(act core.Activation, dx, dy, y core.Buffer) error {
+	return b.run(core.BackwardFromOutput, act, dx, dy, y)
+}
+
+// Sync waits for every queued command and reports the first error of asynchronous work.
+func (b *Backend) Sync() error {
+	l, err := b.owner.Begin("Sync")
+	if err != nil {
+		return err
+	}
+	defer l.End()
+	return b.finish()
+}
+
+func (b *Backend) finish() error {
+	if err := b.lib.Finish(b.queue); err != nil {
+		return fmt.Errorf("%s: %w", b.info.Spec, err)
+	}
+	return nil
+}
+
+// Memory reports the device's global memory, its free memory where the driver tells it (AMD's
+// cl_amd_device_attribute_query; 0 elsewhere), and this backend's buffers.
+func (b *Backend) Memory() (core.MemoryStats, error) {
+	l, err := b.owner.Begin("Memory")
+	if err != nil {
+		return core.MemoryStats{}, err
+	}
+	defer l.End()
+	inUse, n := b.owner.Stats()
+	st := core.MemoryStats{Total: b.info.Memory, InUse: inUse, Buffers: n}
+	if hasExtension(b.sh.dev.extensions, "cl_amd_device_attribute_query") {
+		// Two size_t: the total free memory and the largest free block, in KiB.
+		if raw, err := b.lib.DeviceBytes(b.sh.dev.id, cl.DeviceGlobalFreeMemoryAMD); err == nil && len(raw) >= int(unsafe.Sizeof(uintptr(0))) {
+			st.Free = int64(*(*uintptr)(unsafe.Pointer(&raw[0]))) << 10
+		}
+	}
+	return st, nil
+}
+
+// Close waits for the queue, frees every buffer, and releases the queue, the kernels and (with the
+// last Backend on the device) the program and context.
+func (b *Backend) Close() error {
+	return b.owner.Close(func() error {
+		errs := []error{b.lib.Finish(b.queue)}
+		b.mu.Lock()
+		for _, k := range b.kernels {
+			errs = append(errs, b.lib.ReleaseKernel(k.k))
+		}
+		b.kernels = nil
+		b.mu.Unlock()
+		errs = append(errs, b.lib.ReleaseQueue(b.queue), b.sh.release())
+		return errors.Join(errs...)
+	})
+}
+
+// enqueue runs a call that queues one command (a transfer or copy), passing it an event to fill
+// while TimeDevice is recording, nil otherwise. b.mu is not held during the call, so a blocking
+// transfer does not hold up other goroutines' launches.
+func (b *Backend) enqueue(call func(ev *cl.Event) error) error {
+	b.mu.Lock()
+	rec := b.rec
+	b.mu.Unlock()
+	if rec == nil {
+		if err := call(nil); err != nil {
+			return fmt.Errorf("%s: %w", b.info.Spec, err)
+		}
+		return nil
+	}
+	var ev cl.Event
+	if err := call(&ev); err != nil {
+		return fmt.Errorf("%s: %w", b.info.Spec, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.rec == rec {
+		*rec = append(*rec, ev)
+	} else {
+		b.lib.ReleaseEvent(ev) // the recording ended meanwhile
+	}
+	return nil
+}
+
+// enqueueLocked is enqueue for a caller that holds b.mu (a kernel launch).
+func (b *Backend) enqueueLocked(call func(ev *cl.Event) error) error {
+	if b.rec == nil {
+		if err := call(nil); err != nil {
+			return fmt.Errorf("%s: %w", b.info.Spec, err)
+		}
+		return nil
+	}
+	var ev cl.Event
+	if err := call(&ev); err != nil {
+		return fmt.Errorf("%s: %w", b.info.Spec, err)
+	}
+	*b.rec = append(*b.rec, ev)
+	return nil
+}
+
+// TimeDevice waits for the queue, runs enqueue, waits again and returns the device time from the
+// start of the first command enqueue queued to the end of the last, from OpenCL's profiling events.
+// Commands other goroutines queue meanwhile are counted too.
+func (b *Backend) TimeDevice(enqueue func() error) (time.Duration, error) {
+	b.timeMu.Lock()
+	defer b.timeMu.Unlock()
+	if err := b.Sync(); err != nil {
+		return 0, err
+	}
+	var events []cl.Event
+	b.mu.Lock()
+	b.rec = &events
+	b.mu.Unlock()
+	err := enqueue()
+	b.mu.Lock()
+	b.rec = nil // from here on no other goroutine appends to events
+	b.mu.Unlock()
+	defer func() {
+		for _, ev := range events {
+			b.lib.ReleaseEvent(ev)
+		}
+	}()
+	if err != nil {
+		return 0, err
+	}
+	if err := b.lib.Wait(events); err != nil {
+		return 0, fmt.Errorf("%s: %w", b.info.Spec, err)
+	}
+	if len(events) == 0 {
+		return 0, nil
+	}
+	start, end := uint64(math.MaxUint64), uint64(0)
+	for _, ev := range events {
+		s, err := b.lib.ProfilingTime(ev, cl.ProfilingCommandStart)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", b.info.Spec, err)
+		}
+		e, err := b.lib.ProfilingTime(ev, cl.ProfilingCommandEnd)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", b.info.Spec, err)
+		}
+		start, end = min(start, s), max(end, e)
+	}
+	if end < start {
+		return 0, nil
+	}
+	return time.Duration(end - start), nil
 }

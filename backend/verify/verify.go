@@ -87,14 +87,14 @@ func Want[T core.Float](p core.Pass, act core.Activation) func(a, b T) T {
 	}
 }
 
-// expTimesOnce returns a·math.Exp(x)·d with both products exact (FMA), rounded once. Where a·exp(x) or
-// the result is not a finite normal number, or d is 0, infinite or NaN, it returns oracle, the CPU
-// oracle's value, which keeps those cases right its own way.
+// expTimesOnce returns a·math.Exp(x)·d with both products exact (FMA), rounded once. Where exp(x),
+// a·exp(x) or the result is not a finite normal number, or d is 0, infinite or NaN, it returns oracle,
+// the CPU oracle's value, which keeps those cases right its own way.
 func expTimesOnce(a, x, d, oracle float64) float64 {
 	e := math.Exp(x)
 	p := a * e
-	if math.Abs(p) < 0x1p-1022 || math.IsInf(p, 0) || d == 0 || math.IsInf(d, 0) || d != d {
-		return oracle
+	if e < 0x1p-1022 || math.Abs(p) < 0x1p-1022 || math.IsInf(p, 0) || d == 0 || math.IsInf(d, 0) || d != d {
+		return oracle // a subnormal exp(x) has lost digits already, even where a·exp(x) is normal (a > 1)
 	}
 	r := math.FMA(p, d, math.FMA(a, e, -p)*d)
 	if math.Abs(r) < 0x1p-1022 || math.IsInf(r, 0) {

@@ -1,0 +1,150 @@
+package opencl
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/opencl/internal/cl"
+)
+
+// benchN is the size of the bandwidth target of issue 3: 2^24 elements (64 MiB of float32 per array).
+const benchN = 1 << 24
+
+// BenchmarkFloat32 times every float32 pass at n = 2^24 with OpenCL profiling events and, alternately
+// in the same loop, the device's own copy (clEnqueueCopyBuffer) of the same n elements. Reported per
+// pass: its effective bandwidth (2 arrays forward, 3 backward) and the copy's (2 arrays), from the
+// median times, their ratio, and the ratio of the best times (less disturbed by other work on a
+// shared machine). The target is a ratio of at least 0.9.
+//
+//	go test -run '^$' -bench Float32 -benchtime 30x ./backend/opencl/
+func BenchmarkFloat32(b *testing.B) {
+	for _, dev := range benchDevices(b) {
+		be, err := dev.Open()
+		if err != nil {
+			b.Fatal(err)
+		}
+		bufs := make([]core.Buffer, 4) // x, dy, y, out
+		rng := rand.New(rand.NewPCG(1, 2))
+		host := make([]float32, benchN)
+		for i := range bufs {
+			if bufs[i], err = be.Alloc(core.Float32, benchN); err != nil {
+				b.Fatal(err)
+			}
+			for j := range host {
+				host[j] = float32(8*rng.Float64() - 4) // gpubench's inputs: uniform in [-4, 4)
+			}
+			if err := be.Upload(bufs[i], core.HostOf(host)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		x, dy, y, out := bufs[0], bufs[1], bufs[2], bufs[3]
+		timer := be.(core.Timer)
+		for _, act := range []core.Activation{core.ReLU(), core.LeakyReLU(core.DefaultLeakyReLUAlpha), core.ELU(core.DefaultELUAlpha)} {
+			if err := be.Forward(act, y, x); err != nil {
+				b.Fatal(err)
+			}
+			for _, p := range core.Passes {
+				in1, in2 := x, core.Buffer{}
+				switch p {
+				case core.BackwardFromInput:
+					in1, in2 = dy, x
+				case core.BackwardFromOutput:
+					in1, in2 = dy, y
+				}
+				b.Run(fmt.Sprintf("%s/%s/%s", dev.Spec, act.Kind(), p), func(b *testing.B) {
+					pass := func() error { return core.Run(be, p, act, out, in1, in2) }
+					copyOf := func() error { return be.Copy(out, x) }
+					benchAgainstCopy(b, timer, p.Arrays(), pass, copyOf)
+				})
+			}
+		}
+		b.Run(dev.Spec+"/builtin-expm1", func(b *testing.B) { benchBuiltinExpm1(b, be.(*Backend), x, out) })
+		be.Close()
+	}
+}
+
+// benchAgainstCopy times pass and copyOf alternately (after one warm-up run of each: PoCL compiles a
+// kernel's work-group function at its first launch) and reports the metrics of BenchmarkFloat32.
+func benchAgainstCopy(b *testing.B, timer core.Timer, arrays int, pass, copyOf func() error) {
+	for _, f := range []func() error{pass, copyOf} {
+		if _, err := timer.TimeDevice(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var tp, tc []time.Duration
+	for b.Loop() {
+		d, err := timer.TimeDevice(pass)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tp = append(tp, d)
+		if d, err = timer.TimeDevice(copyOf); err != nil {
+			b.Fatal(err)
+		}
+		tc = append(tc, d)
+	}
+	bytes := float64(benchN * 4)
+	gbs := func(arrays int, d time.Duration) float64 { return float64(arrays) * bytes / d.Seconds() / 1e9 }
+	b.ReportMetric(gbs(arrays, median(tp)), "GB/s")
+	b.ReportMetric(gbs(2, median(tc)), "copy-GB/s")
+	b.ReportMetric(gbs(arrays, median(tp))/gbs(2, median(tc)), "ratio")
+	b.ReportMetric(gbs(arrays, slices.Min(tp))/gbs(2, slices.Min(tc)), "best-ratio")
+}
+
+// naiveELU is the obvious ELU forward kernel, one element per work-item with the builtin expm1: the
+// baseline that activations.cl is measured against (PoCL calls its expm1 out of line, one element at
+// a time, so the work-group loop cannot be vectorised).
+const naiveELU = `
+__kernel void naive_elu(__global float *y, __global const float *x, ulong n, float alpha) {
+    size_t i = get_global_id(0);
+    if (i < n) { float v = x[i]; y[i] = v > 0.0f ? v : alpha * expm1(v); }
+}`
+
+func benchBuiltinExpm1(b *testing.B, be *Backend, x, out core.Buffer) {
+	l := be.lib
+	prog, log, err := l.BuildProgram(be.sh.ctx, be.sh.dev.id, []byte(naiveELU), "")
+	if err != nil {
+		b.Fatalf("%v\n%s", err, log)
+	}
+	defer l.ReleaseProgram(prog)
+	k, err := l.CreateKernel(prog, "naive_elu")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.ReleaseKernel(k)
+	for i, err := range []error{
+		l.SetArgMem(k, 0, handle(out)), l.SetArgMem(k, 1, handle(x)),
+		l.SetArgUint64(k, 2, benchN), l.SetArgFloat32(k, 3, 1),
+	} {
+		if err != nil {
+			b.Fatalf("argument %d: %v", i, err)
+		}
+	}
+	pass := func() error {
+		return be.enqueue(func(ev *cl.Event) error { return l.Launch(be.queue, k, benchN, 0, ev) })
+	}
+	benchAgainstCopy(b, be, 2, pass, func() error { return be.Copy(out, x) })
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func benchDevices(b *testing.B) []core.Device {
+	var usable []core.Device
+	for _, d := range Devices() {
+		if d.Usable {
+			usable = append(usable, d)
+		}
+	}
+	if len(usable) == 0 {
+		b.Skip("no usable OpenCL device")
+	}
+	return usable
+}

@@ -1,0 +1,234 @@
+package opencl
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/cpu"
+	"github.com/gpuact/gpuact/backend/opencl/internal/cl"
+)
+
+// kernel is one of this Backend's kernel objects and the argument values last set on it, so that a
+// launch sets only the arguments that changed (each clSetKernelArg is a call into the driver).
+type kernel struct {
+	k    cl.Kernel
+	args [nArgs]uint64
+	set  [nArgs]bool
+	// maxLocal is the largest work-group the kernel can run with on the device
+	// (CL_KERNEL_WORK_GROUP_SIZE), which may be below the device's maximum.
+	maxLocal uint64
+}
+
+// The arguments every kernel of activations.cl takes, in order.
+const (
+	argOut = iota
+	argOutOff
+	argIn1
+	argIn1Off
+	argIn2
+	argIn2Off
+	argN
+	argPer
+	argWIStep
+	argJStep
+	argAlpha
+	argAM
+	argAE
+	argXCut
+	nArgs
+)
+
+// kernelName is the kernel of activations.cl that runs pass p of kind k: the from-output passes of
+// ReLU and LeakyReLU are their from-input kernels with y for x.
+func kernelName(p core.Pass, k core.Kind) string {
+	switch k {
+	case core.KindReLU:
+		if p == core.Forward {
+			return "relu_fwd"
+		}
+		return "relu_bwd"
+	case core.KindLeakyReLU:
+		if p == core.Forward {
+			return "leaky_fwd"
+		}
+		return "leaky_bwd"
+	}
+	switch p {
+	case core.Forward:
+		return "elu_fwd"
+	case core.BackwardFromInput:
+		return "elu_bwd_in"
+	}
+	return "elu_bwd_out"
+}
+
+func (b *Backend) run(p core.Pass, act core.Activation, out, in1, in2 core.Buffer) error {
+	l, err := b.owner.BeginPass(p, act, out, in1, in2)
+	if err != nil {
+		return err
+	}
+	defer l.End()
+	if l.N == 0 {
+		return nil
+	}
+	geo := b.sh.geo
+	vw, suffix := geo.vwFloat, "_f32"
+	if l.DType == core.Float64 {
+		vw, suffix = geo.vwDouble, "_f64"
+	}
+	if p == core.Forward {
+		in2 = in1 // unused by the kernel, but it must be a valid buffer
+	}
+	if geo.aligned && out.Offset()%vw == 0 && in1.Offset()%vw == 0 && in2.Offset()%vw == 0 {
+		suffix += "_al"
+	}
+	name := kernelName(p, act.Kind()) + suffix
+
+	var args [nArgs]uint64
+	args[argOut], args[argOutOff] = uint64(handle(out)), uint64(out.Offset())
+	args[argIn1], args[argIn1Off] = uint64(handle(in1)), uint64(in1.Offset())
+	args[argIn2], args[argIn2Off] = uint64(handle(in2)), uint64(in2.Offset())
+	args[argN] = uint64(l.N)
+	if l.DType == core.Float32 {
+		a := cpu.Round[float32](act.Alpha())
+		am, ae := mantissaExponent(float64(a))
+		args[argAlpha] = uint64(math.Float32bits(a))
+		args[argAM] = uint64(math.Float32bits(float32(am)))
+		args[argAE] = uint64(uint32(int32(ae)))
+		if p == core.BackwardFromInput && act.Kind() == core.KindELU {
+			args[argXCut] = uint64(math.Float32bits(expCutoff32(float64(a))))
+		}
+	} else {
+		a := act.Alpha()
+		am, ae := mantissaExponent(a)
+		args[argAlpha] = math.Float64bits(a)
+		args[argAM] = math.Float64bits(am)
+		args[argAE] = uint64(uint32(int32(ae)))
+		if p == core.BackwardFromInput && act.Kind() == core.KindELU {
+			args[argXCut] = math.Float64bits(expCutoff64(a))
+		}
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k, err := b.kernel(name)
+	if err != nil {
+		return err
+	}
+	for geo.local > k.maxLocal && geo.local > 1 {
+		geo.local /= 2
+	}
+	lp := geo.plan(l.N, vw)
+	args[argPer], args[argWIStep], args[argJStep] = lp.per, lp.wiStep, lp.jStep
+	if err := b.setArgs(k, &args, l.DType); err != nil {
+		return fmt.Errorf("%s: %s %s: %w", b.info.Spec, p, act, err)
+	}
+	err = b.enqueueLocked(func(ev *cl.Event) error { return b.lib.Launch(b.queue, k.k, lp.global, lp.local, ev) })
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", p, act, err)
+	}
+	// Start the work now rather than at the next synchronising call.
+	if err := b.lib.Flush(b.queue); err != nil {
+		return fmt.Errorf("%s: %w", b.info.Spec, err)
+	}
+	return nil
+}
+
+// kernel returns this Backend's kernel object called name, creating it on first use. b.mu is held.
+func (b *Backend) kernel(name string) (*kernel, error) {
+	if k := b.kernels[name]; k != nil {
+		return k, nil
+	}
+	kk, err := b.lib.CreateKernel(b.sh.prog, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", b.info.Spec, err)
+	}
+	wg, err := b.lib.KernelWorkGroupSize(kk, b.sh.dev.id)
+	if err != nil {
+		b.lib.ReleaseKernel(kk)
+		return nil, fmt.Errorf("%s: kernel %s: %w", b.info.Spec, name, err)
+	}
+	k := &kernel{k: kk, maxLocal: max(wg, 1)}
+	b.kernels[name] = k
+	return k, nil
+}
+
+// setArgs sets the arguments that differ from the kernel's last launch. b.mu is held.
+func (b *Backend) setArgs(k *kernel, args *[nArgs]uint64, dt core.DType) error {
+	for i, v := range args {
+		if k.set[i] && k.args[i] == v {
+			continue
+		}
+		var err error
+		switch i {
+		case argOut, argIn1, argIn2:
+			err = b.lib.SetArgMem(k.k, uint32(i), cl.Mem(v))
+		case argAE:
+			err = b.lib.SetArgInt32(k.k, uint32(i), int32(uint32(v)))
+		case argAlpha, argAM, argXCut:
+			if dt == core.Float32 {
+				err = b.lib.SetArgFloat32(k.k, uint32(i), math.Float32frombits(uint32(v)))
+			} else {
+				err = b.lib.SetArgFloat64(k.k, uint32(i), math.Float64frombits(v))
+			}
+		default:
+			err = b.lib.SetArgUint64(k.k, uint32(i), v)
+		}
+		if err != nil {
+			k.set[i] = false
+			return err
+		}
+		k.args[i], k.set[i] = v, true
+	}
+	return nil
+}
+
+// mantissaExponent splits a into am·2^ae with 1 <= |am| < 2 (0 and 0 for a = 0), as the ELU
+// backward kernels take α.
+func mantissaExponent(a float64) (float64, int) {
+	if a == 0 {
+		return 0, 0
+	}
+	f, e := math.Frexp(a)
+	return 2 * f, e - 1
+}
+
+// expCutoff64 is the smallest float64 x for which the oracle's α·exp(x) (evaluated in float64, see
+// cpu.ELUBackwardFromInput) is not zero: below it the oracle's α·exp(x)·±Inf is 0·Inf = NaN, above it
+// ±Inf. It is +Inf for α = 0, where that product is NaN for every x.
+func expCutoff64(a float64) float64 {
+	if a == 0 {
+		return math.Inf(1)
+	}
+	// Bisect over the bit patterns of the magnitude m = -x, which are in the order of the values:
+	// α·exp(-m) is not zero at m = 0 and is zero at m = 2000 for every finite α.
+	ok, zero := uint64(0), math.Float64bits(2000)
+	for zero-ok > 1 {
+		mid := ok + (zero-ok)/2
+		if a*math.Exp(-math.Float64frombits(mid)) == 0 {
+			zero = mid
+		} else {
+			ok = mid
+		}
+	}
+	return -math.Float64frombits(ok)
+}
+
+// expCutoff32 is expCutoff64 over the float32 values of x, for float32 data (whose oracle also
+// evaluates α·exp(x) in float64).
+func expCutoff32(a float64) float32 {
+	if a == 0 {
+		return float32(math.Inf(1))
+	}
+	ok, zero := uint32(0), math.Float32bits(2000)
+	for zero-ok > 1 {
+		mid := ok + (zero-ok)/2
+		if a*math.Exp(-float64(math.Float32frombits(mid))) == 0 {
+			zero = mid
+		} else {
+			ok = mid
+		}
+	}
+	return -math.Float32frombits(ok)
+}

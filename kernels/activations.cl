@@ -1,0 +1,372 @@
+// gpuact's activations in OpenCL C 1.2: ReLU, LeakyReLU and ELU, forward, backward from input and
+// backward from output (SPEC §1), for float and, where the device has cl_khr_fp64, double.
+//
+// The host (backend/opencl) compiles this file once per device with:
+//   -D VWF=n   the float vector width (4, 8 or 16) each work-item loads, computes and stores at once;
+//   -D VWD=n   the same for double (2, 4 or 8);
+//   -D HAVE_FP64       when the device has cl_khr_fp64 (the double kernels exist only then);
+//   -D WITH_ALIGNED    to add the *_al kernels, which load through vector pointers and so need every
+//                      buffer's start aligned to the vector (GPUs, where that gives wide loads).
+//
+// Every kernel takes the same arguments, so the host sets them the same way for all:
+//   out, out_off, in1, in1_off, in2, in2_off: the buffers and their offsets in elements (buffers are
+//       views of allocations); in1 is x (forward) or dy, in2 is x or y (backward) and unused forward;
+//   n: the number of elements;
+//   per, wi_step, j_step: work-item g handles the vectors g*wi_step + j*j_step for j < per: contiguous
+//       chunks on CPUs (wi_step = per, j_step = 1), a grid-stride loop on GPUs (wi_step = 1, j_step =
+//       the number of work-items), so that neighbouring work-items read neighbouring memory;
+//   alpha: α rounded to the dtype; am, ae: α = am·2^ae with 1 <= |am| < 2 (am = 0 for α = 0);
+//   xcut: the smallest x for which the oracle's float64 α·exp(x) is not zero (see elu_bwd_in).
+// Work-item 0 also handles the n % VW elements after the last whole vector.
+//
+// Accuracy (SPEC §2). ReLU and LeakyReLU are selects and one multiply: bit-exact. ELU does not call
+// the builtin exp or expm1, which OpenCL 1.2 lets be 3 ULP off (and which PoCL calls out of line, one
+// element at a time: 1 GB/s). It reduces x = k·ln2 + r + c (r exact, c tiny), evaluates expm1(r) as
+// an unevaluated sum qh + ql of two numbers (the low part carries what rounding the high part lost),
+// and rounds once at the end, so the results are within 1 ULP of the exact value: float and double
+// alike, subnormal exp(x) included. Everything is straight-line code of IEEE operations and fmas
+// (no table, no branch), which PoCL compiles to SIMD and GPUs run at memory speed. FP_CONTRACT is
+// off so that the compiler does not fuse the error-free transformations away. Selects are used
+// throughout, never a multiply by a 0/1 mask, and a NaN x (or y) gives NaN.
+
+#pragma OPENCL FP_CONTRACT OFF
+
+#ifndef VWF
+#define VWF 4
+#endif
+#ifndef VWD
+#define VWD 2
+#endif
+
+// Every helper is inlined: a call in the kernel's loop would cost more than the helper's work (PoCL
+// does not inline the larger ones by itself).
+#ifdef __clang__
+#define INL __attribute__((always_inline))
+#else
+#define INL
+#endif
+
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+
+// ---------------------------------------------------------------------------------------------------
+// float
+
+#define VF CAT(float, VWF)
+#define VI CAT(int, VWF)
+#define VLOADF CAT(vload, VWF)
+#define VSTOREF CAT(vstore, VWF)
+
+// The reduction's m = k + 1.5·2^23 (a float) holds the integer k in its low mantissa bits.
+INL VI k_of_m_f(VF m) { return CAT(as_int, VWF)(m) - 0x4B400000; }
+
+// 2^k straight from m, for k in [-126, 0]: shifting m's bits left by 23 keeps only k's low bits.
+INL VF pow2_m_f(VF m) { return CAT(as_float, VWF)((CAT(as_uint, VWF)(m) << 23) + 0x3f800000u); }
+
+// expm1_reduced_f reduces x in [-300, 0] as x = k·ln2 + r + c, with r exact, |r| <= ln2/2 (plus a hair) and c tiny, and returns expm1(r + c) as
+// qh + *ql. *m receives k + 1.5·2^23, from which k_of_m_f and pow2_m_f take k and 2^k.
+INL VF expm1_reduced_f(VF x, VF *m, VF *ql) {
+    // k = rint(x·log2(e)): adding 1.5·2^23 pushes the fraction out of the mantissa.
+    VF mm = fma(x, (VF)0x1.715476p+0f, (VF)0x1.8p23f);
+    VF kf = mm - 0x1.8p23f;
+    *m = mm;
+    // ln2 = L1 - L2 with L1 = float(ln2): kf·L1 is exact inside the fma and x - kf·L1 is
+    // representable, so r is exact; c = kf·L2 is the rest of the reduction (|c| < 1e-6).
+    VF r = fma(-kf, (VF)0x1.62e43p-1f, x);
+    VF c = kf * 0x1.05c61p-29f;
+    // expm1(r) = r + r²/2 + r³·P(r), P the Taylor series 1/3! + r/4! + ... + r^5/8! (the next term is
+    // below 2^-32 here), evaluated in Estrin's scheme for a shorter dependency chain. r + r²/2 is
+    // summed exactly (|r²/2| < |r|, so Fast2Sum applies); the rounding of r² itself costs < 0.1 ULP.
+    VF rr = r * r;
+    VF p01 = fma(r, (VF)0x1.555556p-5f, (VF)0x1.555556p-3f);
+    VF p23 = fma(r, (VF)0x1.6c16c2p-10f, (VF)0x1.111112p-7f);
+    VF p45 = fma(r, (VF)0x1.a01a02p-16f, (VF)0x1.a01a02p-13f);
+    VF p = fma(rr, fma(rr, p45, p23), p01);
+    VF hr = 0.5f * rr;
+    VF qh = r + hr;
+    VF lo = fma(r * rr, p, (r - qh) + hr); // expm1(r) = qh + lo
+    // expm1(r + c) = expm1(r) + c·(1 + expm1(r)) to first order in the tiny c.
+    *ql = fma(c, qh + lo, lo + c);
+    return qh;
+}
+
+// NaN needs no test of its own: both x > 0 and x <= 0 are false for it, and the selects below are
+// written so that the value left then is x (or α·x, a NaN too).
+INL VF relu_fwd_f(VF x) { return select(x, (VF)0.0f, x <= 0.0f); }
+
+// x > 0: dy; x <= 0: 0; NaN: x.
+INL VF relu_bwd_f(VF dy, VF x) { return select(select(x, dy, x > 0.0f), (VF)0.0f, x <= 0.0f); }
+
+INL VF leaky_fwd_f(VF x, float alpha) { return select(alpha * x, x, x > 0.0f); }
+
+INL VF leaky_bwd_f(VF dy, VF x, float alpha) { return select(select(x, dy, x > 0.0f), alpha * dy, x <= 0.0f); }
+
+// α·expm1(x). For x <= -30, expm1(x) rounds to -1 in float, so x is clamped there.
+INL VF elu_fwd_f(VF x, float alpha) {
+    VF m, ql;
+    VF qh = expm1_reduced_f(clamp(x, -30.0f, 0.0f), &m, &ql);
+    // expm1(x) = 2^k·(1 + qh + ql) - 1 = (2^k - 1) + 2^k·qh + 2^k·ql, summed as s + e without loss:
+    // 2^k - 1 is exact for k >= -24 (and -1, rightly, below), and |2^k - 1| >= |2^k·qh| when k < 0.
+    VF two = pow2_m_f(m);
+    VF h = two - 1.0f;
+    VF t = two * qh;
+    VF s = h + t;
+    VF e = fma(two, ql, (h - s) + t);
+    // α·(s + e), rounded once by the fma. x > 0 and NaN x (for which x <= 0 is false) give x.
+    return select(x, fma((VF)alpha, s, alpha * e), x <= 0.0f);
+}
+
+// α·exp(x)·dy. Where exp(x) is subnormal (x < -87) the product may still be a normal number (dy up
+// to 1e38), so exp(x) is never formed: the product am·dys·(hi + lo) of numbers of moderate size is
+// rounded once, and the powers of two (2^k of exp(x), 2^ae of α = am·2^ae, the one taken out of dy)
+// are applied at the end. No branch: every element takes this one path.
+INL VF elu_bwd_in_f(VF dy, VF x, float alpha, float am, int ae, float xcut) {
+    // Below -300, |α·dy| < 2^256 times exp(x) underflows anyway.
+    VF m, ql;
+    VF qh = expm1_reduced_f(clamp(x, -300.0f, 0.0f), &m, &ql);
+    VF hi = 1.0f + qh;
+    VF lo = ((1.0f - hi) + qh) + ql;
+    // dy = dys·2^(ec - 127) exactly, ec being dy's biased exponent rounded down to a multiple of 64:
+    // 2^-22 <= |dys| < 2^64 (subnormal dy included), so the product below can neither overflow nor
+    // lose digits to the subnormals.
+    VI ed = (CAT(as_int, VWF)(dy) >> 23) & 0xff;
+    VI ec = ed & ~63;
+    VF dys = dy * CAT(as_float, VWF)((254 - ec) << 23);
+    // am·dys·(hi + lo) rounded once: dys·hi is split exactly by an fma.
+    VF p = hi * dys;
+    VF pl = fma(lo, dys, fma(hi, dys, -p));
+    VF u = fma((VF)am, p, am * pl);
+    // u·2^K, K = k + ae + ec - 127, in two exact steps (2^K itself may not be a float): K + 254,
+    // floored at 2 (below, the result is 0 anyway), is split into the biased exponents e1 + e2 of
+    // the two factors. K <= 192, so neither exceeds 223.
+    VI kb = max(k_of_m_f(m) + (ae + 127) + ec, 2);
+    VI e1 = kb >> 1;
+    VF r = (u * CAT(as_float, VWF)(e1 << 23)) * CAT(as_float, VWF)((kb - e1) << 23);
+    // dy = ±Inf or NaN: α·exp(x)·dy as the oracle's float64 has it: ±Inf, NaN, or NaN where α·exp(x)
+    // is zero there (x < xcut, or α = 0).
+    r = select(r, select((VF)0.0f, (VF)alpha, x >= xcut) * dy, ed == 0xff);
+    return select(select(x, dy, x > 0.0f), r, x <= 0.0f);
+}
+
+// (y + α)·dy rounded once: y + α = s + e exactly (TwoSum), then s·dy + e·dy in one fma. Where the
+// plain product is not finite it is the answer (the exact sum would turn Inf - Inf into NaN).
+INL VF elu_bwd_out_f(VF dy, VF y, float alpha) {
+    VF s = y + alpha;
+    VF bb = s - y;
+    VF e = (y - (s - bb)) + (alpha - bb);
+    VF plain = s * dy;
+    VF r = select(plain, fma(s, dy, e * dy), isfinite(plain));
+    return select(select(y, dy, y > 0.0f), r, y <= 0.0f);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Kernel bodies, shared by float and double. LD/ST load and store vector v of a buffer.
+
+#define KERNEL_ARGS(T)                                                                              \
+    __global T *out, ulong out_off, __global const T *in1, ulong in1_off, __global const T *in2,    \
+        ulong in2_off, ulong n, ulong per, ulong wi_step, ulong j_step, T alpha, T am, int ae, T xcut
+
+// One input (forward): a is the vector of in1.
+#define UNARY_KERNEL(NAME, T, VT, VW, LD, ST, EXPR)                                                 \
+    __kernel void NAME(KERNEL_ARGS(T)) {                                                            \
+        __global T *po = out + out_off;                                                             \
+        __global const T *p1 = in1 + in1_off;                                                       \
+        ulong nvec = n / VW;                                                                        \
+        ulong gid = get_global_id(0);                                                               \
+        ulong v = gid * wi_step;                                                                    \
+        for (ulong j = 0; j < per && v < nvec; j++, v += j_step) {                                  \
+            VT a = LD(v, p1);                                                                       \
+            ST(EXPR, v, po);                                                                        \
+        }                                                                                           \
+        ulong done = nvec * VW;                                                                     \
+        if (gid == 0 && done < n) {                                                                 \
+            T ta[VW], tr[VW];                                                                       \
+            for (int i = 0; i < VW; i++)                                                            \
+                ta[i] = done + i < n ? p1[done + i] : (T)0;                                         \
+            VT a = CAT(vload, VW)(0, ta);                                                           \
+            CAT(vstore, VW)(EXPR, 0, tr);                                                           \
+            for (int i = 0; i < VW && done + i < n; i++)                                            \
+                po[done + i] = tr[i];                                                               \
+        }                                                                                           \
+    }
+
+// Two inputs (backward): a is the vector of in1 (dy), b of in2 (x or y).
+#define BINARY_KERNEL(NAME, T, VT, VW, LD, ST, EXPR)                                                \
+    __kernel void NAME(KERNEL_ARGS(T)) {                                                            \
+        __global T *po = out + out_off;                                                             \
+        __global const T *p1 = in1 + in1_off;                                                       \
+        __global const T *p2 = in2 + in2_off;                                                       \
+        ulong nvec = n / VW;                                                                        \
+        ulong gid = get_global_id(0);                                                               \
+        ulong v = gid * wi_step;                                                                    \
+        for (ulong j = 0; j < per && v < nvec; j++, v += j_step) {                                  \
+            VT a = LD(v, p1);                                                                       \
+            VT b = LD(v, p2);                                                                       \
+            ST(EXPR, v, po);                                                                        \
+        }                                                                                           \
+        ulong done = nvec * VW;                                                                     \
+        if (gid == 0 && done < n) {                                                                 \
+            T ta[VW], tb[VW], tr[VW];                                                               \
+            for (int i = 0; i < VW; i++) {                                                          \
+                ta[i] = done + i < n ? p1[done + i] : (T)0;                                         \
+                tb[i] = done + i < n ? p2[done + i] : (T)0;                                         \
+            }                                                                                       \
+            VT a = CAT(vload, VW)(0, ta);                                                           \
+            VT b = CAT(vload, VW)(0, tb);                                                           \
+            CAT(vstore, VW)(EXPR, 0, tr);                                                           \
+            for (int i = 0; i < VW && done + i < n; i++)                                            \
+                po[done + i] = tr[i];                                                               \
+        }                                                                                           \
+    }
+
+// The seven kernels of one dtype (backward from output shares ReLU's and LeakyReLU's backward
+// kernels: y > 0 exactly when x > 0) with the loads and stores LD and ST, named with SUFFIX.
+#define ALL_KERNELS(S, T, VT, VW, LD, ST)                                                          \
+    UNARY_KERNEL(relu_fwd_##S, T, VT, VW, LD, ST, relu_fwd_##S##_(a))                              \
+    BINARY_KERNEL(relu_bwd_##S, T, VT, VW, LD, ST, relu_bwd_##S##_(a, b))                          \
+    UNARY_KERNEL(leaky_fwd_##S, T, VT, VW, LD, ST, leaky_fwd_##S##_(a, alpha))                     \
+    BINARY_KERNEL(leaky_bwd_##S, T, VT, VW, LD, ST, leaky_bwd_##S##_(a, b, alpha))                 \
+    UNARY_KERNEL(elu_fwd_##S, T, VT, VW, LD, ST, elu_fwd_##S##_(a, alpha))                         \
+    BINARY_KERNEL(elu_bwd_in_##S, T, VT, VW, LD, ST, elu_bwd_in_##S##_(a, b, alpha, am, ae, xcut)) \
+    BINARY_KERNEL(elu_bwd_out_##S, T, VT, VW, LD, ST, elu_bwd_out_##S##_(a, b, alpha))
+
+#define relu_fwd_f32_ relu_fwd_f
+#define relu_bwd_f32_ relu_bwd_f
+#define leaky_fwd_f32_ leaky_fwd_f
+#define leaky_bwd_f32_ leaky_bwd_f
+#define elu_fwd_f32_ elu_fwd_f
+#define elu_bwd_in_f32_ elu_bwd_in_f
+#define elu_bwd_out_f32_ elu_bwd_out_f
+#define relu_fwd_f32_al_ relu_fwd_f
+#define relu_bwd_f32_al_ relu_bwd_f
+#define leaky_fwd_f32_al_ leaky_fwd_f
+#define leaky_bwd_f32_al_ leaky_bwd_f
+#define elu_fwd_f32_al_ elu_fwd_f
+#define elu_bwd_in_f32_al_ elu_bwd_in_f
+#define elu_bwd_out_f32_al_ elu_bwd_out_f
+
+// Aligned access: the buffer's start (allocation base + offset) is a multiple of the vector size.
+#define LOAD_AF(v, p) (((__global const VF *)(p))[v])
+#define STORE_AF(val, v, p) (((__global VF *)(p))[v] = (val))
+
+ALL_KERNELS(f32, float, VF, VWF, VLOADF, VSTOREF)
+#ifdef WITH_ALIGNED
+ALL_KERNELS(f32_al, float, VF, VWF, LOAD_AF, STORE_AF)
+#endif
+
+// ---------------------------------------------------------------------------------------------------
+// double: the same algorithms with double's constants (3 more Taylor terms) and ranges.
+
+#ifdef HAVE_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+
+#define VD CAT(double, VWD)
+#define VL CAT(long, VWD)
+#define VLOADD CAT(vload, VWD)
+#define VSTORED CAT(vstore, VWD)
+
+INL VL k_of_m_d(VD m) { return CAT(as_long, VWD)(m) - 0x4338000000000000L; }
+
+INL VD pow2_m_d(VD m) { return CAT(as_double, VWD)((CAT(as_ulong, VWD)(m) << 52) + 0x3ff0000000000000UL); }
+
+// As expm1_reduced_f, for x in [-2200, 0].
+INL VD expm1_reduced_d(VD x, VD *m, VD *ql) {
+    VD mm = fma(x, (VD)0x1.71547652b82fep+0, (VD)0x1.8p52);
+    VD kf = mm - 0x1.8p52;
+    *m = mm;
+    // ln2 = L1 + L2 with L1 = double(ln2).
+    VD r = fma(-kf, (VD)0x1.62e42fefa39efp-1, x);
+    VD c = kf * -0x1.abc9e3b39803fp-56;
+    // P(r) = 1/3! + r/4! + ... + r^10/13!; the next term is below 2^-61 here.
+    VD p = fma(r, (VD)0x1.6124613a86d09p-33, (VD)0x1.1eed8eff8d898p-29);
+    p = fma(p, r, (VD)0x1.ae64567f544e4p-26);
+    p = fma(p, r, (VD)0x1.27e4fb7789f5cp-22);
+    p = fma(p, r, (VD)0x1.71de3a556c734p-19);
+    p = fma(p, r, (VD)0x1.a01a01a01a01ap-16);
+    p = fma(p, r, (VD)0x1.a01a01a01a01ap-13);
+    p = fma(p, r, (VD)0x1.6c16c16c16c17p-10);
+    p = fma(p, r, (VD)0x1.1111111111111p-7);
+    p = fma(p, r, (VD)0x1.5555555555555p-5);
+    p = fma(p, r, (VD)0x1.5555555555555p-3);
+    VD rr = r * r;
+    VD hr = 0.5 * rr;
+    VD qh = r + hr;
+    VD lo = fma(r * rr, p, (r - qh) + hr);
+    *ql = fma(c, qh + lo, lo + c);
+    return qh;
+}
+
+INL VD relu_fwd_d(VD x) { return select(x, (VD)0.0, x <= 0.0); }
+
+INL VD relu_bwd_d(VD dy, VD x) { return select(select(x, dy, x > 0.0), (VD)0.0, x <= 0.0); }
+
+INL VD leaky_fwd_d(VD x, double alpha) { return select(alpha * x, x, x > 0.0); }
+
+INL VD leaky_bwd_d(VD dy, VD x, double alpha) { return select(select(x, dy, x > 0.0), alpha * dy, x <= 0.0); }
+
+// For x <= -60, expm1(x) rounds to -1 in double.
+INL VD elu_fwd_d(VD x, double alpha) {
+    VD m, ql;
+    VD qh = expm1_reduced_d(clamp(x, -60.0, 0.0), &m, &ql);
+    VD two = pow2_m_d(m);
+    VD h = two - 1.0;
+    VD t = two * qh;
+    VD s = h + t;
+    VD e = fma(two, ql, (h - s) + t);
+    return select(x, fma((VD)alpha, s, alpha * e), x <= 0.0);
+}
+
+INL VD elu_bwd_in_d(VD dy, VD x, double alpha, double am, int ae, double xcut) {
+    // Below -2200, |α·dy| < 2^2048 times exp(x) underflows anyway.
+    VD m, ql;
+    VD qh = expm1_reduced_d(clamp(x, -2200.0, 0.0), &m, &ql);
+    VD hi = 1.0 + qh;
+    VD lo = ((1.0 - hi) + qh) + ql;
+    // ec: dy's biased exponent rounded down to a multiple of 512; 2^-51 <= |dys| < 2^512.
+    VL ed = (CAT(as_long, VWD)(dy) >> 52) & 0x7ff;
+    VL ec = ed & ~511L;
+    VD dys = dy * CAT(as_double, VWD)((2046 - ec) << 52);
+    VD p = hi * dys;
+    VD pl = fma(lo, dys, fma(hi, dys, -p));
+    VD u = fma((VD)am, p, am * pl);
+    // K = k + ae + ec - 1023 <= 1536; K + 2046 floored at 2, split into e1 + e2 <= 3582.
+    VL kb = max(k_of_m_d(m) + (long)(ae + 1023) + ec, 2L);
+    VL e1 = kb >> 1;
+    VD r = (u * CAT(as_double, VWD)(e1 << 52)) * CAT(as_double, VWD)((kb - e1) << 52);
+    r = select(r, select((VD)0.0, (VD)alpha, x >= xcut) * dy, ed == 0x7ff);
+    return select(select(x, dy, x > 0.0), r, x <= 0.0);
+}
+
+INL VD elu_bwd_out_d(VD dy, VD y, double alpha) {
+    VD s = y + alpha;
+    VD bb = s - y;
+    VD e = (y - (s - bb)) + (alpha - bb);
+    VD plain = s * dy;
+    VD r = select(plain, fma(s, dy, e * dy), isfinite(plain));
+    return select(select(y, dy, y > 0.0), r, y <= 0.0);
+}
+
+#define relu_fwd_f64_ relu_fwd_d
+#define relu_bwd_f64_ relu_bwd_d
+#define leaky_fwd_f64_ leaky_fwd_d
+#define leaky_bwd_f64_ leaky_bwd_d
+#define elu_fwd_f64_ elu_fwd_d
+#define elu_bwd_in_f64_ elu_bwd_in_d
+#define elu_bwd_out_f64_ elu_bwd_out_d
+#define relu_fwd_f64_al_ relu_fwd_d
+#define relu_bwd_f64_al_ relu_bwd_d
+#define leaky_fwd_f64_al_ leaky_fwd_d
+#define leaky_bwd_f64_al_ leaky_bwd_d
+#define elu_fwd_f64_al_ elu_fwd_d
+#define elu_bwd_in_f64_al_ elu_bwd_in_d
+#define elu_bwd_out_f64_al_ elu_bwd_out_d
+
+#define LOAD_AD(v, p) (((__global const VD *)(p))[v])
+#define STORE_AD(val, v, p) (((__global VD *)(p))[v] = (val))
+
+ALL_KERNELS(f64, double, VD, VWD, VLOADD, VSTORED)
+#ifdef WITH_ALIGNED
+ALL_KERNELS(f64_al, double, VD, VWD, LOAD_AD, STORE_AD)
+#endif
+
+#endif // HAVE_FP64
