@@ -41,6 +41,8 @@ if [ -x ./opencl.test ]; then
   rc=$?
   grep -E -- '--- FAIL|^(PASS|FAIL)|TestConformance ' "$OUT/opencl-test.log" | tail -10
   [ $rc -eq 0 ] || { echo "OpenCL conformance FAILED (exit $rc): see opencl-test.log"; grep -B2 -A10 -- '--- FAIL' "$OUT/opencl-test.log" | head -40; status=1; }
+  step "OpenCL float32 passes vs clEnqueueCopyBuffer at n = 2^24 (profiling events)"
+  GPUACT_REQUIRE_OPENCL=1 timeout 120 ./opencl.test -test.run '^$' -test.bench 'Float32' -test.benchtime 20x 2>&1 | grep -E 'Benchmark|ok|FAIL'
 fi
 
 step "PyTorch on the same sizes (CUDA events)"
