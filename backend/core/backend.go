@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -127,6 +128,13 @@ type Info struct {
 	Denormals bool
 	// Details holds other facts worth printing in a report; the Detail* keys are the ones tools read.
 	Details map[string]string
+}
+
+// Clone returns a copy of i whose Details map is its own, so a Backend can hand out its Info without
+// letting callers change it.
+func (i Info) Clone() Info {
+	i.Details = maps.Clone(i.Details)
+	return i
 }
 
 // Keys of Info.Details that tools such as gpubench read. Values are decimal integers unless noted.

@@ -308,14 +308,7 @@ func (b *Backend) enter() error {
 }
 
 // Info describes the GPU.
-func (b *Backend) Info() core.Info {
-	info := b.info
-	info.Details = make(map[string]string, len(b.info.Details))
-	for k, v := range b.info.Details {
-		info.Details[k] = v
-	}
-	return info
-}
+func (b *Backend) Info() core.Info { return b.info.Clone() }
 
 // Alloc allocates device memory. A size the GPU cannot hold gives an error matching core.ErrOutOfMemory,
 // and the backend keeps working.

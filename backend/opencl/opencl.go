@@ -97,14 +97,7 @@ func open(l *cl.Lib, dev *deviceInfo) (*Backend, error) {
 }
 
 // Info describes the device.
-func (b *Backend) Info() core.Info {
-	info := b.info
-	info.Details = make(map[string]string, len(b.info.Details))
-	for k, v := range b.info.Details {
-		info.Details[k] = v
-	}
-	return info
-}
+func (b *Backend) Info() core.Info { return b.info.Clone() }
 
 // Alloc allocates a device buffer. Sizes beyond CL_DEVICE_MAX_MEM_ALLOC_SIZE or the device's memory
 // give ErrOutOfMemory without asking the driver (which may allocate lazily and fail only at first use).
