@@ -608,74 +608,74 @@ donerare:
 alpha1:
 	VMOVUPD eluBackwardInputAVX2F64_magic<>+0(SB), Y0
 	VMOVUPD eluBackwardInputAVX2F64_log2e<>+0(SB), Y1
-	VMOVUPD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y2
-	VMOVUPD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y3
 	TESTB   DI, DI
 	JNZ     ntloop1
 
 loop1:
 	TESTQ        BX, BX
 	JZ           done
-	VMOVUPD      (CX), Y4
-	VMOVUPD      (DX), Y5
-	VMOVUPD      32(CX), Y6
-	VMOVUPD      32(DX), Y7
-	VMOVUPD      Y0, Y8
-	VMOVUPD      Y0, Y11
-	VFMADD231PD  Y1, Y5, Y8
-	VFMADD231PD  Y1, Y7, Y11
-	VSUBPD       Y0, Y8, Y9
-	VSUBPD       Y0, Y11, Y12
-	VMOVAPS      Y5, Y10
-	VMOVAPS      Y7, Y13
-	VFNMADD231PD Y2, Y9, Y10
-	VFNMADD231PD Y2, Y12, Y13
-	VFNMADD231PD Y3, Y9, Y10
-	VFNMADD231PD Y3, Y12, Y13
-	VPSLLQ       $0x34, Y8, Y8
-	VPSLLQ       $0x34, Y11, Y14
-	VSUBPD       Y4, Y4, Y11
-	VSUBPD       Y6, Y6, Y15
-	VADDPD       Y9, Y11, Y11
-	VADDPD       Y12, Y15, Y15
-	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y11, Y11
-	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y15, Y15
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y9
-	VORPD        Y15, Y11, Y15
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y10, Y9
-	VMOVMSKPD    Y15, DI
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y10, Y9
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VMOVUPD      32(CX), Y4
+	VMOVUPD      32(DX), Y5
+	VMOVUPD      Y0, Y6
+	VMOVUPD      Y0, Y9
+	VFMADD231PD  Y1, Y3, Y6
+	VFMADD231PD  Y1, Y5, Y9
+	VSUBPD       Y0, Y6, Y7
+	VSUBPD       Y0, Y9, Y10
+	VMOVAPS      Y3, Y8
+	VMOVAPS      Y5, Y11
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y10, Y11
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y7, Y8
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y10, Y11
+	VPSLLQ       $0x34, Y6, Y6
+	VPSLLQ       $0x34, Y9, Y12
+	VSUBPD       Y2, Y2, Y9
+	VSUBPD       Y4, Y4, Y13
+	VADDPD       Y7, Y9, Y9
+	VADDPD       Y10, Y13, Y13
+	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y9, Y9
+	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y13, Y13
+	VMULPD       Y8, Y8, Y7
+	VORPD        Y13, Y9, Y13
+	VMOVUPD      eluBackwardInputAVX2F64_c8<>+0(SB), Y9
+	VMOVMSKPD    Y13, DI
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y7, Y9
 	TESTL        DI, DI
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y7, Y9
 	JNZ          donerare
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y10, Y9
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y12
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y13, Y12
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y13, Y12
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y13, Y12
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y13, Y12
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y13, Y12
-	VMULPD       Y10, Y10, Y11
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y13, Y12
-	VFMADD213PD  Y10, Y11, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y13, Y12
-	VMULPD       Y8, Y4, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y13, Y12
-	VFMADD213PD  Y8, Y8, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y13, Y12
-	VBLENDVPD    Y5, Y9, Y4, Y9
-	VMULPD       Y13, Y13, Y4
-	VFMADD213PD  Y13, Y4, Y12
-	VMULPD       Y14, Y6, Y4
-	VFMADD213PD  Y4, Y4, Y12
-	VBLENDVPD    Y7, Y12, Y6, Y12
-	VMOVUPD      Y9, (AX)
-	VMOVUPD      Y12, 32(AX)
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y7, Y9
+	VMULPD       Y11, Y11, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y7, Y9
+	VMOVUPD      eluBackwardInputAVX2F64_c8<>+0(SB), Y14
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y7, Y10
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y15
+	VFMADD213PD  Y9, Y8, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y13, Y15
+	VFMADD213PD  Y8, Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y13, Y15
+	VMULPD       Y6, Y2, Y6
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y13, Y15
+	VFMADD213PD  Y6, Y6, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y13, Y15
+	VBLENDVPD    Y3, Y10, Y2, Y10
+	VFMADD213PD  Y14, Y11, Y15
+	VFMADD213PD  Y11, Y13, Y15
+	VMULPD       Y12, Y4, Y2
+	VFMADD213PD  Y2, Y2, Y15
+	VBLENDVPD    Y5, Y15, Y4, Y15
+	VMOVUPD      Y10, (AX)
+	VMOVUPD      Y15, 32(AX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, DX
@@ -685,66 +685,68 @@ loop1:
 ntloop1:
 	TESTQ        BX, BX
 	JZ           ntdone
-	VMOVUPD      (CX), Y4
-	VMOVUPD      (DX), Y5
-	VMOVUPD      32(CX), Y6
-	VMOVUPD      32(DX), Y7
-	VMOVUPD      Y0, Y8
-	VMOVUPD      Y0, Y11
-	VFMADD231PD  Y1, Y5, Y8
-	VFMADD231PD  Y1, Y7, Y11
-	VSUBPD       Y0, Y8, Y9
-	VSUBPD       Y0, Y11, Y12
-	VMOVAPS      Y5, Y10
-	VMOVAPS      Y7, Y13
-	VFNMADD231PD Y2, Y9, Y10
-	VFNMADD231PD Y2, Y12, Y13
-	VFNMADD231PD Y3, Y9, Y10
-	VFNMADD231PD Y3, Y12, Y13
-	VPSLLQ       $0x34, Y8, Y8
-	VPSLLQ       $0x34, Y11, Y14
-	VSUBPD       Y4, Y4, Y11
-	VSUBPD       Y6, Y6, Y15
-	VADDPD       Y9, Y11, Y11
-	VADDPD       Y12, Y15, Y15
-	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y11, Y11
-	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y15, Y15
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y9
-	VORPD        Y15, Y11, Y15
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y10, Y9
-	VMOVMSKPD    Y15, DI
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y10, Y9
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VMOVUPD      32(CX), Y4
+	VMOVUPD      32(DX), Y5
+	VMOVUPD      Y0, Y6
+	VMOVUPD      Y0, Y9
+	VFMADD231PD  Y1, Y3, Y6
+	VFMADD231PD  Y1, Y5, Y9
+	VSUBPD       Y0, Y6, Y7
+	VSUBPD       Y0, Y9, Y10
+	VMOVAPS      Y3, Y8
+	VMOVAPS      Y5, Y11
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y10, Y11
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y7, Y8
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y10, Y11
+	VPSLLQ       $0x34, Y6, Y6
+	VPSLLQ       $0x34, Y9, Y12
+	VSUBPD       Y2, Y2, Y9
+	VSUBPD       Y4, Y4, Y13
+	VADDPD       Y7, Y9, Y9
+	VADDPD       Y10, Y13, Y13
+	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y9, Y9
+	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y13, Y13
+	VMULPD       Y8, Y8, Y7
+	VORPD        Y13, Y9, Y13
+	VMOVUPD      eluBackwardInputAVX2F64_c8<>+0(SB), Y9
+	VMOVMSKPD    Y13, DI
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y7, Y9
 	TESTL        DI, DI
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y10, Y9
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y7, Y9
 	JNZ          ntdonerare
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y10, Y9
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y12
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y13, Y12
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y13, Y12
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y13, Y12
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y13, Y12
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y13, Y12
-	VMULPD       Y10, Y10, Y11
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y13, Y12
-	VFMADD213PD  Y10, Y11, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y13, Y12
-	VMULPD       Y8, Y4, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y13, Y12
-	VFMADD213PD  Y8, Y8, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y13, Y12
-	VBLENDVPD    Y5, Y9, Y4, Y9
-	VMULPD       Y13, Y13, Y4
-	VFMADD213PD  Y13, Y4, Y12
-	VMULPD       Y14, Y6, Y4
-	VFMADD213PD  Y4, Y4, Y12
-	VBLENDVPD    Y7, Y12, Y6, Y12
-	VMOVNTPD     Y9, (AX)
-	VMOVNTPD     Y12, 32(AX)
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y7, Y9
+	VMULPD       Y11, Y11, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y7, Y9
+	VMOVUPD      eluBackwardInputAVX2F64_c8<>+0(SB), Y14
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y7, Y10
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y15
+	VFMADD213PD  Y9, Y8, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y13, Y15
+	VFMADD213PD  Y8, Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y13, Y15
+	VMULPD       Y6, Y2, Y6
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y13, Y15
+	VFMADD213PD  Y6, Y6, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y13, Y15
+	VBLENDVPD    Y3, Y10, Y2, Y10
+	VFMADD213PD  Y14, Y11, Y15
+	VFMADD213PD  Y11, Y13, Y15
+	VMULPD       Y12, Y4, Y2
+	VFMADD213PD  Y2, Y2, Y15
+	VBLENDVPD    Y5, Y15, Y4, Y15
+	VMOVNTPD     Y10, (AX)
+	VMOVNTPD     Y15, 32(AX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, DX

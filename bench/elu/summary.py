@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Medians (and min–max) of bench/elu/ab.sh's output: MB/s per row and binary, and each ELU row's
-throughput as a share of copy() of the same dtype and n measured in the same round."""
+"""Medians (and min–max) of bench/elu/ab.sh's output: MB/s per row and binary, each ELU row's
+throughput as a share of copy() of the same dtype and n measured in the same round, and each binary's
+median and best against the first binary's. On a shared machine other tenants only ever slow a
+compute-bound loop down, so the best of many short rounds is the steadier estimate of its speed."""
 import re, statistics, sys
 from collections import defaultdict
 
@@ -29,11 +31,13 @@ for line in open(sys.argv[1]):
 def fmt(v):
     return f"{statistics.median(v):8.0f} ({min(v):.0f}–{max(v):.0f})"
 
-print("row | " + " | ".join(bins) + " | " + " | ".join(f"{b} / copy()" for b in bins) + (" | B/A" if len(bins) > 1 else ""))
+print("row | " + " | ".join(bins) + " | " + " | ".join(f"{b} / copy()" for b in bins) + "".join(f" | {b} / {bins[0]}: median (best)" for b in bins[1:]))
 for name in rows:
     cells = [fmt(rows[name][b]) if rows[name][b] else "-" for b in bins]
     sh = [f"{statistics.median(share[name][b]):.2f}" if share[name][b] else "-" for b in bins]
     ratio = ""
-    if len(bins) > 1 and rows[name][bins[0]] and rows[name][bins[1]]:
-        ratio = f" | {statistics.median(rows[name][bins[1]]) / statistics.median(rows[name][bins[0]]):.3f}"
+    for b in bins[1:]:
+        if rows[name][bins[0]] and rows[name][b]:
+            ratio += (f" | {statistics.median(rows[name][b]) / statistics.median(rows[name][bins[0]]):.3f}"
+                      f" (best {max(rows[name][b]) / max(rows[name][bins[0]]):.3f})")
     print(f"{name} | " + " | ".join(cells) + " | " + " | ".join(sh) + ratio)
