@@ -541,6 +541,10 @@ var preloadFlag = true
 // polyHorner2: false turns the even/odd evaluation off for every dtype (see expm1Poly).
 var polyHorner2 = true
 
+// prefetch, when positive, is how many bytes ahead the ELU exp loops prefetch their inputs
+// (PREFETCHT0 once per 64-byte block and input).
+var prefetch = 0
+
 // unroll is the number of vectors per loop iteration (interleaved: see interleaveLanes).
 var unroll = 2
 
@@ -633,6 +637,13 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 				d.load(ctx, b.Offset(32*u), bs[u])
 			}
 		}
+		if prefetch > 0 && k.bodyAlphaOne != nil {
+			for _, m := range []operand.Mem{a, b} {
+				if m.Base != nil {
+					ctx.PREFETCHT0(m.Offset(prefetch))
+				}
+			}
+		}
 		res := make([]reg.VecVirtual, unroll)
 		g.lanes, g.rareExit = unroll, exit+"rare"
 		for u := range unroll {
@@ -687,6 +698,7 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 func main() {
 	out := flag.String("dir", "..", "directory to write the assembly and stubs_amd64.go into")
 	flag.IntVar(&unroll, "unroll", unroll, "vectors per loop iteration")
+	flag.IntVar(&prefetch, "prefetch", prefetch, "bytes ahead the ELU exp loops prefetch their inputs (0: none)")
 	flag.BoolVar(&polyHorner2, "horner2", polyHorner2, "evaluate the polynomial as even and odd halves (false: plain Horner)")
 	flag.BoolVar(&preloadFlag, "preload", preloadFlag, "hold the constants kernels name in registers (false: all from memory)")
 	flag.Parse()
