@@ -62,6 +62,8 @@ type dtype struct {
 	// horner2: evaluate the polynomial as even and odd halves (see expm1Poly).
 	horner2 bool
 	poly    []uint64 // P(r) coefficients, c0 first: expm1(r) ≈ r + r²·P(r)
+	// polyAlpha, when set, replaces poly in ELU forward's general-α loop (see elu's body).
+	polyAlpha []uint64
 }
 
 func f32bits(s ...float64) []uint64 {
@@ -115,6 +117,9 @@ var f32 = dtype{
 	horner2:       false, // measured no faster for 5 coefficients, and it costs registers
 	// Near-minimax on |r| ≤ ln2/2, relative error of r + r²·P(r) below 2^-25.7 (_asm/fit.py).
 	poly: f32bits(0x1.fffffep-2, 0x1.5554bp-3, 0x1.555674p-5, 0x1.1226eap-7, 0x1.6bea9ap-10),
+	// The 6-coefficient polynomial of before (2^-28.6): forward with α ≠ 1 rounds q and then α·q,
+	// and with 5 coefficients that reached 2 ULP (α = 0.37, exhaustive test); with 6, 1 ULP.
+	polyAlpha: f32bits(0x1p-1, 0x1.555554p-3, 0x1.5554acp-5, 0x1.111172p-7, 0x1.6d75bap-10, 0x1.a051a2p-13),
 }
 
 var f64 = dtype{
@@ -188,12 +193,13 @@ func (d dtype) constant(name string) uint64 {
 // gen emits one kernel function into a context.
 type gen struct {
 	*build.Context
-	d      dtype
-	prefix string // for static data names
-	zero   reg.VecVirtual
-	alpha  reg.VecVirtual // α broadcast (nil when unused)
-	consts map[string]operand.Mem
-	regs   map[string]reg.VecVirtual // constants held in registers for the whole loop
+	d         dtype
+	prefix    string // for static data names
+	zero      reg.VecVirtual
+	alpha     reg.VecVirtual // α broadcast (nil when unused)
+	consts    map[string]operand.Mem
+	regs      map[string]reg.VecVirtual // constants held in registers for the whole loop
+	polyAlpha bool                      // expm1Poly uses the dtype's polyAlpha
 	// The careful-path check of the loop being emitted (see checkRare).
 	lane, lanes int
 	rareAcc     reg.VecVirtual
@@ -350,14 +356,19 @@ func (g *gen) reduce(x reg.VecVirtual, oneLn2 bool) (kf, pow2, r reg.VecVirtual)
 // into its even and odd coefficients, P(r) = E(r²) + r·O(r²), each evaluated by Horner in r²: the
 // same number of FMAs as plain Horner in r (r² is needed for q anyway), in two independent chains of
 // half the length, so that fewer vectors must be in flight to keep the FMA pipes busy.
-// plainHorner forces plain Horner where the two chains' registers are not to be had.
+// plainHorner forces plain Horner where the two chains' registers are not to be had. g.polyAlpha
+// selects the dtype's polyAlpha instead of poly.
 func (g *gen) expm1Poly(r reg.VecVirtual, plainHorner bool) reg.VecVirtual {
 	d := g.d
-	c := func(i int) operand.Op { return g.k(fmt.Sprintf("c%d", i), d.poly[i]) }
+	name := "c%d"
+	if g.polyAlpha && d.polyAlpha != nil {
+		d.poly, name = d.polyAlpha, "a%d" // its own static data: the names must not collide
+	}
+	c := func(i int) operand.Op { return g.k(fmt.Sprintf(name, i), d.poly[i]) }
 	r2 := g.vec()
 	var p reg.VecVirtual
 	if !polyHorner2 || !d.horner2 || plainHorner {
-		p = g.loadConst(fmt.Sprintf("c%d", len(d.poly)-1), d.poly[len(d.poly)-1])
+		p = g.loadConst(fmt.Sprintf(name, len(d.poly)-1), d.poly[len(d.poly)-1])
 		for i := len(d.poly) - 2; i >= 0; i-- {
 			d.fmadd213(g.Context, c(i), r, p) // p = r·p + c_i
 		}
@@ -367,7 +378,7 @@ func (g *gen) expm1Poly(r reg.VecVirtual, plainHorner bool) reg.VecVirtual {
 		// horner returns Σ c_{i0+2j}·(r²)^j.
 		horner := func(i0 int) reg.VecVirtual {
 			last := i0 + (len(d.poly)-1-i0)/2*2
-			h := g.loadConst(fmt.Sprintf("c%d", last), d.poly[last])
+			h := g.loadConst(fmt.Sprintf(name, last), d.poly[last])
 			for i := last - 2; i >= i0; i -= 2 {
 				d.fmadd213(g.Context, c(i), r2, h) // h = r²·h + c_i
 			}
@@ -463,7 +474,9 @@ var kernels = []kernel{
 			// +NaN) is x, the rest (-0 and -NaN included) the computed value.
 			xc := g.clampForExpm1(x)
 			_, pow2, r := g.reduce(xc, d.forwardOneLn2)
+			g.polyAlpha = true
 			q := g.expm1Poly(r, false)
+			g.polyAlpha = false
 			// α·expm1(x) = α·2^k·q + α·(2^k - 1): the second term is rounded once (FMA) and the first
 			// is added to it with one more rounding.
 			a2k := g.vec()
