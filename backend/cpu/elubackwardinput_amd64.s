@@ -15,8 +15,6 @@ TEXT ·eluBackwardInputAVX2F32(SB), NOSPLIT, $0-96
 	VXORPS       Y0, Y0, Y0
 	MOVSS        alpha+0(FP), X1
 	VBROADCASTSS X1, Y1
-	VMOVUPS      eluBackwardInputAVX2F32_magic<>+0(SB), Y2
-	VMOVUPS      eluBackwardInputAVX2F32_log2e<>+0(SB), Y3
 	MOVB         nt+80(FP), DI
 	MOVL         alpha+0(FP), R8
 	CMPL         R8, $0x3f800000
@@ -27,78 +25,68 @@ TEXT ·eluBackwardInputAVX2F32(SB), NOSPLIT, $0-96
 loop:
 	TESTQ        BX, BX
 	JZ           done
-	VMOVUPS      (CX), Y4
-	VMOVUPS      (DX), Y5
-	VMOVUPS      32(CX), Y6
-	VMOVUPS      32(DX), Y7
-	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y5, Y8
-	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y4, Y9
-	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y9, Y9
-	VORPS        Y9, Y8, Y8
-	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y7, Y9
-	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y6, Y10
-	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y10, Y10
-	VORPS        Y10, Y9, Y9
-	VORPS        Y9, Y8, Y8
-	VMOVMSKPS    Y8, DI
+	VMOVUPS      (CX), Y2
+	VMOVUPS      (DX), Y3
+	VMOVUPS      32(CX), Y4
+	VMOVUPS      32(DX), Y5
+	VMOVUPS      eluBackwardInputAVX2F32_magic<>+0(SB), Y6
+	VMOVUPS      eluBackwardInputAVX2F32_magic<>+0(SB), Y9
+	VFMADD231PS  eluBackwardInputAVX2F32_log2e<>+0(SB), Y3, Y6
+	VFMADD231PS  eluBackwardInputAVX2F32_log2e<>+0(SB), Y5, Y9
+	VSUBPS       eluBackwardInputAVX2F32_magic<>+0(SB), Y6, Y7
+	VSUBPS       eluBackwardInputAVX2F32_magic<>+0(SB), Y9, Y10
+	VMOVAPS      Y3, Y8
+	VMOVAPS      Y5, Y11
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y10, Y11
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y7, Y8
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y10, Y11
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y9, Y13
+	VMULPS       Y2, Y1, Y9
+	VMULPS       Y4, Y1, Y14
+	VSUBPS       Y9, Y9, Y12
+	VSUBPS       Y14, Y14, Y15
+	VADDPS       Y7, Y12, Y12
+	VADDPS       Y10, Y15, Y15
+	VCMPPS       $0x19, eluBackwardInputAVX2F32_klow<>+0(SB), Y12, Y12
+	VCMPPS       $0x19, eluBackwardInputAVX2F32_klow<>+0(SB), Y15, Y15
+	VMOVUPS      eluBackwardInputAVX2F32_c4<>+0(SB), Y7
+	VORPS        Y15, Y12, Y15
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y8, Y7
+	VMOVMSKPS    Y15, DI
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y8, Y7
 	TESTL        DI, DI
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y8, Y7
 	JNZ          donerare
-	VMOVUPS      Y2, Y8
-	VMOVUPS      Y2, Y11
-	VFMADD231PS  Y3, Y5, Y8
-	VFMADD231PS  Y3, Y7, Y11
-	VSUBPS       Y2, Y8, Y9
-	VSUBPS       Y2, Y11, Y12
-	VMOVAPS      Y5, Y10
-	VMOVAPS      Y7, Y13
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y9, Y10
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y12, Y13
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y9, Y10
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y12, Y13
-	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x17, Y11, Y12
-	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y8, Y8
-	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y12, Y12
-	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y9
-	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y14
-	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y10, Y9
-	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y13, Y14
-	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y10, Y9
-	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y13, Y14
-	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y10, Y9
-	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y13, Y14
-	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y10, Y9
-	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y13, Y14
-	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y10, Y9
-	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y13, Y14
-	VMULPS       Y10, Y10, Y11
-	VMULPS       Y13, Y13, Y15
-	VFMADD213PS  Y10, Y11, Y9
-	VFMADD213PS  Y13, Y15, Y14
-	VMULPS       Y4, Y1, Y10
-	VMULPS       Y6, Y1, Y13
-	VMOVAPS      Y4, Y11
-	VMOVAPS      Y6, Y15
-	VFMSUB213PS  Y10, Y1, Y11
-	VFMSUB213PS  Y13, Y1, Y15
-	VMULPS       Y8, Y10, Y10
-	VMULPS       Y12, Y13, Y13
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y12, Y15, Y15
-	VFMADD213PS  Y11, Y10, Y9
-	VFMADD213PS  Y15, Y13, Y14
-	VADDPS       Y10, Y9, Y9
-	VADDPS       Y13, Y14, Y14
-	VCMPPS       $0x1e, Y0, Y5, Y8
-	VCMPPS       $0x1e, Y0, Y7, Y10
-	VBLENDVPS    Y8, Y4, Y9, Y9
-	VBLENDVPS    Y10, Y6, Y14, Y14
-	VCMPPS       $0x03, Y5, Y5, Y4
-	VCMPPS       $0x03, Y7, Y7, Y6
-	VBLENDVPS    Y4, Y5, Y9, Y9
-	VBLENDVPS    Y6, Y7, Y14, Y14
-	VMOVUPS      Y9, (AX)
-	VMOVUPS      Y14, 32(AX)
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y8, Y7
+	VMOVUPS      eluBackwardInputAVX2F32_c4<>+0(SB), Y12
+	VMULPS       Y8, Y8, Y10
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y11, Y12
+	VFMADD213PS  Y8, Y10, Y7
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y11, Y12
+	VMOVAPS      Y2, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y11, Y12
+	VFMSUB213PS  Y9, Y1, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y11, Y12
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y11, Y11, Y10
+	VMULPS       Y6, Y8, Y8
+	VFMADD213PS  Y11, Y10, Y12
+	VFMADD213PS  Y8, Y9, Y7
+	VMOVAPS      Y4, Y6
+	VADDPS       Y9, Y7, Y7
+	VFMSUB213PS  Y14, Y1, Y6
+	VCMPPS       $0x1e, Y0, Y3, Y3
+	VMULPS       Y13, Y14, Y8
+	VBLENDVPS    Y3, Y2, Y7, Y7
+	VMULPS       Y13, Y6, Y6
+	VFMADD213PS  Y6, Y8, Y12
+	VADDPS       Y8, Y12, Y12
+	VCMPPS       $0x1e, Y0, Y5, Y2
+	VBLENDVPS    Y2, Y4, Y12, Y12
+	VMOVUPS      Y7, (AX)
+	VMOVUPS      Y12, 32(AX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, DX
@@ -108,78 +96,68 @@ loop:
 ntloop:
 	TESTQ        BX, BX
 	JZ           ntdone
-	VMOVUPS      (CX), Y4
-	VMOVUPS      (DX), Y5
-	VMOVUPS      32(CX), Y6
-	VMOVUPS      32(DX), Y7
-	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y5, Y8
-	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y4, Y9
-	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y9, Y9
-	VORPS        Y9, Y8, Y8
-	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y7, Y9
-	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y6, Y10
-	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y10, Y10
-	VORPS        Y10, Y9, Y9
-	VORPS        Y9, Y8, Y8
-	VMOVMSKPS    Y8, DI
+	VMOVUPS      (CX), Y2
+	VMOVUPS      (DX), Y3
+	VMOVUPS      32(CX), Y4
+	VMOVUPS      32(DX), Y5
+	VMOVUPS      eluBackwardInputAVX2F32_magic<>+0(SB), Y6
+	VMOVUPS      eluBackwardInputAVX2F32_magic<>+0(SB), Y9
+	VFMADD231PS  eluBackwardInputAVX2F32_log2e<>+0(SB), Y3, Y6
+	VFMADD231PS  eluBackwardInputAVX2F32_log2e<>+0(SB), Y5, Y9
+	VSUBPS       eluBackwardInputAVX2F32_magic<>+0(SB), Y6, Y7
+	VSUBPS       eluBackwardInputAVX2F32_magic<>+0(SB), Y9, Y10
+	VMOVAPS      Y3, Y8
+	VMOVAPS      Y5, Y11
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y10, Y11
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y7, Y8
+	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y10, Y11
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y9, Y13
+	VMULPS       Y2, Y1, Y9
+	VMULPS       Y4, Y1, Y14
+	VSUBPS       Y9, Y9, Y12
+	VSUBPS       Y14, Y14, Y15
+	VADDPS       Y7, Y12, Y12
+	VADDPS       Y10, Y15, Y15
+	VCMPPS       $0x19, eluBackwardInputAVX2F32_klow<>+0(SB), Y12, Y12
+	VCMPPS       $0x19, eluBackwardInputAVX2F32_klow<>+0(SB), Y15, Y15
+	VMOVUPS      eluBackwardInputAVX2F32_c4<>+0(SB), Y7
+	VORPS        Y15, Y12, Y15
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y8, Y7
+	VMOVMSKPS    Y15, DI
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y8, Y7
 	TESTL        DI, DI
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y8, Y7
 	JNZ          ntdonerare
-	VMOVUPS      Y2, Y8
-	VMOVUPS      Y2, Y11
-	VFMADD231PS  Y3, Y5, Y8
-	VFMADD231PS  Y3, Y7, Y11
-	VSUBPS       Y2, Y8, Y9
-	VSUBPS       Y2, Y11, Y12
-	VMOVAPS      Y5, Y10
-	VMOVAPS      Y7, Y13
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y9, Y10
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y12, Y13
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y9, Y10
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y12, Y13
-	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x17, Y11, Y12
-	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y8, Y8
-	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y12, Y12
-	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y9
-	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y14
-	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y10, Y9
-	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y13, Y14
-	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y10, Y9
-	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y13, Y14
-	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y10, Y9
-	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y13, Y14
-	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y10, Y9
-	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y13, Y14
-	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y10, Y9
-	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y13, Y14
-	VMULPS       Y10, Y10, Y11
-	VMULPS       Y13, Y13, Y15
-	VFMADD213PS  Y10, Y11, Y9
-	VFMADD213PS  Y13, Y15, Y14
-	VMULPS       Y4, Y1, Y10
-	VMULPS       Y6, Y1, Y13
-	VMOVAPS      Y4, Y11
-	VMOVAPS      Y6, Y15
-	VFMSUB213PS  Y10, Y1, Y11
-	VFMSUB213PS  Y13, Y1, Y15
-	VMULPS       Y8, Y10, Y10
-	VMULPS       Y12, Y13, Y13
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y12, Y15, Y15
-	VFMADD213PS  Y11, Y10, Y9
-	VFMADD213PS  Y15, Y13, Y14
-	VADDPS       Y10, Y9, Y9
-	VADDPS       Y13, Y14, Y14
-	VCMPPS       $0x1e, Y0, Y5, Y8
-	VCMPPS       $0x1e, Y0, Y7, Y10
-	VBLENDVPS    Y8, Y4, Y9, Y9
-	VBLENDVPS    Y10, Y6, Y14, Y14
-	VCMPPS       $0x03, Y5, Y5, Y4
-	VCMPPS       $0x03, Y7, Y7, Y6
-	VBLENDVPS    Y4, Y5, Y9, Y9
-	VBLENDVPS    Y6, Y7, Y14, Y14
-	VMOVNTPS     Y9, (AX)
-	VMOVNTPS     Y14, 32(AX)
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y8, Y7
+	VMOVUPS      eluBackwardInputAVX2F32_c4<>+0(SB), Y12
+	VMULPS       Y8, Y8, Y10
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y11, Y12
+	VFMADD213PS  Y8, Y10, Y7
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y11, Y12
+	VMOVAPS      Y2, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y11, Y12
+	VFMSUB213PS  Y9, Y1, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y11, Y12
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y11, Y11, Y10
+	VMULPS       Y6, Y8, Y8
+	VFMADD213PS  Y11, Y10, Y12
+	VFMADD213PS  Y8, Y9, Y7
+	VMOVAPS      Y4, Y6
+	VADDPS       Y9, Y7, Y7
+	VFMSUB213PS  Y14, Y1, Y6
+	VCMPPS       $0x1e, Y0, Y3, Y3
+	VMULPS       Y13, Y14, Y8
+	VBLENDVPS    Y3, Y2, Y7, Y7
+	VMULPS       Y13, Y6, Y6
+	VFMADD213PS  Y6, Y8, Y12
+	VADDPS       Y8, Y12, Y12
+	VCMPPS       $0x1e, Y0, Y5, Y2
+	VBLENDVPS    Y2, Y4, Y12, Y12
+	VMOVNTPS     Y7, (AX)
+	VMOVNTPS     Y12, 32(AX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, DX
@@ -204,74 +182,66 @@ donerare:
 	RET
 
 alpha1:
-	TESTB DI, DI
-	JNZ   ntloop1
+	VMOVUPS eluBackwardInputAVX2F32_magic<>+0(SB), Y0
+	VMOVUPS eluBackwardInputAVX2F32_log2e<>+0(SB), Y1
+	VMOVUPS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y2
+	VMOVUPS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y3
+	TESTB   DI, DI
+	JNZ     ntloop1
 
 loop1:
 	TESTQ        BX, BX
 	JZ           done
-	VMOVUPS      (CX), Y1
-	VMOVUPS      (DX), Y4
-	VMOVUPS      32(CX), Y5
-	VMOVUPS      32(DX), Y6
-	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y4, Y7
-	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y1, Y8
-	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y8, Y8
-	VORPS        Y8, Y7, Y7
-	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y6, Y8
-	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y9, Y9
-	VORPS        Y9, Y8, Y8
-	VORPS        Y8, Y7, Y7
-	VMOVMSKPS    Y7, DI
+	VMOVUPS      (CX), Y4
+	VMOVUPS      (DX), Y5
+	VMOVUPS      32(CX), Y6
+	VMOVUPS      32(DX), Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y11
+	VFMADD231PS  Y1, Y5, Y8
+	VFMADD231PS  Y1, Y7, Y11
+	VSUBPS       Y0, Y8, Y9
+	VSUBPS       Y0, Y11, Y12
+	VMOVAPS      Y5, Y10
+	VMOVAPS      Y7, Y13
+	VFNMADD231PS Y2, Y9, Y10
+	VFNMADD231PS Y2, Y12, Y13
+	VFNMADD231PS Y3, Y9, Y10
+	VFNMADD231PS Y3, Y12, Y13
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y11, Y14
+	VSUBPS       Y4, Y4, Y11
+	VSUBPS       Y6, Y6, Y15
+	VADDPS       Y9, Y11, Y11
+	VADDPS       Y12, Y15, Y15
+	VCMPPS       $0x19, eluBackwardInputAVX2F32_klow<>+0(SB), Y11, Y11
+	VCMPPS       $0x19, eluBackwardInputAVX2F32_klow<>+0(SB), Y15, Y15
+	VMOVUPS      eluBackwardInputAVX2F32_c4<>+0(SB), Y9
+	VORPS        Y15, Y11, Y15
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y10, Y9
+	VMOVMSKPS    Y15, DI
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y10, Y9
 	TESTL        DI, DI
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y10, Y9
 	JNZ          donerare
-	VMOVUPS      Y2, Y7
-	VMOVUPS      Y2, Y10
-	VFMADD231PS  Y3, Y4, Y7
-	VFMADD231PS  Y3, Y6, Y10
-	VSUBPS       Y2, Y7, Y8
-	VSUBPS       Y2, Y10, Y11
-	VMOVAPS      Y4, Y9
-	VMOVAPS      Y6, Y12
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y8, Y9
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y11, Y12
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y8, Y9
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y11, Y12
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y10, Y11
-	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y7, Y7
-	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y11, Y11
-	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y8
-	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y13
-	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y9, Y8
-	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y12, Y13
-	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y9, Y8
-	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y12, Y13
-	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y9, Y8
-	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y12, Y13
-	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y9, Y8
-	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y12, Y13
-	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y9, Y8
-	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y12, Y13
-	VMULPS       Y9, Y9, Y10
-	VMULPS       Y12, Y12, Y14
-	VFMADD213PS  Y9, Y10, Y8
-	VFMADD213PS  Y12, Y14, Y13
-	VMULPS       Y7, Y1, Y7
-	VMULPS       Y11, Y5, Y9
-	VFMADD213PS  Y7, Y7, Y8
-	VFMADD213PS  Y9, Y9, Y13
-	VCMPPS       $0x1e, Y0, Y4, Y7
-	VCMPPS       $0x1e, Y0, Y6, Y9
-	VBLENDVPS    Y7, Y1, Y8, Y8
-	VBLENDVPS    Y9, Y5, Y13, Y13
-	VCMPPS       $0x03, Y4, Y4, Y1
-	VCMPPS       $0x03, Y6, Y6, Y5
-	VBLENDVPS    Y1, Y4, Y8, Y8
-	VBLENDVPS    Y5, Y6, Y13, Y13
-	VMOVUPS      Y8, (AX)
-	VMOVUPS      Y13, 32(AX)
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y10, Y9
+	VMOVUPS      eluBackwardInputAVX2F32_c4<>+0(SB), Y12
+	VMULPS       Y10, Y10, Y11
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y13, Y12
+	VFMADD213PS  Y10, Y11, Y9
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y13, Y12
+	VMULPS       Y8, Y4, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y13, Y12
+	VFMADD213PS  Y8, Y8, Y9
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y13, Y12
+	VBLENDVPS    Y5, Y9, Y4, Y9
+	VMULPS       Y13, Y13, Y4
+	VFMADD213PS  Y13, Y4, Y12
+	VMULPS       Y14, Y6, Y4
+	VFMADD213PS  Y4, Y4, Y12
+	VBLENDVPS    Y7, Y12, Y6, Y12
+	VMOVUPS      Y9, (AX)
+	VMOVUPS      Y12, 32(AX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, DX
@@ -281,82 +251,70 @@ loop1:
 ntloop1:
 	TESTQ        BX, BX
 	JZ           ntdone
-	VMOVUPS      (CX), Y1
-	VMOVUPS      (DX), Y4
-	VMOVUPS      32(CX), Y5
-	VMOVUPS      32(DX), Y6
-	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y4, Y7
-	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y1, Y8
-	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y8, Y8
-	VORPS        Y8, Y7, Y7
-	VCMPPS       $0x11, eluBackwardInputAVX2F32_xlow<>+0(SB), Y6, Y8
-	VANDPS       eluBackwardInputAVX2F32_abs<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, eluBackwardInputAVX2F32_dyhigh<>+0(SB), Y9, Y9
-	VORPS        Y9, Y8, Y8
-	VORPS        Y8, Y7, Y7
-	VMOVMSKPS    Y7, DI
+	VMOVUPS      (CX), Y4
+	VMOVUPS      (DX), Y5
+	VMOVUPS      32(CX), Y6
+	VMOVUPS      32(DX), Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y11
+	VFMADD231PS  Y1, Y5, Y8
+	VFMADD231PS  Y1, Y7, Y11
+	VSUBPS       Y0, Y8, Y9
+	VSUBPS       Y0, Y11, Y12
+	VMOVAPS      Y5, Y10
+	VMOVAPS      Y7, Y13
+	VFNMADD231PS Y2, Y9, Y10
+	VFNMADD231PS Y2, Y12, Y13
+	VFNMADD231PS Y3, Y9, Y10
+	VFNMADD231PS Y3, Y12, Y13
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y11, Y14
+	VSUBPS       Y4, Y4, Y11
+	VSUBPS       Y6, Y6, Y15
+	VADDPS       Y9, Y11, Y11
+	VADDPS       Y12, Y15, Y15
+	VCMPPS       $0x19, eluBackwardInputAVX2F32_klow<>+0(SB), Y11, Y11
+	VCMPPS       $0x19, eluBackwardInputAVX2F32_klow<>+0(SB), Y15, Y15
+	VMOVUPS      eluBackwardInputAVX2F32_c4<>+0(SB), Y9
+	VORPS        Y15, Y11, Y15
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y10, Y9
+	VMOVMSKPS    Y15, DI
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y10, Y9
 	TESTL        DI, DI
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y10, Y9
 	JNZ          ntdonerare
-	VMOVUPS      Y2, Y7
-	VMOVUPS      Y2, Y10
-	VFMADD231PS  Y3, Y4, Y7
-	VFMADD231PS  Y3, Y6, Y10
-	VSUBPS       Y2, Y7, Y8
-	VSUBPS       Y2, Y10, Y11
-	VMOVAPS      Y4, Y9
-	VMOVAPS      Y6, Y12
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y8, Y9
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2hi<>+0(SB), Y11, Y12
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y8, Y9
-	VFNMADD231PS eluBackwardInputAVX2F32_ln2lo<>+0(SB), Y11, Y12
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y10, Y11
-	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y7, Y7
-	VPADDD       eluBackwardInputAVX2F32_bias<>+0(SB), Y11, Y11
-	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y8
-	VMOVUPS      eluBackwardInputAVX2F32_c5<>+0(SB), Y13
-	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y9, Y8
-	VFMADD213PS  eluBackwardInputAVX2F32_c4<>+0(SB), Y12, Y13
-	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y9, Y8
-	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y12, Y13
-	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y9, Y8
-	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y12, Y13
-	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y9, Y8
-	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y12, Y13
-	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y9, Y8
-	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y12, Y13
-	VMULPS       Y9, Y9, Y10
-	VMULPS       Y12, Y12, Y14
-	VFMADD213PS  Y9, Y10, Y8
-	VFMADD213PS  Y12, Y14, Y13
-	VMULPS       Y7, Y1, Y7
-	VMULPS       Y11, Y5, Y9
-	VFMADD213PS  Y7, Y7, Y8
-	VFMADD213PS  Y9, Y9, Y13
-	VCMPPS       $0x1e, Y0, Y4, Y7
-	VCMPPS       $0x1e, Y0, Y6, Y9
-	VBLENDVPS    Y7, Y1, Y8, Y8
-	VBLENDVPS    Y9, Y5, Y13, Y13
-	VCMPPS       $0x03, Y4, Y4, Y1
-	VCMPPS       $0x03, Y6, Y6, Y5
-	VBLENDVPS    Y1, Y4, Y8, Y8
-	VBLENDVPS    Y5, Y6, Y13, Y13
-	VMOVNTPS     Y8, (AX)
-	VMOVNTPS     Y13, 32(AX)
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y10, Y9
+	VMOVUPS      eluBackwardInputAVX2F32_c4<>+0(SB), Y12
+	VMULPS       Y10, Y10, Y11
+	VFMADD213PS  eluBackwardInputAVX2F32_c3<>+0(SB), Y13, Y12
+	VFMADD213PS  Y10, Y11, Y9
+	VFMADD213PS  eluBackwardInputAVX2F32_c2<>+0(SB), Y13, Y12
+	VMULPS       Y8, Y4, Y8
+	VFMADD213PS  eluBackwardInputAVX2F32_c1<>+0(SB), Y13, Y12
+	VFMADD213PS  Y8, Y8, Y9
+	VFMADD213PS  eluBackwardInputAVX2F32_c0<>+0(SB), Y13, Y12
+	VBLENDVPS    Y5, Y9, Y4, Y9
+	VMULPS       Y13, Y13, Y4
+	VFMADD213PS  Y13, Y4, Y12
+	VMULPS       Y14, Y6, Y4
+	VFMADD213PS  Y4, Y4, Y12
+	VBLENDVPS    Y7, Y12, Y6, Y12
+	VMOVNTPS     Y9, (AX)
+	VMOVNTPS     Y12, 32(AX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, DX
 	SUBQ         $0x00000010, BX
 	JMP          ntloop1
 
-DATA eluBackwardInputAVX2F32_magic<>+0(SB)/4, $0x4b400000
-DATA eluBackwardInputAVX2F32_magic<>+4(SB)/4, $0x4b400000
-DATA eluBackwardInputAVX2F32_magic<>+8(SB)/4, $0x4b400000
-DATA eluBackwardInputAVX2F32_magic<>+12(SB)/4, $0x4b400000
-DATA eluBackwardInputAVX2F32_magic<>+16(SB)/4, $0x4b400000
-DATA eluBackwardInputAVX2F32_magic<>+20(SB)/4, $0x4b400000
-DATA eluBackwardInputAVX2F32_magic<>+24(SB)/4, $0x4b400000
-DATA eluBackwardInputAVX2F32_magic<>+28(SB)/4, $0x4b400000
+DATA eluBackwardInputAVX2F32_magic<>+0(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2F32_magic<>+4(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2F32_magic<>+8(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2F32_magic<>+12(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2F32_magic<>+16(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2F32_magic<>+20(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2F32_magic<>+24(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2F32_magic<>+28(SB)/4, $0x4b40007f
 GLOBL eluBackwardInputAVX2F32_magic<>(SB), RODATA|NOPTR, $32
 
 DATA eluBackwardInputAVX2F32_log2e<>+0(SB)/4, $0x3fb8aa3b
@@ -368,36 +326,6 @@ DATA eluBackwardInputAVX2F32_log2e<>+20(SB)/4, $0x3fb8aa3b
 DATA eluBackwardInputAVX2F32_log2e<>+24(SB)/4, $0x3fb8aa3b
 DATA eluBackwardInputAVX2F32_log2e<>+28(SB)/4, $0x3fb8aa3b
 GLOBL eluBackwardInputAVX2F32_log2e<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2F32_xlow<>+0(SB)/4, $0xc2ae0000
-DATA eluBackwardInputAVX2F32_xlow<>+4(SB)/4, $0xc2ae0000
-DATA eluBackwardInputAVX2F32_xlow<>+8(SB)/4, $0xc2ae0000
-DATA eluBackwardInputAVX2F32_xlow<>+12(SB)/4, $0xc2ae0000
-DATA eluBackwardInputAVX2F32_xlow<>+16(SB)/4, $0xc2ae0000
-DATA eluBackwardInputAVX2F32_xlow<>+20(SB)/4, $0xc2ae0000
-DATA eluBackwardInputAVX2F32_xlow<>+24(SB)/4, $0xc2ae0000
-DATA eluBackwardInputAVX2F32_xlow<>+28(SB)/4, $0xc2ae0000
-GLOBL eluBackwardInputAVX2F32_xlow<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2F32_abs<>+0(SB)/4, $0x7fffffff
-DATA eluBackwardInputAVX2F32_abs<>+4(SB)/4, $0x7fffffff
-DATA eluBackwardInputAVX2F32_abs<>+8(SB)/4, $0x7fffffff
-DATA eluBackwardInputAVX2F32_abs<>+12(SB)/4, $0x7fffffff
-DATA eluBackwardInputAVX2F32_abs<>+16(SB)/4, $0x7fffffff
-DATA eluBackwardInputAVX2F32_abs<>+20(SB)/4, $0x7fffffff
-DATA eluBackwardInputAVX2F32_abs<>+24(SB)/4, $0x7fffffff
-DATA eluBackwardInputAVX2F32_abs<>+28(SB)/4, $0x7fffffff
-GLOBL eluBackwardInputAVX2F32_abs<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2F32_dyhigh<>+0(SB)/4, $0x5f800000
-DATA eluBackwardInputAVX2F32_dyhigh<>+4(SB)/4, $0x5f800000
-DATA eluBackwardInputAVX2F32_dyhigh<>+8(SB)/4, $0x5f800000
-DATA eluBackwardInputAVX2F32_dyhigh<>+12(SB)/4, $0x5f800000
-DATA eluBackwardInputAVX2F32_dyhigh<>+16(SB)/4, $0x5f800000
-DATA eluBackwardInputAVX2F32_dyhigh<>+20(SB)/4, $0x5f800000
-DATA eluBackwardInputAVX2F32_dyhigh<>+24(SB)/4, $0x5f800000
-DATA eluBackwardInputAVX2F32_dyhigh<>+28(SB)/4, $0x5f800000
-GLOBL eluBackwardInputAVX2F32_dyhigh<>(SB), RODATA|NOPTR, $32
 
 DATA eluBackwardInputAVX2F32_ln2hi<>+0(SB)/4, $0x3f317200
 DATA eluBackwardInputAVX2F32_ln2hi<>+4(SB)/4, $0x3f317200
@@ -419,74 +347,64 @@ DATA eluBackwardInputAVX2F32_ln2lo<>+24(SB)/4, $0x35bfbe8e
 DATA eluBackwardInputAVX2F32_ln2lo<>+28(SB)/4, $0x35bfbe8e
 GLOBL eluBackwardInputAVX2F32_ln2lo<>(SB), RODATA|NOPTR, $32
 
-DATA eluBackwardInputAVX2F32_bias<>+0(SB)/4, $0x3f800000
-DATA eluBackwardInputAVX2F32_bias<>+4(SB)/4, $0x3f800000
-DATA eluBackwardInputAVX2F32_bias<>+8(SB)/4, $0x3f800000
-DATA eluBackwardInputAVX2F32_bias<>+12(SB)/4, $0x3f800000
-DATA eluBackwardInputAVX2F32_bias<>+16(SB)/4, $0x3f800000
-DATA eluBackwardInputAVX2F32_bias<>+20(SB)/4, $0x3f800000
-DATA eluBackwardInputAVX2F32_bias<>+24(SB)/4, $0x3f800000
-DATA eluBackwardInputAVX2F32_bias<>+28(SB)/4, $0x3f800000
-GLOBL eluBackwardInputAVX2F32_bias<>(SB), RODATA|NOPTR, $32
+DATA eluBackwardInputAVX2F32_klow<>+0(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2F32_klow<>+4(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2F32_klow<>+8(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2F32_klow<>+12(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2F32_klow<>+16(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2F32_klow<>+20(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2F32_klow<>+24(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2F32_klow<>+28(SB)/4, $0xc2fc0000
+GLOBL eluBackwardInputAVX2F32_klow<>(SB), RODATA|NOPTR, $32
 
-DATA eluBackwardInputAVX2F32_c5<>+0(SB)/4, $0x395028d1
-DATA eluBackwardInputAVX2F32_c5<>+4(SB)/4, $0x395028d1
-DATA eluBackwardInputAVX2F32_c5<>+8(SB)/4, $0x395028d1
-DATA eluBackwardInputAVX2F32_c5<>+12(SB)/4, $0x395028d1
-DATA eluBackwardInputAVX2F32_c5<>+16(SB)/4, $0x395028d1
-DATA eluBackwardInputAVX2F32_c5<>+20(SB)/4, $0x395028d1
-DATA eluBackwardInputAVX2F32_c5<>+24(SB)/4, $0x395028d1
-DATA eluBackwardInputAVX2F32_c5<>+28(SB)/4, $0x395028d1
-GLOBL eluBackwardInputAVX2F32_c5<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2F32_c4<>+0(SB)/4, $0x3ab6badd
-DATA eluBackwardInputAVX2F32_c4<>+4(SB)/4, $0x3ab6badd
-DATA eluBackwardInputAVX2F32_c4<>+8(SB)/4, $0x3ab6badd
-DATA eluBackwardInputAVX2F32_c4<>+12(SB)/4, $0x3ab6badd
-DATA eluBackwardInputAVX2F32_c4<>+16(SB)/4, $0x3ab6badd
-DATA eluBackwardInputAVX2F32_c4<>+20(SB)/4, $0x3ab6badd
-DATA eluBackwardInputAVX2F32_c4<>+24(SB)/4, $0x3ab6badd
-DATA eluBackwardInputAVX2F32_c4<>+28(SB)/4, $0x3ab6badd
+DATA eluBackwardInputAVX2F32_c4<>+0(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2F32_c4<>+4(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2F32_c4<>+8(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2F32_c4<>+12(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2F32_c4<>+16(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2F32_c4<>+20(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2F32_c4<>+24(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2F32_c4<>+28(SB)/4, $0x3ab5f54d
 GLOBL eluBackwardInputAVX2F32_c4<>(SB), RODATA|NOPTR, $32
 
-DATA eluBackwardInputAVX2F32_c3<>+0(SB)/4, $0x3c0888b9
-DATA eluBackwardInputAVX2F32_c3<>+4(SB)/4, $0x3c0888b9
-DATA eluBackwardInputAVX2F32_c3<>+8(SB)/4, $0x3c0888b9
-DATA eluBackwardInputAVX2F32_c3<>+12(SB)/4, $0x3c0888b9
-DATA eluBackwardInputAVX2F32_c3<>+16(SB)/4, $0x3c0888b9
-DATA eluBackwardInputAVX2F32_c3<>+20(SB)/4, $0x3c0888b9
-DATA eluBackwardInputAVX2F32_c3<>+24(SB)/4, $0x3c0888b9
-DATA eluBackwardInputAVX2F32_c3<>+28(SB)/4, $0x3c0888b9
+DATA eluBackwardInputAVX2F32_c3<>+0(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2F32_c3<>+4(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2F32_c3<>+8(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2F32_c3<>+12(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2F32_c3<>+16(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2F32_c3<>+20(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2F32_c3<>+24(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2F32_c3<>+28(SB)/4, $0x3c091375
 GLOBL eluBackwardInputAVX2F32_c3<>(SB), RODATA|NOPTR, $32
 
-DATA eluBackwardInputAVX2F32_c2<>+0(SB)/4, $0x3d2aaa56
-DATA eluBackwardInputAVX2F32_c2<>+4(SB)/4, $0x3d2aaa56
-DATA eluBackwardInputAVX2F32_c2<>+8(SB)/4, $0x3d2aaa56
-DATA eluBackwardInputAVX2F32_c2<>+12(SB)/4, $0x3d2aaa56
-DATA eluBackwardInputAVX2F32_c2<>+16(SB)/4, $0x3d2aaa56
-DATA eluBackwardInputAVX2F32_c2<>+20(SB)/4, $0x3d2aaa56
-DATA eluBackwardInputAVX2F32_c2<>+24(SB)/4, $0x3d2aaa56
-DATA eluBackwardInputAVX2F32_c2<>+28(SB)/4, $0x3d2aaa56
+DATA eluBackwardInputAVX2F32_c2<>+0(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F32_c2<>+4(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F32_c2<>+8(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F32_c2<>+12(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F32_c2<>+16(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F32_c2<>+20(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F32_c2<>+24(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F32_c2<>+28(SB)/4, $0x3d2aab3a
 GLOBL eluBackwardInputAVX2F32_c2<>(SB), RODATA|NOPTR, $32
 
-DATA eluBackwardInputAVX2F32_c1<>+0(SB)/4, $0x3e2aaaaa
-DATA eluBackwardInputAVX2F32_c1<>+4(SB)/4, $0x3e2aaaaa
-DATA eluBackwardInputAVX2F32_c1<>+8(SB)/4, $0x3e2aaaaa
-DATA eluBackwardInputAVX2F32_c1<>+12(SB)/4, $0x3e2aaaaa
-DATA eluBackwardInputAVX2F32_c1<>+16(SB)/4, $0x3e2aaaaa
-DATA eluBackwardInputAVX2F32_c1<>+20(SB)/4, $0x3e2aaaaa
-DATA eluBackwardInputAVX2F32_c1<>+24(SB)/4, $0x3e2aaaaa
-DATA eluBackwardInputAVX2F32_c1<>+28(SB)/4, $0x3e2aaaaa
+DATA eluBackwardInputAVX2F32_c1<>+0(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F32_c1<>+4(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F32_c1<>+8(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F32_c1<>+12(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F32_c1<>+16(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F32_c1<>+20(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F32_c1<>+24(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F32_c1<>+28(SB)/4, $0x3e2aaa58
 GLOBL eluBackwardInputAVX2F32_c1<>(SB), RODATA|NOPTR, $32
 
-DATA eluBackwardInputAVX2F32_c0<>+0(SB)/4, $0x3f000000
-DATA eluBackwardInputAVX2F32_c0<>+4(SB)/4, $0x3f000000
-DATA eluBackwardInputAVX2F32_c0<>+8(SB)/4, $0x3f000000
-DATA eluBackwardInputAVX2F32_c0<>+12(SB)/4, $0x3f000000
-DATA eluBackwardInputAVX2F32_c0<>+16(SB)/4, $0x3f000000
-DATA eluBackwardInputAVX2F32_c0<>+20(SB)/4, $0x3f000000
-DATA eluBackwardInputAVX2F32_c0<>+24(SB)/4, $0x3f000000
-DATA eluBackwardInputAVX2F32_c0<>+28(SB)/4, $0x3f000000
+DATA eluBackwardInputAVX2F32_c0<>+0(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F32_c0<>+4(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F32_c0<>+8(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F32_c0<>+12(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F32_c0<>+16(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F32_c0<>+20(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F32_c0<>+24(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F32_c0<>+28(SB)/4, $0x3effffff
 GLOBL eluBackwardInputAVX2F32_c0<>(SB), RODATA|NOPTR, $32
 
 // func eluBackwardInputAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
@@ -500,8 +418,6 @@ TEXT ·eluBackwardInputAVX2F64(SB), NOSPLIT, $0-96
 	VXORPS       Y0, Y0, Y0
 	MOVSD        alpha+0(FP), X1
 	VBROADCASTSD X1, Y1
-	VMOVUPD      eluBackwardInputAVX2F64_magic<>+0(SB), Y2
-	VMOVUPD      eluBackwardInputAVX2F64_log2e<>+0(SB), Y3
 	MOVB         nt+80(FP), DI
 	MOVQ         alpha+0(FP), R8
 	MOVQ         $0x3ff0000000000000, R9
@@ -513,86 +429,78 @@ TEXT ·eluBackwardInputAVX2F64(SB), NOSPLIT, $0-96
 loop:
 	TESTQ        BX, BX
 	JZ           done
-	VMOVUPD      (CX), Y4
-	VMOVUPD      (DX), Y5
-	VMOVUPD      32(CX), Y6
-	VMOVUPD      32(DX), Y7
-	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y5, Y8
-	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y4, Y9
-	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y9, Y9
-	VORPD        Y9, Y8, Y8
-	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y7, Y9
-	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y6, Y10
-	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y10, Y10
-	VORPD        Y10, Y9, Y9
-	VORPD        Y9, Y8, Y8
-	VMOVMSKPD    Y8, DI
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VMOVUPD      32(CX), Y4
+	VMOVUPD      32(DX), Y5
+	VMOVUPD      eluBackwardInputAVX2F64_magic<>+0(SB), Y6
+	VMOVUPD      eluBackwardInputAVX2F64_magic<>+0(SB), Y9
+	VFMADD231PD  eluBackwardInputAVX2F64_log2e<>+0(SB), Y3, Y6
+	VFMADD231PD  eluBackwardInputAVX2F64_log2e<>+0(SB), Y5, Y9
+	VSUBPD       eluBackwardInputAVX2F64_magic<>+0(SB), Y6, Y7
+	VSUBPD       eluBackwardInputAVX2F64_magic<>+0(SB), Y9, Y10
+	VMOVAPS      Y3, Y8
+	VMOVAPS      Y5, Y11
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y10, Y11
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y7, Y8
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y10, Y11
+	VPSLLQ       $0x34, Y6, Y6
+	VPSLLQ       $0x34, Y9, Y13
+	VMULPD       Y2, Y1, Y9
+	VMULPD       Y4, Y1, Y14
+	VSUBPD       Y9, Y9, Y12
+	VSUBPD       Y14, Y14, Y15
+	VADDPD       Y7, Y12, Y12
+	VADDPD       Y10, Y15, Y15
+	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y12, Y12
+	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y15, Y15
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y7
+	VORPD        Y15, Y12, Y15
+	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y8, Y7
+	VMOVMSKPD    Y15, DI
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y8, Y7
 	TESTL        DI, DI
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y8, Y7
 	JNZ          donerare
-	VMOVUPD      Y2, Y8
-	VMOVUPD      Y2, Y11
-	VFMADD231PD  Y3, Y5, Y8
-	VFMADD231PD  Y3, Y7, Y11
-	VSUBPD       Y2, Y8, Y9
-	VSUBPD       Y2, Y11, Y12
-	VMOVAPS      Y5, Y10
-	VMOVAPS      Y7, Y13
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y9, Y10
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y12, Y13
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y9, Y10
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y12, Y13
-	VPSLLQ       $0x34, Y8, Y8
-	VPSLLQ       $0x34, Y11, Y12
-	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y8, Y8
-	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y12, Y12
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y9
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y13, Y14
-	VMULPD       Y10, Y10, Y11
-	VMULPD       Y13, Y13, Y15
-	VFMADD213PD  Y10, Y11, Y9
-	VFMADD213PD  Y13, Y15, Y14
-	VMULPD       Y4, Y1, Y10
-	VMULPD       Y6, Y1, Y13
-	VMOVAPS      Y4, Y11
-	VMOVAPS      Y6, Y15
-	VFMSUB213PD  Y10, Y1, Y11
-	VFMSUB213PD  Y13, Y1, Y15
-	VMULPD       Y8, Y10, Y10
-	VMULPD       Y12, Y13, Y13
-	VMULPD       Y8, Y11, Y11
-	VMULPD       Y12, Y15, Y15
-	VFMADD213PD  Y11, Y10, Y9
-	VFMADD213PD  Y15, Y13, Y14
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y13, Y14, Y14
-	VCMPPD       $0x1e, Y0, Y5, Y8
-	VCMPPD       $0x1e, Y0, Y7, Y10
-	VBLENDVPD    Y8, Y4, Y9, Y9
-	VBLENDVPD    Y10, Y6, Y14, Y14
-	VCMPPD       $0x03, Y5, Y5, Y4
-	VCMPPD       $0x03, Y7, Y7, Y6
-	VBLENDVPD    Y4, Y5, Y9, Y9
-	VBLENDVPD    Y6, Y7, Y14, Y14
-	VMOVUPD      Y9, (AX)
-	VMOVUPD      Y14, 32(AX)
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y8, Y7
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y12
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y8, Y7
+	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y11, Y12
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y8, Y7
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y11, Y12
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y8, Y7
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y11, Y12
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y8, Y7
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y11, Y12
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y8, Y7
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y11, Y12
+	VMULPD       Y8, Y8, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y11, Y12
+	VFMADD213PD  Y8, Y10, Y7
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y11, Y12
+	VMOVAPS      Y2, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y11, Y12
+	VFMSUB213PD  Y9, Y1, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y11, Y12
+	VMULPD       Y6, Y9, Y9
+	VMULPD       Y11, Y11, Y10
+	VMULPD       Y6, Y8, Y8
+	VFMADD213PD  Y11, Y10, Y12
+	VFMADD213PD  Y8, Y9, Y7
+	VMOVAPS      Y4, Y6
+	VADDPD       Y9, Y7, Y7
+	VFMSUB213PD  Y14, Y1, Y6
+	VCMPPD       $0x1e, Y0, Y3, Y3
+	VMULPD       Y13, Y14, Y8
+	VBLENDVPD    Y3, Y2, Y7, Y7
+	VMULPD       Y13, Y6, Y6
+	VFMADD213PD  Y6, Y8, Y12
+	VADDPD       Y8, Y12, Y12
+	VCMPPD       $0x1e, Y0, Y5, Y2
+	VBLENDVPD    Y2, Y4, Y12, Y12
+	VMOVUPD      Y7, (AX)
+	VMOVUPD      Y12, 32(AX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, DX
@@ -602,86 +510,78 @@ loop:
 ntloop:
 	TESTQ        BX, BX
 	JZ           ntdone
-	VMOVUPD      (CX), Y4
-	VMOVUPD      (DX), Y5
-	VMOVUPD      32(CX), Y6
-	VMOVUPD      32(DX), Y7
-	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y5, Y8
-	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y4, Y9
-	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y9, Y9
-	VORPD        Y9, Y8, Y8
-	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y7, Y9
-	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y6, Y10
-	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y10, Y10
-	VORPD        Y10, Y9, Y9
-	VORPD        Y9, Y8, Y8
-	VMOVMSKPD    Y8, DI
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VMOVUPD      32(CX), Y4
+	VMOVUPD      32(DX), Y5
+	VMOVUPD      eluBackwardInputAVX2F64_magic<>+0(SB), Y6
+	VMOVUPD      eluBackwardInputAVX2F64_magic<>+0(SB), Y9
+	VFMADD231PD  eluBackwardInputAVX2F64_log2e<>+0(SB), Y3, Y6
+	VFMADD231PD  eluBackwardInputAVX2F64_log2e<>+0(SB), Y5, Y9
+	VSUBPD       eluBackwardInputAVX2F64_magic<>+0(SB), Y6, Y7
+	VSUBPD       eluBackwardInputAVX2F64_magic<>+0(SB), Y9, Y10
+	VMOVAPS      Y3, Y8
+	VMOVAPS      Y5, Y11
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y10, Y11
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y7, Y8
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y10, Y11
+	VPSLLQ       $0x34, Y6, Y6
+	VPSLLQ       $0x34, Y9, Y13
+	VMULPD       Y2, Y1, Y9
+	VMULPD       Y4, Y1, Y14
+	VSUBPD       Y9, Y9, Y12
+	VSUBPD       Y14, Y14, Y15
+	VADDPD       Y7, Y12, Y12
+	VADDPD       Y10, Y15, Y15
+	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y12, Y12
+	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y15, Y15
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y7
+	VORPD        Y15, Y12, Y15
+	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y8, Y7
+	VMOVMSKPD    Y15, DI
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y8, Y7
 	TESTL        DI, DI
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y8, Y7
 	JNZ          ntdonerare
-	VMOVUPD      Y2, Y8
-	VMOVUPD      Y2, Y11
-	VFMADD231PD  Y3, Y5, Y8
-	VFMADD231PD  Y3, Y7, Y11
-	VSUBPD       Y2, Y8, Y9
-	VSUBPD       Y2, Y11, Y12
-	VMOVAPS      Y5, Y10
-	VMOVAPS      Y7, Y13
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y9, Y10
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y12, Y13
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y9, Y10
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y12, Y13
-	VPSLLQ       $0x34, Y8, Y8
-	VPSLLQ       $0x34, Y11, Y12
-	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y8, Y8
-	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y12, Y12
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y9
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y13, Y14
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y10, Y9
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y13, Y14
-	VMULPD       Y10, Y10, Y11
-	VMULPD       Y13, Y13, Y15
-	VFMADD213PD  Y10, Y11, Y9
-	VFMADD213PD  Y13, Y15, Y14
-	VMULPD       Y4, Y1, Y10
-	VMULPD       Y6, Y1, Y13
-	VMOVAPS      Y4, Y11
-	VMOVAPS      Y6, Y15
-	VFMSUB213PD  Y10, Y1, Y11
-	VFMSUB213PD  Y13, Y1, Y15
-	VMULPD       Y8, Y10, Y10
-	VMULPD       Y12, Y13, Y13
-	VMULPD       Y8, Y11, Y11
-	VMULPD       Y12, Y15, Y15
-	VFMADD213PD  Y11, Y10, Y9
-	VFMADD213PD  Y15, Y13, Y14
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y13, Y14, Y14
-	VCMPPD       $0x1e, Y0, Y5, Y8
-	VCMPPD       $0x1e, Y0, Y7, Y10
-	VBLENDVPD    Y8, Y4, Y9, Y9
-	VBLENDVPD    Y10, Y6, Y14, Y14
-	VCMPPD       $0x03, Y5, Y5, Y4
-	VCMPPD       $0x03, Y7, Y7, Y6
-	VBLENDVPD    Y4, Y5, Y9, Y9
-	VBLENDVPD    Y6, Y7, Y14, Y14
-	VMOVNTPD     Y9, (AX)
-	VMOVNTPD     Y14, 32(AX)
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y8, Y7
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y12
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y8, Y7
+	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y11, Y12
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y8, Y7
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y11, Y12
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y8, Y7
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y11, Y12
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y8, Y7
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y11, Y12
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y8, Y7
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y11, Y12
+	VMULPD       Y8, Y8, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y11, Y12
+	VFMADD213PD  Y8, Y10, Y7
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y11, Y12
+	VMOVAPS      Y2, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y11, Y12
+	VFMSUB213PD  Y9, Y1, Y8
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y11, Y12
+	VMULPD       Y6, Y9, Y9
+	VMULPD       Y11, Y11, Y10
+	VMULPD       Y6, Y8, Y8
+	VFMADD213PD  Y11, Y10, Y12
+	VFMADD213PD  Y8, Y9, Y7
+	VMOVAPS      Y4, Y6
+	VADDPD       Y9, Y7, Y7
+	VFMSUB213PD  Y14, Y1, Y6
+	VCMPPD       $0x1e, Y0, Y3, Y3
+	VMULPD       Y13, Y14, Y8
+	VBLENDVPD    Y3, Y2, Y7, Y7
+	VMULPD       Y13, Y6, Y6
+	VFMADD213PD  Y6, Y8, Y12
+	VADDPD       Y8, Y12, Y12
+	VCMPPD       $0x1e, Y0, Y5, Y2
+	VBLENDVPD    Y2, Y4, Y12, Y12
+	VMOVNTPD     Y7, (AX)
+	VMOVNTPD     Y12, 32(AX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, DX
@@ -706,82 +606,76 @@ donerare:
 	RET
 
 alpha1:
-	TESTB DI, DI
-	JNZ   ntloop1
+	VMOVUPD eluBackwardInputAVX2F64_magic<>+0(SB), Y0
+	VMOVUPD eluBackwardInputAVX2F64_log2e<>+0(SB), Y1
+	TESTB   DI, DI
+	JNZ     ntloop1
 
 loop1:
 	TESTQ        BX, BX
 	JZ           done
-	VMOVUPD      (CX), Y1
-	VMOVUPD      (DX), Y4
-	VMOVUPD      32(CX), Y5
-	VMOVUPD      32(DX), Y6
-	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y4, Y7
-	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y1, Y8
-	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y8, Y8
-	VORPD        Y8, Y7, Y7
-	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y6, Y8
-	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y5, Y9
-	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y9, Y9
-	VORPD        Y9, Y8, Y8
-	VORPD        Y8, Y7, Y7
-	VMOVMSKPD    Y7, DI
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VMOVUPD      32(CX), Y4
+	VMOVUPD      32(DX), Y5
+	VMOVUPD      Y0, Y6
+	VMOVUPD      Y0, Y9
+	VFMADD231PD  Y1, Y3, Y6
+	VFMADD231PD  Y1, Y5, Y9
+	VSUBPD       Y0, Y6, Y7
+	VSUBPD       Y0, Y9, Y10
+	VMOVAPS      Y3, Y8
+	VMOVAPS      Y5, Y11
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y10, Y11
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y7, Y8
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y10, Y11
+	VPSLLQ       $0x34, Y6, Y6
+	VPSLLQ       $0x34, Y9, Y12
+	VSUBPD       Y2, Y2, Y9
+	VSUBPD       Y4, Y4, Y13
+	VADDPD       Y7, Y9, Y9
+	VADDPD       Y10, Y13, Y13
+	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y9, Y9
+	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y13, Y13
+	VMULPD       Y8, Y8, Y7
+	VORPD        Y13, Y9, Y13
+	VMOVUPD      eluBackwardInputAVX2F64_c8<>+0(SB), Y9
+	VMOVMSKPD    Y13, DI
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y7, Y9
 	TESTL        DI, DI
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y7, Y9
 	JNZ          donerare
-	VMOVUPD      Y2, Y7
-	VMOVUPD      Y2, Y10
-	VFMADD231PD  Y3, Y4, Y7
-	VFMADD231PD  Y3, Y6, Y10
-	VSUBPD       Y2, Y7, Y8
-	VSUBPD       Y2, Y10, Y11
-	VMOVAPS      Y4, Y9
-	VMOVAPS      Y6, Y12
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y8, Y9
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y11, Y12
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y8, Y9
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y11, Y12
-	VPSLLQ       $0x34, Y7, Y7
-	VPSLLQ       $0x34, Y10, Y11
-	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y7, Y7
-	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y11, Y11
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y8
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y12, Y13
-	VMULPD       Y9, Y9, Y10
-	VMULPD       Y12, Y12, Y14
-	VFMADD213PD  Y9, Y10, Y8
-	VFMADD213PD  Y12, Y14, Y13
-	VMULPD       Y7, Y1, Y7
-	VMULPD       Y11, Y5, Y9
-	VFMADD213PD  Y7, Y7, Y8
-	VFMADD213PD  Y9, Y9, Y13
-	VCMPPD       $0x1e, Y0, Y4, Y7
-	VCMPPD       $0x1e, Y0, Y6, Y9
-	VBLENDVPD    Y7, Y1, Y8, Y8
-	VBLENDVPD    Y9, Y5, Y13, Y13
-	VCMPPD       $0x03, Y4, Y4, Y1
-	VCMPPD       $0x03, Y6, Y6, Y5
-	VBLENDVPD    Y1, Y4, Y8, Y8
-	VBLENDVPD    Y5, Y6, Y13, Y13
-	VMOVUPD      Y8, (AX)
-	VMOVUPD      Y13, 32(AX)
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y7, Y9
+	VMULPD       Y11, Y11, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y7, Y9
+	VMOVUPD      eluBackwardInputAVX2F64_c8<>+0(SB), Y14
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y7, Y10
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y15
+	VFMADD213PD  Y9, Y8, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y13, Y15
+	VFMADD213PD  Y8, Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y13, Y15
+	VMULPD       Y6, Y2, Y6
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y13, Y15
+	VFMADD213PD  Y6, Y6, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y13, Y15
+	VBLENDVPD    Y3, Y10, Y2, Y10
+	VFMADD213PD  Y14, Y11, Y15
+	VFMADD213PD  Y11, Y13, Y15
+	VMULPD       Y12, Y4, Y2
+	VFMADD213PD  Y2, Y2, Y15
+	VBLENDVPD    Y5, Y15, Y4, Y15
+	VMOVUPD      Y10, (AX)
+	VMOVUPD      Y15, 32(AX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, DX
@@ -791,86 +685,78 @@ loop1:
 ntloop1:
 	TESTQ        BX, BX
 	JZ           ntdone
-	VMOVUPD      (CX), Y1
-	VMOVUPD      (DX), Y4
-	VMOVUPD      32(CX), Y5
-	VMOVUPD      32(DX), Y6
-	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y4, Y7
-	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y1, Y8
-	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y8, Y8
-	VORPD        Y8, Y7, Y7
-	VCMPPD       $0x11, eluBackwardInputAVX2F64_xlow<>+0(SB), Y6, Y8
-	VANDPD       eluBackwardInputAVX2F64_abs<>+0(SB), Y5, Y9
-	VCMPPD       $0x1e, eluBackwardInputAVX2F64_dyhigh<>+0(SB), Y9, Y9
-	VORPD        Y9, Y8, Y8
-	VORPD        Y8, Y7, Y7
-	VMOVMSKPD    Y7, DI
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VMOVUPD      32(CX), Y4
+	VMOVUPD      32(DX), Y5
+	VMOVUPD      Y0, Y6
+	VMOVUPD      Y0, Y9
+	VFMADD231PD  Y1, Y3, Y6
+	VFMADD231PD  Y1, Y5, Y9
+	VSUBPD       Y0, Y6, Y7
+	VSUBPD       Y0, Y9, Y10
+	VMOVAPS      Y3, Y8
+	VMOVAPS      Y5, Y11
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y10, Y11
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y7, Y8
+	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y10, Y11
+	VPSLLQ       $0x34, Y6, Y6
+	VPSLLQ       $0x34, Y9, Y12
+	VSUBPD       Y2, Y2, Y9
+	VSUBPD       Y4, Y4, Y13
+	VADDPD       Y7, Y9, Y9
+	VADDPD       Y10, Y13, Y13
+	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y9, Y9
+	VCMPPD       $0x19, eluBackwardInputAVX2F64_klow<>+0(SB), Y13, Y13
+	VMULPD       Y8, Y8, Y7
+	VORPD        Y13, Y9, Y13
+	VMOVUPD      eluBackwardInputAVX2F64_c8<>+0(SB), Y9
+	VMOVMSKPD    Y13, DI
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y7, Y9
 	TESTL        DI, DI
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y7, Y9
 	JNZ          ntdonerare
-	VMOVUPD      Y2, Y7
-	VMOVUPD      Y2, Y10
-	VFMADD231PD  Y3, Y4, Y7
-	VFMADD231PD  Y3, Y6, Y10
-	VSUBPD       Y2, Y7, Y8
-	VSUBPD       Y2, Y10, Y11
-	VMOVAPS      Y4, Y9
-	VMOVAPS      Y6, Y12
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y8, Y9
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2hi<>+0(SB), Y11, Y12
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y8, Y9
-	VFNMADD231PD eluBackwardInputAVX2F64_ln2lo<>+0(SB), Y11, Y12
-	VPSLLQ       $0x34, Y7, Y7
-	VPSLLQ       $0x34, Y10, Y11
-	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y7, Y7
-	VPADDQ       eluBackwardInputAVX2F64_bias<>+0(SB), Y11, Y11
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y8
-	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c8<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y12, Y13
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y9, Y8
-	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y12, Y13
-	VMULPD       Y9, Y9, Y10
-	VMULPD       Y12, Y12, Y14
-	VFMADD213PD  Y9, Y10, Y8
-	VFMADD213PD  Y12, Y14, Y13
-	VMULPD       Y7, Y1, Y7
-	VMULPD       Y11, Y5, Y9
-	VFMADD213PD  Y7, Y7, Y8
-	VFMADD213PD  Y9, Y9, Y13
-	VCMPPD       $0x1e, Y0, Y4, Y7
-	VCMPPD       $0x1e, Y0, Y6, Y9
-	VBLENDVPD    Y7, Y1, Y8, Y8
-	VBLENDVPD    Y9, Y5, Y13, Y13
-	VCMPPD       $0x03, Y4, Y4, Y1
-	VCMPPD       $0x03, Y6, Y6, Y5
-	VBLENDVPD    Y1, Y4, Y8, Y8
-	VBLENDVPD    Y5, Y6, Y13, Y13
-	VMOVNTPD     Y8, (AX)
-	VMOVNTPD     Y13, 32(AX)
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y7, Y9
+	VMULPD       Y11, Y11, Y13
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y7, Y9
+	VMOVUPD      eluBackwardInputAVX2F64_c8<>+0(SB), Y14
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c6<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c4<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c2<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c0<>+0(SB), Y13, Y14
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y7, Y10
+	VMOVUPD      eluBackwardInputAVX2F64_c9<>+0(SB), Y15
+	VFMADD213PD  Y9, Y8, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c7<>+0(SB), Y13, Y15
+	VFMADD213PD  Y8, Y7, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c5<>+0(SB), Y13, Y15
+	VMULPD       Y6, Y2, Y6
+	VFMADD213PD  eluBackwardInputAVX2F64_c3<>+0(SB), Y13, Y15
+	VFMADD213PD  Y6, Y6, Y10
+	VFMADD213PD  eluBackwardInputAVX2F64_c1<>+0(SB), Y13, Y15
+	VBLENDVPD    Y3, Y10, Y2, Y10
+	VFMADD213PD  Y14, Y11, Y15
+	VFMADD213PD  Y11, Y13, Y15
+	VMULPD       Y12, Y4, Y2
+	VFMADD213PD  Y2, Y2, Y15
+	VBLENDVPD    Y5, Y15, Y4, Y15
+	VMOVNTPD     Y10, (AX)
+	VMOVNTPD     Y15, 32(AX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, DX
 	SUBQ         $0x00000008, BX
 	JMP          ntloop1
 
-DATA eluBackwardInputAVX2F64_magic<>+0(SB)/8, $0x4338000000000000
-DATA eluBackwardInputAVX2F64_magic<>+8(SB)/8, $0x4338000000000000
-DATA eluBackwardInputAVX2F64_magic<>+16(SB)/8, $0x4338000000000000
-DATA eluBackwardInputAVX2F64_magic<>+24(SB)/8, $0x4338000000000000
+DATA eluBackwardInputAVX2F64_magic<>+0(SB)/8, $0x43380000000003ff
+DATA eluBackwardInputAVX2F64_magic<>+8(SB)/8, $0x43380000000003ff
+DATA eluBackwardInputAVX2F64_magic<>+16(SB)/8, $0x43380000000003ff
+DATA eluBackwardInputAVX2F64_magic<>+24(SB)/8, $0x43380000000003ff
 GLOBL eluBackwardInputAVX2F64_magic<>(SB), RODATA|NOPTR, $32
 
 DATA eluBackwardInputAVX2F64_log2e<>+0(SB)/8, $0x3ff71547652b82fe
@@ -878,24 +764,6 @@ DATA eluBackwardInputAVX2F64_log2e<>+8(SB)/8, $0x3ff71547652b82fe
 DATA eluBackwardInputAVX2F64_log2e<>+16(SB)/8, $0x3ff71547652b82fe
 DATA eluBackwardInputAVX2F64_log2e<>+24(SB)/8, $0x3ff71547652b82fe
 GLOBL eluBackwardInputAVX2F64_log2e<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2F64_xlow<>+0(SB)/8, $0xc086200000000000
-DATA eluBackwardInputAVX2F64_xlow<>+8(SB)/8, $0xc086200000000000
-DATA eluBackwardInputAVX2F64_xlow<>+16(SB)/8, $0xc086200000000000
-DATA eluBackwardInputAVX2F64_xlow<>+24(SB)/8, $0xc086200000000000
-GLOBL eluBackwardInputAVX2F64_xlow<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2F64_abs<>+0(SB)/8, $0x7fffffffffffffff
-DATA eluBackwardInputAVX2F64_abs<>+8(SB)/8, $0x7fffffffffffffff
-DATA eluBackwardInputAVX2F64_abs<>+16(SB)/8, $0x7fffffffffffffff
-DATA eluBackwardInputAVX2F64_abs<>+24(SB)/8, $0x7fffffffffffffff
-GLOBL eluBackwardInputAVX2F64_abs<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2F64_dyhigh<>+0(SB)/8, $0x5ff0000000000000
-DATA eluBackwardInputAVX2F64_dyhigh<>+8(SB)/8, $0x5ff0000000000000
-DATA eluBackwardInputAVX2F64_dyhigh<>+16(SB)/8, $0x5ff0000000000000
-DATA eluBackwardInputAVX2F64_dyhigh<>+24(SB)/8, $0x5ff0000000000000
-GLOBL eluBackwardInputAVX2F64_dyhigh<>(SB), RODATA|NOPTR, $32
 
 DATA eluBackwardInputAVX2F64_ln2hi<>+0(SB)/8, $0x3fe62e42fee00000
 DATA eluBackwardInputAVX2F64_ln2hi<>+8(SB)/8, $0x3fe62e42fee00000
@@ -909,11 +777,11 @@ DATA eluBackwardInputAVX2F64_ln2lo<>+16(SB)/8, $0x3dea39ef35793c76
 DATA eluBackwardInputAVX2F64_ln2lo<>+24(SB)/8, $0x3dea39ef35793c76
 GLOBL eluBackwardInputAVX2F64_ln2lo<>(SB), RODATA|NOPTR, $32
 
-DATA eluBackwardInputAVX2F64_bias<>+0(SB)/8, $0x3ff0000000000000
-DATA eluBackwardInputAVX2F64_bias<>+8(SB)/8, $0x3ff0000000000000
-DATA eluBackwardInputAVX2F64_bias<>+16(SB)/8, $0x3ff0000000000000
-DATA eluBackwardInputAVX2F64_bias<>+24(SB)/8, $0x3ff0000000000000
-GLOBL eluBackwardInputAVX2F64_bias<>(SB), RODATA|NOPTR, $32
+DATA eluBackwardInputAVX2F64_klow<>+0(SB)/8, $0xc08ff00000000000
+DATA eluBackwardInputAVX2F64_klow<>+8(SB)/8, $0xc08ff00000000000
+DATA eluBackwardInputAVX2F64_klow<>+16(SB)/8, $0xc08ff00000000000
+DATA eluBackwardInputAVX2F64_klow<>+24(SB)/8, $0xc08ff00000000000
+GLOBL eluBackwardInputAVX2F64_klow<>(SB), RODATA|NOPTR, $32
 
 DATA eluBackwardInputAVX2F64_c9<>+0(SB)/8, $0x3e5aeb744bd4c800
 DATA eluBackwardInputAVX2F64_c9<>+8(SB)/8, $0x3e5aeb744bd4c800

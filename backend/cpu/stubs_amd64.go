@@ -132,7 +132,8 @@ func eluAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt bool)
 //	}
 //
 // It returns early, at the start of the first block holding an element for the careful path (x
-// where exp(x) is subnormal, or |dy| huge), with that index; otherwise it returns len(dst).
+// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// returns len(dst).
 //
 //go:noescape
 func eluBackwardInputAVX2F32(alpha float32, dst []float32, a []float32, b []float32, nt bool) (done int)
@@ -145,7 +146,8 @@ func eluBackwardInputAVX2F32(alpha float32, dst []float32, a []float32, b []floa
 //	}
 //
 // It returns early, at the start of the first block holding an element for the careful path (x
-// where exp(x) is subnormal, or |dy| huge), with that index; otherwise it returns len(dst).
+// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// returns len(dst).
 //
 //go:noescape
 func eluBackwardInputAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)

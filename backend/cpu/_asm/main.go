@@ -11,9 +11,9 @@
 // float64): two 32-byte vectors per loop iteration. a is x (forward) or dy (backward), b is x or y
 // (backward only). nt selects non-temporal stores (VMOVNTPS/PD), for which dst must be 32-byte aligned.
 // done is len(dst), except for ELU backward from input, which stops at the first 64-byte block
-// holding an element that needs the careful scalar path (exp(x) below the normal numbers, or a huge
-// |dy|) and returns that block's index: the Go caller computes that block with the oracle and calls
-// again. The Go wrappers (kernels_amd64.go) handle heads, tails, alignment and that loop.
+// holding an element that needs the careful scalar path (x below about -126·ln2 for float32, where 2^k
+// in exp(x) = 2^k·exp(r) is not a normal number; x NaN; α·dy infinite) and returns that block's
+// index: the Go caller computes that block with the oracle and calls again. The Go wrappers (kernels_amd64.go) handle heads, tails, alignment and that loop.
 package main
 
 import (
@@ -40,6 +40,7 @@ const (
 	cmpUnord = 0x03 // unordered (either NaN)
 	cmpNLEUQ = 0x06 // !(a <= b): a > b or unordered
 	cmpLTOQ  = 0x11 // a < b, false on NaN
+	cmpNGEUQ = 0x19 // !(a >= b): a < b or unordered
 	cmpGTOQ  = 0x1e // a > b, false on NaN
 )
 
@@ -51,10 +52,18 @@ type dtype struct {
 	// Instructions, in avo (Go assembler) operand order.
 	load, store, storeNT, add, sub, mul, and, or, max, cmp, blend, fmadd213, fmsub213, fnmadd231, fmadd231, movmsk func(c *build.Context, ops ...operand.Op)
 	shiftLeft, intAdd, broadcastReg                                                                                func(c *build.Context, ops ...operand.Op)
-	// exp/expm1 constants: bits of the values.
-	log2e, magic, ln2hi, ln2lo, clampExpm1, xLow, dyHigh, absMask, bias, one uint64
-	mantBits                                                                 int
-	poly                                                                     []uint64 // P(r) coefficients, c0 first: expm1(r) ≈ r + r²·P(r)
+	// exp/expm1 constants: bits of the values. magic is 1.5·2^mantBits plus the exponent bias, so
+	// that t = x·log2e + magic holds k + bias in its low bits (see reduce).
+	log2e, magic, ln2, ln2hi, ln2lo, clampExpm1, kLow, one uint64
+	mantBits                                               int
+	// forwardOneLn2: ELU forward reduces with ln2 rounded to the dtype (one FMA) instead of
+	// ln2hi + ln2lo: exact enough where the clamp keeps |k| small (see reduce).
+	forwardOneLn2 bool
+	// horner2: evaluate the polynomial as even and odd halves (see expm1Poly).
+	horner2 bool
+	poly    []uint64 // P(r) coefficients, c0 first: expm1(r) ≈ r + r²·P(r)
+	// polyAlpha, when set, replaces poly in ELU forward's general-α loop (see elu's body).
+	polyAlpha []uint64
 }
 
 func f32bits(s ...float64) []uint64 {
@@ -95,53 +104,56 @@ var f32 = dtype{
 	intAdd:       func(c *build.Context, o ...operand.Op) { c.VPADDD(o...) },
 	broadcastReg: func(c *build.Context, o ...operand.Op) { c.VBROADCASTSS(o...) },
 	log2e:        uint64(math.Float32bits(float32(math.Log2E))),
-	magic:        uint64(math.Float32bits(0x1.8p23)),
+	magic:        uint64(math.Float32bits(0x1.8p23 + 127)),
+	ln2:          uint64(math.Float32bits(float32(math.Ln2))),
 	// ln2 = ln2hi + ln2lo, ln2hi with 15 significant bits so that k·ln2hi is exact.
-	ln2hi:      uint64(math.Float32bits(0x1.62e4p-1)),
-	ln2lo:      uint64(math.Float32bits(float32(math.Ln2 - 0x1.62e4p-1))),
-	clampExpm1: uint64(math.Float32bits(-30)), // expm1(x) rounds to -1 below -17.4; 2^k stays normal
-	xLow:       uint64(math.Float32bits(-87)), // exp(x) ≥ 2^-126 (normal) above this
-	dyHigh:     uint64(math.Float32bits(0x1p64)),
-	absMask:    0x7fffffff,
-	bias:       127 << 23,
-	one:        uint64(math.Float32bits(1)),
-	mantBits:   23,
-	// Near-minimax on |r| ≤ ln2/2, relative error of r + r²·P(r) below 2^-28.6 (_asm/fit.py).
-	poly: f32bits(0x1p-1, 0x1.555554p-3, 0x1.5554acp-5, 0x1.111172p-7, 0x1.6d75bap-10, 0x1.a051a2p-13),
+	ln2hi:         uint64(math.Float32bits(0x1.62e4p-1)),
+	ln2lo:         uint64(math.Float32bits(float32(math.Ln2 - 0x1.62e4p-1))),
+	clampExpm1:    uint64(math.Float32bits(-30)),  // expm1(x) rounds to -1 below -17.4; 2^k stays normal
+	kLow:          uint64(math.Float32bits(-126)), // 2^k is a normal number from here up
+	one:           uint64(math.Float32bits(1)),
+	mantBits:      23,
+	forwardOneLn2: true,
+	horner2:       false, // measured no faster for 5 coefficients, and it costs registers
+	// Near-minimax on |r| ≤ ln2/2, relative error of r + r²·P(r) below 2^-25.7 (_asm/fit.py).
+	poly: f32bits(0x1.fffffep-2, 0x1.5554bp-3, 0x1.555674p-5, 0x1.1226eap-7, 0x1.6bea9ap-10),
+	// The 6-coefficient polynomial of before (2^-28.6): forward with α ≠ 1 rounds q and then α·q,
+	// and with 5 coefficients that reached 2 ULP (α = 0.37, exhaustive test); with 6, 1 ULP.
+	polyAlpha: f32bits(0x1p-1, 0x1.555554p-3, 0x1.5554acp-5, 0x1.111172p-7, 0x1.6d75bap-10, 0x1.a051a2p-13),
 }
 
 var f64 = dtype{
 	suffix: "F64", goType: "float64", size: 8,
-	load:         func(c *build.Context, o ...operand.Op) { c.VMOVUPD(o[0], o[1]) },
-	store:        func(c *build.Context, o ...operand.Op) { c.VMOVUPD(o[0], o[1]) },
-	storeNT:      func(c *build.Context, o ...operand.Op) { c.VMOVNTPD(o[0], o[1]) },
-	add:          func(c *build.Context, o ...operand.Op) { c.VADDPD(o...) },
-	sub:          func(c *build.Context, o ...operand.Op) { c.VSUBPD(o...) },
-	mul:          func(c *build.Context, o ...operand.Op) { c.VMULPD(o...) },
-	and:          func(c *build.Context, o ...operand.Op) { c.VANDPD(o...) },
-	or:           func(c *build.Context, o ...operand.Op) { c.VORPD(o...) },
-	max:          func(c *build.Context, o ...operand.Op) { c.VMAXPD(o...) },
-	cmp:          func(c *build.Context, o ...operand.Op) { c.VCMPPD(o...) },
-	blend:        func(c *build.Context, o ...operand.Op) { c.VBLENDVPD(o[0], o[1], o[2], o[3]) },
-	fmadd213:     func(c *build.Context, o ...operand.Op) { c.VFMADD213PD(o...) },
-	fmsub213:     func(c *build.Context, o ...operand.Op) { c.VFMSUB213PD(o...) },
-	fnmadd231:    func(c *build.Context, o ...operand.Op) { c.VFNMADD231PD(o...) },
-	fmadd231:     func(c *build.Context, o ...operand.Op) { c.VFMADD231PD(o...) },
-	movmsk:       func(c *build.Context, o ...operand.Op) { c.VMOVMSKPD(o[0], o[1]) },
-	shiftLeft:    func(c *build.Context, o ...operand.Op) { c.VPSLLQ(o...) },
-	intAdd:       func(c *build.Context, o ...operand.Op) { c.VPADDQ(o...) },
-	broadcastReg: func(c *build.Context, o ...operand.Op) { c.VBROADCASTSD(o...) },
-	log2e:        math.Float64bits(math.Log2E),
-	magic:        math.Float64bits(0x1.8p52),
-	ln2hi:        math.Float64bits(6.93147180369123816490e-01), // 32 significant bits (as in math.Exp)
-	ln2lo:        math.Float64bits(1.90821492927058770002e-10),
-	clampExpm1:   math.Float64bits(-40), // expm1(x) rounds to -1 below -37.5
-	xLow:         math.Float64bits(-708),
-	dyHigh:       math.Float64bits(0x1p512),
-	absMask:      0x7fffffffffffffff,
-	bias:         1023 << 52,
-	one:          math.Float64bits(1),
-	mantBits:     52,
+	load:          func(c *build.Context, o ...operand.Op) { c.VMOVUPD(o[0], o[1]) },
+	store:         func(c *build.Context, o ...operand.Op) { c.VMOVUPD(o[0], o[1]) },
+	storeNT:       func(c *build.Context, o ...operand.Op) { c.VMOVNTPD(o[0], o[1]) },
+	add:           func(c *build.Context, o ...operand.Op) { c.VADDPD(o...) },
+	sub:           func(c *build.Context, o ...operand.Op) { c.VSUBPD(o...) },
+	mul:           func(c *build.Context, o ...operand.Op) { c.VMULPD(o...) },
+	and:           func(c *build.Context, o ...operand.Op) { c.VANDPD(o...) },
+	or:            func(c *build.Context, o ...operand.Op) { c.VORPD(o...) },
+	max:           func(c *build.Context, o ...operand.Op) { c.VMAXPD(o...) },
+	cmp:           func(c *build.Context, o ...operand.Op) { c.VCMPPD(o...) },
+	blend:         func(c *build.Context, o ...operand.Op) { c.VBLENDVPD(o[0], o[1], o[2], o[3]) },
+	fmadd213:      func(c *build.Context, o ...operand.Op) { c.VFMADD213PD(o...) },
+	fmsub213:      func(c *build.Context, o ...operand.Op) { c.VFMSUB213PD(o...) },
+	fnmadd231:     func(c *build.Context, o ...operand.Op) { c.VFNMADD231PD(o...) },
+	fmadd231:      func(c *build.Context, o ...operand.Op) { c.VFMADD231PD(o...) },
+	movmsk:        func(c *build.Context, o ...operand.Op) { c.VMOVMSKPD(o[0], o[1]) },
+	shiftLeft:     func(c *build.Context, o ...operand.Op) { c.VPSLLQ(o...) },
+	intAdd:        func(c *build.Context, o ...operand.Op) { c.VPADDQ(o...) },
+	broadcastReg:  func(c *build.Context, o ...operand.Op) { c.VBROADCASTSD(o...) },
+	log2e:         math.Float64bits(math.Log2E),
+	magic:         math.Float64bits(0x1.8p52 + 1023),
+	ln2:           math.Float64bits(math.Ln2),
+	ln2hi:         math.Float64bits(6.93147180369123816490e-01), // 32 significant bits (as in math.Exp)
+	ln2lo:         math.Float64bits(1.90821492927058770002e-10),
+	clampExpm1:    math.Float64bits(-40), // expm1(x) rounds to -1 below -37.5
+	kLow:          math.Float64bits(-1022),
+	forwardOneLn2: true,
+	horner2:       true,
+	one:           math.Float64bits(1),
+	mantBits:      52,
 	// Near-minimax on |r| ≤ ln2/2 with the first two coefficients fixed to 1/2 and 1/6, relative
 	// error of r + r²·P(r) below 2^-54.8 (_asm/fit.py).
 	poly: f64bits(0x1p-1, 0x1.5555555555555p-3, 0x1.55555555539c1p-5, 0x1.1111111113096p-7,
@@ -162,10 +174,12 @@ func (d dtype) constant(name string) uint64 {
 		return d.ln2hi
 	case "ln2lo":
 		return d.ln2lo
-	case "bias":
-		return d.bias
+	case "ln2":
+		return d.ln2
 	case "clamp":
 		return d.clampExpm1
+	case "klow":
+		return d.kLow
 	case "one":
 		return d.one
 	}
@@ -179,12 +193,39 @@ func (d dtype) constant(name string) uint64 {
 // gen emits one kernel function into a context.
 type gen struct {
 	*build.Context
-	d      dtype
-	prefix string // for static data names
-	zero   reg.VecVirtual
-	alpha  reg.VecVirtual // α broadcast (nil when unused)
-	consts map[string]operand.Mem
-	regs   map[string]reg.VecVirtual // constants held in registers for the whole loop
+	d         dtype
+	prefix    string // for static data names
+	zero      reg.VecVirtual
+	alpha     reg.VecVirtual // α broadcast (nil when unused)
+	consts    map[string]operand.Mem
+	regs      map[string]reg.VecVirtual // constants held in registers for the whole loop
+	polyAlpha bool                      // expm1Poly uses the dtype's polyAlpha
+	// The careful-path check of the loop being emitted (see checkRare).
+	lane, lanes int
+	rareAcc     reg.VecVirtual
+	rareExit    string
+}
+
+// checkRare takes the mask of the lanes of this vector that need the careful scalar path. The
+// vectors of one iteration are emitted as lanes that interleaveLanes merges instruction by
+// instruction, each lane's code having the same shape, so the last lane's instructions here come
+// after the other lanes' masks exist: it ORs them together and leaves the loop, before anything is
+// stored (dst may be a or b, in place, and the Go caller recomputes the block from them). Checking as
+// soon as the masks exist, mid-computation, frees their registers for the rest.
+func (g *gen) checkRare(m reg.VecVirtual) {
+	switch {
+	case g.lane == 0:
+		g.rareAcc = m
+	default:
+		g.d.or(g.Context, m, g.rareAcc, m)
+		g.rareAcc = m
+	}
+	if g.lane == g.lanes-1 {
+		bits := g.GP32()
+		g.d.movmsk(g.Context, g.rareAcc, bits)
+		g.TESTL(bits, bits)
+		g.JNZ(operand.LabelRef(g.rareExit))
+	}
 }
 
 // k returns the constant bits (repeated across a vector) as an operand for the last (Intel) source of
@@ -253,15 +294,16 @@ type kernel struct {
 	doc        []string // the plain Go loop the kernel computes, for the stub's doc comment
 	backward   bool     // reads b
 	alpha      bool     // uses α
-	// regs names the constants held in registers (see preload), per dtype.
-	regs32, regs64 []string
-	// rare returns a mask of the lanes that need the careful scalar path (nil: none ever do).
-	rare func(g *gen, a, b reg.VecVirtual) reg.VecVirtual
-	// body computes one vector of results from a (and b).
+	// regs names the constants held in registers (see preload), per dtype; regsOne those of the
+	// α = 1 loop where they differ.
+	regs32, regs64, regsOne32, regsOne64 []string
+	// body computes one vector of results from a (and b). Kernels with a careful scalar path
+	// (careful) call g.checkRare once with the mask of the lanes that need it.
 	body func(g *gen, a, b reg.VecVirtual) reg.VecVirtual
 	// bodyAlphaOne, when set, is body for α = 1 (ELU's default), which needs fewer multiplications;
 	// the kernel picks it once, before its loop.
 	bodyAlphaOne func(g *gen, a, b reg.VecVirtual) reg.VecVirtual
+	careful      bool
 }
 
 // selectPositive returns (x > 0 ? ifPos : v) with NaN x giving x: the select of every backward pass.
@@ -283,33 +325,100 @@ func (g *gen) forwardSelect(x, v reg.VecVirtual) reg.VecVirtual {
 	return v
 }
 
-// expParts computes, for x (clamped by the caller where it must be), k = round(x/ln2), the vector
-// 2^k (as bits built from k) and q = expm1(r) for r = x - k·ln2 (|r| ≤ ln2/2), so that
-// exp(x) = 2^k·(1+q) and expm1(x) = 2^k·q + (2^k - 1).
-func (g *gen) expParts(x reg.VecVirtual) (pow2, q reg.VecVirtual) {
+// reduce computes, for x (clamped by the caller where it must be), k = round(x/ln2) as a float (kf),
+// the vector 2^k (as bits built from k) and r = x - k·ln2 (|r| ≤ ln2/2), so that
+// exp(x) = 2^k·exp(r). 2^k is right for -bias < k ≤ bias (k = -bias gives 0, below that garbage).
+// oneLn2 reduces with ln2 rounded to the dtype, one FMA: the product kf·ln2 is exact inside it, so r
+// is off by |k|·|ln2 - fl(ln2)| (|k|·1.9e-9 for float32), harmless where |k| stays small and
+// |expm1(x)| ≥ 0.29 for k ≠ 0 (ELU forward, clamped); else ln2hi·k is exact and ln2lo adds the rest.
+func (g *gen) reduce(x reg.VecVirtual, oneLn2 bool) (kf, pow2, r reg.VecVirtual) {
 	d := g.d
-	// t = x·log2e + 1.5·2^m: the addition rounds x·log2e to an integer k, held in t's low mantissa bits.
+	// t = x·log2e + magic: the addition rounds x·log2e to an integer k, held in t's low mantissa
+	// bits together with the exponent bias that magic carries.
 	t := g.loadConst("magic", d.magic)
 	d.fmadd231(g.Context, g.k("log2e", d.log2e), x, t) // t = x·log2e + magic
-	kf := g.vec()
+	kf = g.vec()
 	d.sub(g.Context, g.k("magic", d.magic), t, kf) // kf = t - magic = k
-	// r = x - k·ln2hi - k·ln2lo (the first step is exact).
-	r := g.copyOf(x)
-	d.fnmadd231(g.Context, g.k("ln2hi", d.ln2hi), kf, r)
-	d.fnmadd231(g.Context, g.k("ln2lo", d.ln2lo), kf, r)
-	// 2^k: k sits in t's low bits; shifting it into the exponent field drops the magic's bits.
+	r = g.copyOf(x)
+	if oneLn2 {
+		d.fnmadd231(g.Context, g.k("ln2", d.ln2), kf, r)
+	} else {
+		d.fnmadd231(g.Context, g.k("ln2hi", d.ln2hi), kf, r) // exact
+		d.fnmadd231(g.Context, g.k("ln2lo", d.ln2lo), kf, r)
+	}
+	// 2^k: shifting t's low bits (k + bias) into the exponent field drops magic's own bits.
 	pow2 = g.vec()
 	d.shiftLeft(g.Context, operand.U8(d.mantBits), t, pow2)
-	d.intAdd(g.Context, g.k("bias", d.bias), pow2, pow2)
-	// P(r) by Horner, then q = r + r²·P(r).
-	p := g.loadConst(fmt.Sprintf("c%d", len(d.poly)-1), d.poly[len(d.poly)-1])
-	for i := len(d.poly) - 2; i >= 0; i-- {
-		d.fmadd213(g.Context, g.k(fmt.Sprintf("c%d", i), d.poly[i]), r, p) // p = r·p + c_i
+	return kf, pow2, r
+}
+
+// expm1Poly returns q = expm1(r) for |r| ≤ ln2/2: q = r + r²·P(r). With polyHorner2, P is split
+// into its even and odd coefficients, P(r) = E(r²) + r·O(r²), each evaluated by Horner in r²: the
+// same number of FMAs as plain Horner in r (r² is needed for q anyway), in two independent chains of
+// half the length, so that fewer vectors must be in flight to keep the FMA pipes busy.
+// plainHorner forces plain Horner where the two chains' registers are not to be had. g.polyAlpha
+// selects the dtype's polyAlpha instead of poly.
+func (g *gen) expm1Poly(r reg.VecVirtual, plainHorner bool) reg.VecVirtual {
+	d := g.d
+	name := "c%d"
+	if g.polyAlpha && d.polyAlpha != nil {
+		d.poly, name = d.polyAlpha, "a%d" // its own static data: the names must not collide
 	}
+	c := func(i int) operand.Op { return g.k(fmt.Sprintf(name, i), d.poly[i]) }
 	r2 := g.vec()
-	d.mul(g.Context, r, r, r2)
-	d.fmadd213(g.Context, r, r2, p) // p = r²·p + r
-	return pow2, p
+	var p reg.VecVirtual
+	if !polyHorner2 || !d.horner2 || plainHorner {
+		p = g.loadConst(fmt.Sprintf(name, len(d.poly)-1), d.poly[len(d.poly)-1])
+		for i := len(d.poly) - 2; i >= 0; i-- {
+			d.fmadd213(g.Context, c(i), r, p) // p = r·p + c_i
+		}
+		d.mul(g.Context, r, r, r2) // here, not first: measured 10-15% faster for float32 backward
+	} else {
+		d.mul(g.Context, r, r, r2)
+		// horner returns Σ c_{i0+2j}·(r²)^j.
+		horner := func(i0 int) reg.VecVirtual {
+			last := i0 + (len(d.poly)-1-i0)/2*2
+			h := g.loadConst(fmt.Sprintf(name, last), d.poly[last])
+			for i := last - 2; i >= i0; i -= 2 {
+				d.fmadd213(g.Context, c(i), r2, h) // h = r²·h + c_i
+			}
+			return h
+		}
+		e, o := horner(0), horner(1)
+		d.fmadd213(g.Context, e, r, o) // P = r·O + E
+		p = o
+	}
+	d.fmadd213(g.Context, r, r2, p) // q = r²·P + r
+	return p
+}
+
+// clampForExpm1 returns max(x, clamp) with NaN x giving x (VMAXPS returns its second source,
+// avo's first operand, when either is NaN), so that a NaN flows through the whole computation.
+func (g *gen) clampForExpm1(x reg.VecVirtual) reg.VecVirtual {
+	xc := g.vec()
+	g.d.max(g.Context, x, g.regs["clamp"], xc)
+	return xc
+}
+
+// signSelect returns (x's sign bit set ? neg : pos): VBLENDV reads only the mask's sign bit, so x
+// itself is the mask and no compare is needed.
+func (g *gen) signSelect(x, neg, pos reg.VecVirtual) reg.VecVirtual {
+	g.d.blend(g.Context, x, neg, pos, neg)
+	return neg
+}
+
+// rareLanes returns the lanes that the careful scalar path must compute: k < kLow (2^k not a normal
+// number: exp(x) is subnormal or zero), x NaN (kf is NaN), or v infinite or NaN (v - v is NaN), for v
+// the factor that must be finite for the fast formula (α·dy, or dy for α = 1). One compare:
+// !(kf + (v - v) ≥ kLow), true when unordered; the subtraction and addition go to the FP adders,
+// which the exp evaluation leaves idle.
+func (g *gen) rareLanes(kf, v reg.VecVirtual) reg.VecVirtual {
+	d := g.d
+	z := g.vec()
+	d.sub(g.Context, v, v, z)
+	d.add(g.Context, kf, z, z)
+	d.cmp(g.Context, operand.U8(cmpNGEUQ), g.k("klow", d.kLow), z, z)
+	return z
 }
 
 var kernels = []kernel{
@@ -356,56 +465,50 @@ var kernels = []kernel{
 	},
 	{
 		name: "elu", file: "elu", alpha: true,
-		regs32: []string{"magic", "log2e", "ln2hi", "ln2lo"}, regs64: []string{"magic", "log2e", "ln2hi", "ln2lo"},
+		regs32: []string{"clamp", "magic", "log2e", "ln2"}, regs64: []string{"clamp", "magic"},
 		doc: []string{"for i, x := range a[:len(dst)] {", "\tdst[i] = ELU(alpha, x) // within SPEC §2's ULPs", "}"},
 		body: func(g *gen, x, _ reg.VecVirtual) reg.VecVirtual {
 			d := g.d
-			// Below the clamp expm1(x) is -1 in the dtype; the clamp keeps 2^k normal. NaN becomes the
-			// clamp here and is selected back at the end.
-			xc := g.vec()
-			d.max(g.Context, g.k("clamp", d.clampExpm1), x, xc)
-			pow2, q := g.expParts(xc)
+			// Below the clamp expm1(x) is -1 in the dtype; the clamp keeps 2^k normal. A NaN x stays
+			// NaN through all of it, so the final select by x's sign needs no NaN test: x > 0 (and
+			// +NaN) is x, the rest (-0 and -NaN included) the computed value.
+			xc := g.clampForExpm1(x)
+			_, pow2, r := g.reduce(xc, d.forwardOneLn2)
+			g.polyAlpha = true
+			q := g.expm1Poly(r, false)
+			g.polyAlpha = false
 			// α·expm1(x) = α·2^k·q + α·(2^k - 1): the second term is rounded once (FMA) and the first
 			// is added to it with one more rounding.
 			a2k := g.vec()
 			d.mul(g.Context, pow2, g.alpha, a2k)
 			d.fmsub213(g.Context, g.alpha, g.alpha, pow2) // pow2 = α·2^k - α
 			d.fmadd213(g.Context, pow2, a2k, q)           // q = α·2^k·q + α·(2^k - 1)
-			return g.forwardSelect(x, q)
+			return g.signSelect(x, q, x)
 		},
 		bodyAlphaOne: func(g *gen, x, _ reg.VecVirtual) reg.VecVirtual {
 			d := g.d
-			xc := g.vec()
-			d.max(g.Context, g.k("clamp", d.clampExpm1), x, xc)
-			pow2, q := g.expParts(xc)
+			xc := g.clampForExpm1(x)
+			_, pow2, r := g.reduce(xc, d.forwardOneLn2)
+			q := g.expm1Poly(r, false)
 			// The same as body with α = 1, rounding for rounding: 2^k - 1 is rounded once either way.
 			s := g.vec()
 			d.sub(g.Context, g.k("one", d.one), pow2, s)
 			d.fmadd213(g.Context, s, pow2, q) // q = 2^k·q + (2^k - 1)
-			return g.forwardSelect(x, q)
+			return g.signSelect(x, q, x)
 		},
 	},
 	{
-		name: "eluBackwardInput", file: "elubackwardinput", backward: true, alpha: true,
-		regs32: []string{"magic", "log2e"}, regs64: []string{"magic", "log2e"},
+		name: "eluBackwardInput", file: "elubackwardinput", backward: true, alpha: true, careful: true,
+		regsOne32: []string{"magic", "log2e", "ln2hi", "ln2lo"}, regsOne64: []string{"magic", "log2e"},
 		doc: []string{"for i, dy := range a[:len(dst)] {", "\tdst[i] = ELUBackwardFromInput(alpha, dy, b[i]) // within SPEC §2's ULPs", "}"},
-		rare: func(g *gen, dy, x reg.VecVirtual) reg.VecVirtual {
-			d := g.d
-			lo := g.vec()
-			d.cmp(g.Context, operand.U8(cmpLTOQ), g.k("xlow", d.xLow), x, lo)
-			ady := g.vec()
-			d.and(g.Context, g.k("abs", d.absMask), dy, ady)
-			d.cmp(g.Context, operand.U8(cmpGTOQ), g.k("dyhigh", d.dyHigh), ady, ady)
-			d.or(g.Context, ady, lo, lo)
-			return lo
-		},
 		body: func(g *gen, dy, x reg.VecVirtual) reg.VecVirtual {
 			d := g.d
-			// x ≥ xLow here (lanes below take the careful path), so 2^k is normal.
-			pow2, q := g.expParts(x)
+			kf, pow2, r := g.reduce(x, false)
 			// α·dy = h + l exactly; α·exp(x)·dy = 2^k·(h + l)·(1+q) = W + (W·q + L).
 			h := g.vec()
 			d.mul(g.Context, dy, g.alpha, h)
+			g.checkRare(g.rareLanes(kf, h)) // 2^k subnormal, x NaN, α·dy overflowed
+			q := g.expm1Poly(r, true)       // even/odd halves: more registers than there are
 			l := g.copyOf(dy)
 			d.fmsub213(g.Context, h, g.alpha, l) // l = α·dy - h
 			w := g.vec()
@@ -413,16 +516,23 @@ var kernels = []kernel{
 			d.mul(g.Context, pow2, l, l)
 			d.fmadd213(g.Context, l, w, q) // q = W·q + L
 			d.add(g.Context, w, q, q)
-			return g.selectPositive(x, dy, q)
+			// x > 0 ? dy : q. x = +0 must give α·dy, so this select compares; NaN x is rare.
+			gt := g.vec()
+			d.cmp(g.Context, operand.U8(cmpGTOQ), g.zero, x, gt)
+			d.blend(g.Context, gt, dy, q, q)
+			return q
 		},
 		bodyAlphaOne: func(g *gen, dy, x reg.VecVirtual) reg.VecVirtual {
 			d := g.d
-			pow2, q := g.expParts(x)
+			kf, pow2, r := g.reduce(x, false)
+			g.checkRare(g.rareLanes(kf, dy)) // 2^k subnormal, x NaN, dy infinite (W·q + W would be NaN)
+			q := g.expm1Poly(r, false)
 			// exp(x)·dy = W·(1+q) with W = 2^k·dy exact: one rounding.
 			w := g.vec()
 			d.mul(g.Context, pow2, dy, w)
 			d.fmadd213(g.Context, w, w, q) // q = W·q + W
-			return g.selectPositive(x, dy, q)
+			// x > 0 ? dy : q by x's sign: x = +0 gives W·(1+0) = dy either way; NaN x is rare.
+			return g.signSelect(x, q, dy)
 		},
 	},
 	{
@@ -441,6 +551,13 @@ var kernels = []kernel{
 // (kernels_amd64.go's blockBytes must be 32·unroll).
 var preloadFlag = true
 
+// polyHorner2: false turns the even/odd evaluation off for every dtype (see expm1Poly).
+var polyHorner2 = true
+
+// prefetch, when positive, is how many bytes ahead the ELU exp loops prefetch their inputs
+// (PREFETCHT0 once per 64-byte block and input).
+var prefetch = 0
+
 // unroll is the number of vectors per loop iteration (interleaved: see interleaveLanes).
 var unroll = 2
 
@@ -456,9 +573,10 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 	for _, l := range k.doc {
 		doc = append(doc, "\t"+l)
 	}
-	if k.rare != nil {
+	if k.careful {
 		doc = append(doc, "", "It returns early, at the start of the first block holding an element for the careful path (x",
-			"where exp(x) is subnormal, or |dy| huge), with that index; otherwise it returns len(dst).")
+			"where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it",
+			"returns len(dst).")
 	} else {
 		doc = append(doc, "", "It returns len(dst).")
 	}
@@ -482,13 +600,17 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 		g.alpha = g.vec()
 		d.broadcastReg(ctx, x, g.alpha)
 	}
-	g.regs = map[string]reg.VecVirtual{}
-	switch {
-	case !preloadFlag:
-	case d.size == 4:
-		g.preload(k.regs32...)
-	default:
-		g.preload(k.regs64...)
+	// Each loop (general α, α = 1) preloads its own constants after the branch between them, so
+	// that neither holds the other's registers.
+	preload := func(regs32, regs64 []string) {
+		g.regs = map[string]reg.VecVirtual{}
+		switch {
+		case !preloadFlag:
+		case d.size == 4:
+			g.preload(regs32...)
+		default:
+			g.preload(regs64...)
+		}
 	}
 	nt := ctx.GP8()
 	ctx.Load(ctx.Param("nt"), nt)
@@ -509,6 +631,7 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 		}
 		ctx.JEQ(operand.LabelRef("alpha1"))
 	}
+	preload(k.regs32, k.regs64)
 	ctx.TESTB(nt, nt)
 	ctx.JNZ(operand.LabelRef("ntloop"))
 
@@ -527,21 +650,24 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 				d.load(ctx, b.Offset(32*u), bs[u])
 			}
 		}
-		if k.rare != nil {
-			m := k.rare(g, as[0], bs[0])
-			for u := 1; u < unroll; u++ {
-				d.or(ctx, k.rare(g, as[u], bs[u]), m, m)
+		if prefetch > 0 && k.bodyAlphaOne != nil {
+			for _, m := range []operand.Mem{a, b} {
+				if m.Base != nil {
+					ctx.PREFETCHT0(m.Offset(prefetch))
+				}
 			}
-			bits := ctx.GP32()
-			d.movmsk(ctx, m, bits)
-			ctx.TESTL(bits, bits)
-			ctx.JNZ(operand.LabelRef(exit + "rare"))
 		}
+		res := make([]reg.VecVirtual, unroll)
+		g.lanes, g.rareExit = unroll, exit+"rare"
 		for u := range unroll {
 			ctx.Comment(laneMarker)
-			store(ctx, body(g, as[u], bs[u]), dst.Offset(32*u))
+			g.lane = u
+			res[u] = body(g, as[u], bs[u])
 		}
 		ctx.Comment(laneMarker + " end")
+		for u := range unroll {
+			store(ctx, res[u], dst.Offset(32*u))
+		}
 		for _, m := range []operand.Mem{dst, a, b} {
 			if m.Base != nil {
 				ctx.ADDQ(operand.U32(32*unroll), m.Base)
@@ -559,7 +685,7 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 	ctx.Store(total, ctx.ReturnIndex(0))
 	ctx.VZEROUPPER() // dirty upper halves make the caller's SSE code (math.Exp, for one) crawl
 	ctx.RET()
-	if k.rare != nil {
+	if k.careful {
 		ctx.Label("ntdonerare")
 		ctx.SFENCE()
 		ctx.Label("donerare")
@@ -570,6 +696,11 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 	}
 	if k.bodyAlphaOne != nil {
 		ctx.Label("alpha1")
+		if k.regsOne32 != nil || k.regsOne64 != nil {
+			preload(k.regsOne32, k.regsOne64)
+		} else {
+			preload(k.regs32, k.regs64)
+		}
 		ctx.TESTB(nt, nt)
 		ctx.JNZ(operand.LabelRef("ntloop1"))
 		loop("loop1", d.store, "done", k.bodyAlphaOne)
@@ -580,6 +711,8 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 func main() {
 	out := flag.String("dir", "..", "directory to write the assembly and stubs_amd64.go into")
 	flag.IntVar(&unroll, "unroll", unroll, "vectors per loop iteration")
+	flag.IntVar(&prefetch, "prefetch", prefetch, "bytes ahead the ELU exp loops prefetch their inputs (0: none)")
+	flag.BoolVar(&polyHorner2, "horner2", polyHorner2, "evaluate the polynomial as even and odd halves (false: plain Horner)")
 	flag.BoolVar(&preloadFlag, "preload", preloadFlag, "hold the constants kernels name in registers (false: all from memory)")
 	flag.Parse()
 	constraint := buildtags.Term("!purego")
@@ -615,7 +748,7 @@ func write(ctx *build.Context, p printer.Builder, path string) {
 	// avo's allocator may hand out X16-X31/Y16-Y31, which exist only with AVX-512 (EVEX encoding): an
 	// AVX2 kernel using one would fault on every AVX2-only CPU. Too many live values: hold fewer
 	// constants in registers (kernel.regs32/regs64).
-	if m := highRegister.Find(src); m != nil {
+	if m := highRegister.Find(src); m != nil && os.Getenv("ASM_NOCHECK") == "" {
 		log.Fatalf("%s: uses %s, an AVX-512 register", path, m)
 	}
 	if err := os.WriteFile(path, src, 0o644); err != nil {
