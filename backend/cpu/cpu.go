@@ -58,14 +58,7 @@ func Devices() []core.Device {
 }
 
 // Info describes the machine. ComputeUnits is GOMAXPROCS when the backend was made.
-func (b *Backend) Info() core.Info {
-	info := b.info
-	info.Details = map[string]string{}
-	for k, v := range b.info.Details {
-		info.Details[k] = v
-	}
-	return info
-}
+func (b *Backend) Info() core.Info { return b.info.Clone() }
 
 // Alloc allocates a zeroed Go slice. Sizes beyond the memory the system reports available give
 // ErrOutOfMemory instead of the fatal error the Go runtime would raise.
