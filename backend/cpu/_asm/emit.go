@@ -1,0 +1,232 @@
+package main
+
+import (
+	"fmt"
+	"log"
+	"math"
+	"os"
+	"regexp"
+
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/ir"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/pass"
+	"github.com/mmcloughlin/avo/printer"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// emit writes the kernel k for dtype d into ctx.
+func emit(ctx *build.Context, k kernel, d dtype) {
+	name := k.name + "AVX2" + d.suffix
+	ctx.Function(name)
+	ctx.Attributes(attr.NOSPLIT)
+	ctx.Pragma("noescape")
+	ctx.SignatureExpr(fmt.Sprintf("func(alpha %s, dst, a, b []%s, nt bool) (done int)", d.goType, d.goType))
+	doc := []string{fmt.Sprintf("%s computes, with AVX2 and FMA, %d elements per iteration (len(dst) a multiple of %d;", name, unroll*d.width(), unroll*d.width()),
+		"nt: non-temporal stores, dst 32-byte aligned):", ""}
+	for _, l := range k.doc {
+		doc = append(doc, "\t"+l)
+	}
+	if k.careful {
+		doc = append(doc, "", "It returns early, at the start of the first block holding an element for the careful path (x",
+			"where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it",
+			"returns len(dst).")
+	} else {
+		doc = append(doc, "", "It returns len(dst).")
+	}
+	ctx.Doc(doc...)
+	g := &gen{Context: ctx, d: d, prefix: name, consts: map[string]operand.Mem{}}
+
+	dst := operand.Mem{Base: ctx.Load(ctx.Param("dst").Base(), ctx.GP64())}
+	a := operand.Mem{Base: ctx.Load(ctx.Param("a").Base(), ctx.GP64())}
+	var b operand.Mem
+	if k.backward {
+		b = operand.Mem{Base: ctx.Load(ctx.Param("b").Base(), ctx.GP64())}
+	}
+	n := ctx.Load(ctx.Param("dst").Len(), ctx.GP64())
+	total := ctx.GP64()
+	ctx.MOVQ(n, total)
+	g.zero = g.vec()
+	ctx.VXORPS(g.zero, g.zero, g.zero)
+	if k.alpha {
+		x := ctx.XMM()
+		ctx.Load(ctx.Param("alpha"), x)
+		g.alpha = g.vec()
+		d.broadcastReg(ctx, x, g.alpha)
+	}
+	// Each loop (general α, α = 1) preloads its own constants after the branch between them, so
+	// that neither holds the other's registers.
+	preload := func(regs32, regs64 []string) {
+		g.regs = map[string]reg.VecVirtual{}
+		switch {
+		case !preloadFlag:
+		case d.size == 4:
+			g.preload(regs32...)
+		default:
+			g.preload(regs64...)
+		}
+	}
+	nt := ctx.GP8()
+	ctx.Load(ctx.Param("nt"), nt)
+	if k.bodyAlphaOne != nil {
+		bits := ctx.GP64()
+		param, err := ctx.Param("alpha").Resolve()
+		if err != nil {
+			log.Fatal(err)
+		}
+		if d.size == 4 {
+			ctx.MOVL(param.Addr, bits.As32())
+			ctx.CMPL(bits.As32(), operand.U32(math.Float32bits(1)))
+		} else {
+			ctx.MOVQ(param.Addr, bits)
+			one := ctx.GP64()
+			ctx.MOVQ(operand.U64(math.Float64bits(1)), one)
+			ctx.CMPQ(bits, one)
+		}
+		ctx.JEQ(operand.LabelRef("alpha1"))
+	}
+	preload(k.regs32, k.regs64)
+	ctx.TESTB(nt, nt)
+	ctx.JNZ(operand.LabelRef("ntloop"))
+
+	block := unroll * d.width()
+	loop := func(label string, store func(c *build.Context, o ...operand.Op), exit string, body func(g *gen, a, b reg.VecVirtual) reg.VecVirtual) {
+		ctx.Label(label)
+		ctx.TESTQ(n, n)
+		ctx.JZ(operand.LabelRef(exit))
+		as := make([]reg.VecVirtual, unroll)
+		bs := make([]reg.VecVirtual, unroll)
+		for u := range unroll {
+			as[u] = g.vec()
+			d.load(ctx, a.Offset(32*u), as[u])
+			if k.backward {
+				bs[u] = g.vec()
+				d.load(ctx, b.Offset(32*u), bs[u])
+			}
+		}
+		if prefetch > 0 && k.bodyAlphaOne != nil {
+			for _, m := range []operand.Mem{a, b} {
+				if m.Base != nil {
+					ctx.PREFETCHT0(m.Offset(prefetch))
+				}
+			}
+		}
+		res := make([]reg.VecVirtual, unroll)
+		g.lanes, g.rareExit = unroll, exit+"rare"
+		for u := range unroll {
+			ctx.Comment(laneMarker)
+			g.lane = u
+			res[u] = body(g, as[u], bs[u])
+		}
+		ctx.Comment(laneMarker + " end")
+		for u := range unroll {
+			store(ctx, res[u], dst.Offset(32*u))
+		}
+		for _, m := range []operand.Mem{dst, a, b} {
+			if m.Base != nil {
+				ctx.ADDQ(operand.U32(32*unroll), m.Base)
+			}
+		}
+		ctx.SUBQ(operand.U32(block), n)
+		ctx.JMP(operand.LabelRef(label))
+	}
+	loop("loop", d.store, "done", k.body)
+	loop("ntloop", d.storeNT, "ntdone", k.body)
+
+	ctx.Label("ntdone")
+	ctx.SFENCE() // non-temporal stores are weakly ordered: fence before the caller publishes dst
+	ctx.Label("done")
+	ctx.Store(total, ctx.ReturnIndex(0))
+	ctx.VZEROUPPER() // dirty upper halves make the caller's SSE code (math.Exp, for one) crawl
+	ctx.RET()
+	if k.careful {
+		ctx.Label("ntdonerare")
+		ctx.SFENCE()
+		ctx.Label("donerare")
+		ctx.SUBQ(n, total) // elements done = len - remaining
+		ctx.Store(total, ctx.ReturnIndex(0))
+		ctx.VZEROUPPER()
+		ctx.RET()
+	}
+	if k.bodyAlphaOne != nil {
+		ctx.Label("alpha1")
+		if k.regsOne32 != nil || k.regsOne64 != nil {
+			preload(k.regsOne32, k.regsOne64)
+		} else {
+			preload(k.regs32, k.regs64)
+		}
+		ctx.TESTB(nt, nt)
+		ctx.JNZ(operand.LabelRef("ntloop1"))
+		loop("loop1", d.store, "done", k.bodyAlphaOne)
+		loop("ntloop1", d.storeNT, "ntdone", k.bodyAlphaOne)
+	}
+}
+
+func write(ctx *build.Context, p printer.Builder, path string) {
+	f, err := ctx.Result()
+	if err != nil {
+		log.Fatalf("%s: %v", path, err)
+	}
+	for _, fn := range f.Functions() {
+		interleaveLanes(fn)
+	}
+	if err := pass.Compile.Execute(f); err != nil {
+		log.Fatalf("%s: %v", path, err)
+	}
+	src, err := p(printerConfig).Print(f)
+	if err != nil {
+		log.Fatalf("%s: %v", path, err)
+	}
+	// avo's allocator may hand out X16-X31/Y16-Y31, which exist only with AVX-512 (EVEX encoding): an
+	// AVX2 kernel using one would fault on every AVX2-only CPU. Too many live values: hold fewer
+	// constants in registers (kernel.regs32/regs64).
+	if m := highRegister.Find(src); m != nil && os.Getenv("ASM_NOCHECK") == "" {
+		log.Fatalf("%s: uses %s, an AVX-512 register", path, m)
+	}
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+var highRegister = regexp.MustCompile(`\b([XYZ](1[6-9]|2[0-9]|3[01])|Z[0-9]+|K[0-7])\b`)
+
+// printerConfig names the command in each file's "Code generated ... DO NOT EDIT." header.
+var printerConfig = printer.Config{Name: "backend/cpu/_asm (make generate)", Pkg: "cpu"}
+
+// interleaveLanes merges, in each run of lanes (code between laneMarker comments, ended by
+// "lane end"), the lanes' instructions round-robin. The lanes are independent (each has its own
+// virtual registers, reading shared constants only), so any interleaving computes the same.
+func interleaveLanes(fn *ir.Function) {
+	var out, pending []ir.Node
+	var lanes [][]ir.Node
+	in := false
+	for _, n := range fn.Nodes {
+		c, isComment := n.(*ir.Comment)
+		switch {
+		case isComment && len(c.Lines) == 1 && c.Lines[0] == laneMarker:
+			in = true
+			lanes = append(lanes, nil)
+		case isComment && len(c.Lines) == 1 && c.Lines[0] == laneMarker+" end":
+			for i := 0; ; i++ {
+				more := false
+				for _, l := range lanes {
+					if i < len(l) {
+						pending = append(pending, l[i])
+						more = true
+					}
+				}
+				if !more {
+					break
+				}
+			}
+			out = append(out, pending...)
+			pending, lanes, in = nil, nil, false
+		case in:
+			lanes[len(lanes)-1] = append(lanes[len(lanes)-1], n)
+		default:
+			out = append(out, n)
+		}
+	}
+	fn.Nodes = out
+}
