@@ -20,9 +20,9 @@ test-purego:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 0.5s ./backend/...
 
-# gpuact's CPU backend and PyTorch's CPU ops (bench/torch_cpu.py) on the same sizes, in alternating
-# rounds, then a table of per-pass ratios and shares of copy() bandwidth (medians over the rounds).
-# The median JSON rows land in bench/out/.
+# gpuact's CPU backend and PyTorch's CPU ops (bench/torch_cpu.py; PyTorch from scripts/setup/torch-cpu.sh)
+# on the same sizes, in alternating rounds, then a table of per-pass ratios and shares of copy() bandwidth
+# (medians over the rounds). The median JSON rows land in bench/out/.
 BENCH_ROUNDS ?= 3
 bench-vs-torch:
 	mkdir -p bench/out
@@ -32,7 +32,7 @@ bench-vs-torch:
 # Regenerates every generated file (see each generator's header). generate-asm: the CPU kernels, from
 # backend/cpu/_asm (avo, its own module; needs only the module proxy). generate-cuda: the CUDA fatbin,
 # its resource report and hashes, and the CUresult names (needs nvcc and cuda.h: CUDA 11.8 from
-# ../shared/setup/cuda-toolkit.sh).
+# scripts/setup/cuda-toolkit.sh).
 .PHONY: generate-asm generate-cuda
 generate: generate-asm generate-cuda
 generate-asm:

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Compiles activations.cu into activations.fatbin (machine code for sm_50 ... sm_90 and PTX for compute_90,
 # which newer GPUs JIT-compile), writes the compiler's resource report to activations.resources.txt and the
-# hashes that tie the fatbin to its source to cuda_gen.go. Needs nvcc (CUDA 11.8: ../shared/setup/cuda-toolkit.sh).
+# hashes that tie the fatbin to its source to cuda_gen.go. Needs nvcc (CUDA 11.8: scripts/setup/cuda-toolkit.sh).
 # Run through `make generate` (go generate ./kernels).
 set -euo pipefail
 cd "$(dirname "$0")"
-command -v nvcc >/dev/null || { echo "gen_cuda.sh: nvcc not found (install the CUDA toolkit: ../shared/setup/cuda-toolkit.sh)" >&2; exit 1; }
+command -v nvcc >/dev/null || { echo "gen_cuda.sh: nvcc not found (install the CUDA toolkit: scripts/setup/cuda-toolkit.sh)" >&2; exit 1; }
 archs="50 52 60 61 70 75 80 86 89 90"
 flags=(-O3 -std=c++14 --fmad=true -Xptxas=-warn-spills)
 gencode=()

@@ -7,7 +7,7 @@
 #   bash build/gpu/run.sh          # on the GPU machine; results land in $OUT (default build/gpu/out)
 #
 # The OpenCL part needs an ICD loader and NVIDIA's ICD file, which GPU containers often lack: the
-# loader installed here (ocl-icd-libopencl1, from ../shared/setup/opencl-pocl.sh) is carried along
+# loader installed here (ocl-icd-libopencl1, from scripts/setup/opencl-pocl.sh) is carried along
 # and run.sh writes an ICD file naming libnvidia-opencl.so.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."

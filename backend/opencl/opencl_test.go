@@ -34,7 +34,7 @@ func usableDevices(t *testing.T) []core.Device {
 			why = append(why, d.String())
 		}
 		msg := "no usable OpenCL device, so the OpenCL backend is not tested: " + strings.Join(why, "; ") +
-			" (install PoCL to run these tests on the CPU: sudo ../shared/setup/opencl-pocl.sh, or apt-get install pocl-opencl-icd ocl-icd-libopencl1)"
+			" (install PoCL to run these tests on the CPU: sudo scripts/setup/opencl-pocl.sh, or apt-get install pocl-opencl-icd ocl-icd-libopencl1)"
 		if os.Getenv(requireEnv) == "1" {
 			t.Fatalf("%s=1: %s", requireEnv, msg)
 		}

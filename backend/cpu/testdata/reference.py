@@ -2,7 +2,7 @@
 """Writes reference.json: the nine formulas of SPEC §1 on edge values, computed independently of Go with
 mpmath at 80 significant digits and rounded to the dtype, for oracle_test.go.
 
-Run `/usr/bin/python3 backend/cpu/testdata/reference.py` (mpmath and numpy: ../shared/setup/torch-cpu.sh) to rebuild it.
+Run `/usr/bin/python3 backend/cpu/testdata/reference.py` (mpmath and numpy: scripts/setup/torch-cpu.sh) to rebuild it.
 """
 import json, math, os, struct
 import mpmath

@@ -1,7 +1,7 @@
 //go:build ignore
 
 // gennames writes names_gen.go, the table of CUresult names, from a cuda.h (the CUDA toolkit's:
-// ../shared/setup/cuda-toolkit.sh installs it at /usr/include/cuda.h).
+// scripts/setup/cuda-toolkit.sh installs it at /usr/include/cuda.h).
 //
 //	go run gennames.go /usr/include/cuda.h
 package main
