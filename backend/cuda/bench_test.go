@@ -65,7 +65,7 @@ func BenchmarkPasses(b *testing.B) {
 	// Random-ish data: a memset pattern would be all one sign.
 	host := make([]float32, n)
 	for i := range host {
-		host[i] = float32((i*2654435761)%2001-1000) / 250
+		host[i] = float32(int(uint32(i)*2654435761%2001)-1000) / 250 // uint32: the same on 32-bit platforms
 	}
 	for _, buf := range bufs {
 		if err := be.Upload(buf, core.HostOf(host)); err != nil {

@@ -499,8 +499,9 @@ func parseActs(s string) ([]backend.Activation, error) {
 	return out, nil
 }
 
-// maxExp bounds the sizes: 2^34 elements of float64 is 128 GiB per array.
-const maxExp = 34
+// maxExp bounds the sizes: 2^34 elements of float64 is 128 GiB per array; on 32-bit platforms 2^30, the
+// largest power of two an int holds.
+const maxExp = min(34, strconv.IntSize-2)
 
 // parseSizes reads -n (numbers or 2^k, comma-separated), or else makes 2^min..2^max.
 func parseSizes(list string, lo, hi int) ([]int, error) {
