@@ -52,8 +52,26 @@ lint:
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
+# Every platform gpuact supports builds and vets (tests and gpubench included) without cgo.
+CROSS_PLATFORMS ?= linux/amd64 linux/arm64 linux/386 linux/arm darwin/arm64 darwin/amd64 windows/amd64
+.PHONY: cross test-arm64
+cross:
+	@set -e; for p in $(CROSS_PLATFORMS); do echo "build + vet $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build ./... ; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) vet ./... ; done
+
+# The CPU backend's and package backend's tests for linux/arm64 (the plain Go path), under qemu-user
+# (scripts/setup/qemu-user.sh). A binary importing package backend is dynamically linked: -L gives
+# qemu the arm64 loader and libc.
+QEMU_ARM64 ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
+test-arm64:
+	@set -e; mkdir -p build/arm64; for pkg in backend backend/cpu; do \
+		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) test -c -o build/arm64/$$(echo $$pkg | tr / _).test ./$$pkg; \
+		echo "linux/arm64 under qemu: ./$$pkg"; \
+		(cd $$pkg && $(QEMU_ARM64) $(CURDIR)/build/arm64/$$(echo $$pkg | tr / _).test -test.count=1); done
+
 # What CI runs after installing its dependencies (.ci/run).
-ci: lint check-generated test test-purego
+ci: lint check-generated test test-purego cross test-arm64
 	CGO_ENABLED=0 $(GO) build ./...
 
 # Builds the GPU check into build/gpu (CGO_ENABLED=0 test binaries, gpubench, the PyTorch script,
