@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""Writes reference.json: the nine formulas of SPEC §1 on edge values, computed independently of Go with
-mpmath at 80 significant digits and rounded to the dtype, for oracle_test.go.
+"""Writes reference.json: the nine formulas of SEMANTICS §1.1 on edge values, computed independently of Go with
+mpmath at 80 significant digits and rounded to the dtype, for oracle_test.go (and the CPU backend's TestReference).
 
-Run `/usr/bin/python3 backend/cpu/testdata/reference.py` (mpmath and numpy: scripts/setup/torch-cpu.sh) to rebuild it.
+Run `/usr/bin/python3 backend/formula/testdata/reference.py` (mpmath and numpy: scripts/setup/torch-cpu.sh) to rebuild it.
 """
 import json, math, os, struct
 import mpmath
@@ -104,7 +104,7 @@ def main():
             for dt, p, act, a, b, w in records()]
     here = os.path.dirname(os.path.abspath(__file__))
     with open(os.path.join(here, 'reference.json'), 'w') as f:
-        f.write('{"generated_by": "backend/cpu/testdata/reference.py (mpmath %s, 80 digits); DO NOT EDIT",\n "records": [\n' % mpmath.__version__)
+        f.write('{"generated_by": "backend/formula/testdata/reference.py (mpmath %s, 80 digits); DO NOT EDIT",\n "records": [\n' % mpmath.__version__)
         f.write(',\n'.join(json.dumps(r, sort_keys=True) for r in recs))
         f.write('\n]}\n')
     print(len(recs), 'records')

@@ -1,0 +1,107 @@
+package formula
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"strings"
+)
+
+// DType is the element type of a buffer: how its elements are stored.
+type DType uint8
+
+// The element types gpuact stores and computes in.
+const (
+	Float32 DType = iota + 1
+	Float64
+)
+
+// DTypes lists every DType, in a stable order for loops in tests and benchmarks.
+var DTypes = []DType{Float32, Float64}
+
+// dtypeInfo is what each DType is: its name, its size, and the type its arithmetic runs in.
+var dtypeInfo = map[DType]struct {
+	name    string
+	size    int
+	compute DType
+	round   func(float64) float64 // to the nearest value of the dtype
+}{
+	Float32: {"float32", 4, Float32, func(v float64) float64 { return float64(float32(v)) }},
+	Float64: {"float64", 8, Float64, func(v float64) float64 { return v }},
+}
+
+// Valid reports whether d is one of DTypes.
+func (d DType) Valid() bool { _, ok := dtypeInfo[d]; return ok }
+
+// Size is the size of one element in bytes (0 for an invalid DType).
+func (d DType) Size() int { return dtypeInfo[d].size }
+
+// Compute is the type d's arithmetic runs in: d itself for float32 and float64 (SEMANTICS §2); a
+// narrower storage type computes in a wider type and rounds once when it stores. 0 for an invalid DType.
+func (d DType) Compute() DType { return dtypeInfo[d].compute }
+
+// Round returns v rounded to the nearest value of d (ties to even), as a float64: the α a backend
+// computes with (SEMANTICS §1.3). NaN for an invalid DType.
+func (d DType) Round(v float64) float64 {
+	if i, ok := dtypeInfo[d]; ok {
+		return i.round(v)
+	}
+	return math.NaN()
+}
+
+func (d DType) String() string {
+	if i, ok := dtypeInfo[d]; ok {
+		return i.name
+	}
+	return fmt.Sprintf("DType(%d)", uint8(d))
+}
+
+// ParseDType reads a dtype's name as String writes it ("float32"; case-insensitive; "f32" and "f64" are
+// accepted too). An unknown name gives ErrUnsupportedDType with the names known.
+func ParseDType(s string) (DType, error) {
+	name := strings.ToLower(strings.TrimSpace(s))
+	for _, d := range DTypes {
+		if name == d.String() || name == "f"+strings.TrimPrefix(d.String(), "float") {
+			return d, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: %q is not a dtype (want one of %s)", ErrUnsupportedDType, s, DTypeSet(0).with(DTypes...).String())
+}
+
+// DTypeSet is a set of dtypes: the ones a device supports (core.Info.DTypes).
+type DTypeSet uint32
+
+// SetOf returns the set of ds.
+func SetOf(ds ...DType) DTypeSet { return DTypeSet(0).with(ds...) }
+
+func (s DTypeSet) with(ds ...DType) DTypeSet {
+	for _, d := range ds {
+		if d.Valid() {
+			s |= 1 << d
+		}
+	}
+	return s
+}
+
+// Has reports whether d is in s.
+func (s DTypeSet) Has(d DType) bool { return d.Valid() && s&(1<<d) != 0 }
+
+// List returns the dtypes in s in the order of DTypes.
+func (s DTypeSet) List() []DType {
+	out := make([]DType, 0, bits.OnesCount32(uint32(s)))
+	for _, d := range DTypes {
+		if s.Has(d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// String lists the set's names, comma-separated: "float32, float64".
+func (s DTypeSet) String() string {
+	names := make([]string, 0, len(DTypes))
+	for _, d := range s.List() {
+		names = append(names, d.String())
+	}
+	return strings.Join(names, ", ")
+}

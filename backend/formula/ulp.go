@@ -1,0 +1,40 @@
+package formula
+
+import "math"
+
+// Infinite is the ULP distance between a NaN and a number.
+const Infinite = math.MaxUint64
+
+// ULPs returns how many representable values of T lie between a and b: 0 for equal values, for +0 and
+// -0, and for two NaNs (any payload); Infinite for a NaN and a non-NaN. The largest finite value and
+// the infinity of its sign are 1 apart. Tolerances (Row.Tolerance) are in these units.
+func ULPs[T Float](a, b T) uint64 {
+	if a != a || b != b {
+		if a != a && b != b {
+			return 0
+		}
+		return Infinite
+	}
+	ia, ib := ordered(a), ordered(b)
+	if ia > ib {
+		return uint64(ia) - uint64(ib)
+	}
+	return uint64(ib) - uint64(ia)
+}
+
+// ordered maps a non-NaN float to an integer that is monotone in its value, with ±0 both 0.
+func ordered[T Float](v T) int64 {
+	var i int64
+	if DTypeOf[T]() == Float32 {
+		i = int64(int32(math.Float32bits(float32(v))))
+		if i < 0 {
+			i = math.MinInt32 - i
+		}
+		return i
+	}
+	i = int64(math.Float64bits(float64(v)))
+	if i < 0 {
+		i = math.MinInt64 - i
+	}
+	return i
+}
