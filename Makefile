@@ -16,6 +16,13 @@ test:
 test-purego:
 	$(GO) test -tags purego -count=1 ./...
 
+# The CPU backend's tests as a 32-bit program (linux/386): Alloc against a 4 GiB address space. Runs
+# natively where the kernel runs 32-bit programs, else under qemu-i386 (apt-get install qemu-user);
+# about 2.5 minutes emulated on 2 cores. See scripts/test-386.sh.
+.PHONY: test-386
+test-386:
+	bash scripts/test-386.sh
+
 # Benchmarks of the CPU backend against copy() in the same run; gpubench for the whole sweep.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 0.5s ./backend/...

@@ -173,7 +173,8 @@ func testBadInput(t *testing.T, b core.Backend, open Opener) {
 		if total <= 0 {
 			t.Fatalf("%s reports no memory size, so an allocation larger than the device cannot be built", b.Info().Spec)
 		}
-		size := min(2*total/4+(64<<20), core.MaxElements) // twice the device, in float32 elements
+		// Twice the device, in float32 elements; on 32-bit platforms the most an int holds (8 GiB).
+		size := min(2*total/4+(64<<20), core.MaxElements, math.MaxInt)
 		_, err = b.Alloc(core.Float32, int(size))
 		is(t, err, core.ErrOutOfMemory, fmt.Sprintf("Alloc of %d float32 (twice the device's %d bytes)", size, total))
 		checkStillWorks(t, b)
