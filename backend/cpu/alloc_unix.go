@@ -3,6 +3,7 @@
 package cpu
 
 import (
+	"fmt"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -15,7 +16,11 @@ const haveOSAlloc = true
 // fatal error (address space exhausted, RLIMIT_AS, a mapping larger than the kernel's overcommit
 // policy allows).
 func osAlloc(size uintptr) (unsafe.Pointer, error) {
-	return unix.MmapPtr(-1, 0, nil, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	p, err := unix.MmapPtr(-1, 0, nil, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		return nil, fmt.Errorf("mmap: %w", err)
+	}
+	return p, nil
 }
 
 func osFree(p unsafe.Pointer, size uintptr) error { return unix.MunmapPtr(p, size) }

@@ -3,6 +3,7 @@
 package cpu
 
 import (
+	"fmt"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -16,7 +17,7 @@ const haveOSAlloc = true
 func osAlloc(size uintptr) (unsafe.Pointer, error) {
 	addr, err := windows.VirtualAlloc(0, size, windows.MEM_RESERVE|windows.MEM_COMMIT, windows.PAGE_READWRITE)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("VirtualAlloc: %w", err)
 	}
 	return *(*unsafe.Pointer)(unsafe.Pointer(&addr)), nil
 }

@@ -77,7 +77,7 @@ func allocate(dtype core.DType, n int, bytes int64) (*memory, error) {
 	if bytes >= osAllocMin && haveOSAlloc {
 		p, err := osAlloc(uintptr(bytes))
 		if err != nil {
-			return nil, oom("%v", err)
+			return nil, oom("the system refused it: %v", err)
 		}
 		osBytes.Add(bytes)
 		m := &memory{sys: p, size: uintptr(bytes)}
