@@ -56,7 +56,7 @@ func discoveryChild(n int) {
 // GPUACT_TEST_DISCOVERY_RUNS sets the number of processes.
 func TestConcurrentDiscovery(t *testing.T) {
 	usableDevices(t)
-	runs := 12
+	runs := 8
 	if v, err := strconv.Atoi(os.Getenv("GPUACT_TEST_DISCOVERY_RUNS")); err == nil && v > 0 {
 		runs = v
 	}
