@@ -318,6 +318,34 @@ func TestFaultFinish(t *testing.T) {
 	}
 }
 
+// TestFaultSticky: from some point every launch and every clFinish fail, as on a device that is gone.
+// Every pass and every Sync says so with ErrDevice, the transfers still work and the buffers hold what
+// they held, and Close reports the failure and still releases everything.
+func TestFaultSticky(t *testing.T) {
+	s := useShim(t)
+	b := s.open()
+	x := upload(t, b, 3000, 1)
+	y := upload(t, b, 3000, 2)
+	s.fail("clEnqueueNDRangeKernel", 1, -1, clshim.OutOfResources)
+	s.fail("clFinish", 1, -1, clshim.OutOfResources)
+	for i := range 3 {
+		for _, p := range core.Passes {
+			err := core.Run(b, p, core.ELU(1), y.buf, x.buf, x.buf)
+			isCL(t, err, core.ErrDevice, "clEnqueueNDRangeKernel", "CL_OUT_OF_RESOURCES", fmt.Sprintf("%s %d after the device failed", p, i))
+		}
+		isCL(t, b.Sync(), core.ErrDevice, "clFinish", "CL_OUT_OF_RESOURCES", "Sync after the device failed")
+	}
+	x.check(t, b, "x")
+	y.check(t, b, "y")
+	isCL(t, b.Close(), core.ErrDevice, "clFinish", "CL_OUT_OF_RESOURCES", "Close after the device failed")
+	if s.failed("clEnqueueNDRangeKernel") != 9 || s.failed("clFinish") != 4 {
+		t.Errorf("faults injected: %d launches, %d clFinish; want 9 and 4", s.failed("clEnqueueNDRangeKernel"), s.failed("clFinish"))
+	}
+	if live := s.live(); live != "" {
+		t.Fatalf("Close after the device failed left %s live", live)
+	}
+}
+
 // TestFaultBuild: the driver cannot build the kernels (CL_BUILD_PROGRAM_FAILURE). Open returns
 // ErrUnavailable naming the failure, having released the program and context it created; the next
 // Open builds again and works.
