@@ -3,9 +3,13 @@ package opencl
 import (
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -185,6 +189,35 @@ func works(t *testing.T, b core.Backend, keep ...data) {
 	}
 	if err := errors.Join(b.Free(x.buf), b.Free(y), b.Sync()); err != nil {
 		t.Fatalf("the backend no longer works: %v", err)
+	}
+}
+
+// TestShimOnlyInTests: the shim is for tests only; no file of the backend that is not a test imports
+// it (only packages under backend/opencl can, being internal).
+func TestShimOnlyInTests(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _ := filepath.Glob("internal/cl/*.go")
+	checked := 0
+	for _, f := range append(files, more...) {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		pf, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range pf.Imports {
+			if p, _ := strconv.Unquote(imp.Path.Value); strings.HasSuffix(p, "/internal/clshim") {
+				t.Errorf("%s imports %s, which only tests may", f, p)
+			}
+		}
+		checked++
+	}
+	if checked < 5 {
+		t.Fatalf("checked only %d files", checked)
 	}
 }
 
