@@ -57,6 +57,11 @@ type Timer interface {
 	// TimeDevice waits for queued work, calls enqueue (which queues work on the backend and must not
 	// synchronise), waits for that work and returns the device time it took from the start of the first
 	// command to the end of the last.
+	//
+	// No lock is held while enqueue runs. Concurrent calls each time their own window, which includes
+	// work other goroutines queue meanwhile; a call from inside another's enqueue returns its own window.
+	// An error from enqueue is returned; a panic in enqueue propagates and leaves nothing locked or
+	// recording. A Close before the window is read makes TimeDevice return ErrClosed.
 	TimeDevice(enqueue func() error) (time.Duration, error)
 }
 
