@@ -99,6 +99,11 @@ type Backend struct {
 	timerMu    sync.Mutex // guards the two timing events
 	start, end cu.Event
 
+	// asyncErr is the first error of asynchronous work that a call which does not report such errors
+	// (Free) met while it waited for the device; the next synchronising call reports it.
+	asyncMu  sync.Mutex
+	asyncErr error
+
 	eluDouble bool // GPUACT_CUDA_ELU_DOUBLE=1: never use elu_fwd_p2
 }
 
@@ -282,7 +287,7 @@ func (b *Backend) release() error {
 	}
 	var errs []error
 	if b.stream != 0 {
-		errs = append(errs, d.StreamSynchronize(b.stream), d.StreamDestroy(b.stream))
+		errs = append(errs, b.reportAsync(d.StreamSynchronize(b.stream)), d.StreamDestroy(b.stream))
 	}
 	for _, e := range []cu.Event{b.start, b.end} {
 		if e != 0 {
@@ -330,6 +335,7 @@ func (b *Backend) Alloc(dtype core.DType, n int) (core.Buffer, error) {
 }
 
 // free releases one allocation after the work queued on the stream, which may still use it, is done.
+// An error of that work is kept for the next synchronising call: Free is not where it is reported.
 func (b *Backend) free(mem any) error {
 	p := mem.(cu.DevPtr)
 	if p == 0 {
@@ -339,7 +345,34 @@ func (b *Backend) free(mem any) error {
 		return err
 	}
 	defer runtime.UnlockOSThread()
-	return errors.Join(b.drv.StreamSynchronize(b.stream), b.drv.MemFree(p))
+	b.keepAsyncErr(b.drv.StreamSynchronize(b.stream))
+	return b.drv.MemFree(p)
+}
+
+// keepAsyncErr keeps err, an error of asynchronous work met by a call that does not report such errors,
+// for the next synchronising call (the first one kept wins, as Sync reports the first error).
+func (b *Backend) keepAsyncErr(err error) {
+	if err == nil {
+		return
+	}
+	b.asyncMu.Lock()
+	defer b.asyncMu.Unlock()
+	if b.asyncErr == nil {
+		b.asyncErr = err
+	}
+}
+
+// reportAsync is what a synchronising call (Sync, Download, TimeDevice, Close) returns after its wait
+// ended with err: the kept error first, then err.
+func (b *Backend) reportAsync(err error) error {
+	b.asyncMu.Lock()
+	kept := b.asyncErr
+	b.asyncErr = nil
+	b.asyncMu.Unlock()
+	if kept != nil && err != nil && kept.Error() == err.Error() {
+		return err // a sticky error, met twice
+	}
+	return errors.Join(kept, err)
 }
 
 // Free releases buf's allocation once the work queued before it has finished.
@@ -384,10 +417,10 @@ func (b *Backend) Download(dst core.Host, src core.Buffer) error {
 	defer runtime.UnlockOSThread()
 	if l.N > 0 {
 		if err := b.drv.MemcpyDtoHAsync(dst.Pointer(), cu.DevPtr(ptr(src)), src.Bytes(), b.stream); err != nil {
-			return err
+			return b.reportAsync(err)
 		}
 	}
-	return b.drv.StreamSynchronize(b.stream)
+	return b.reportAsync(b.drv.StreamSynchronize(b.stream))
 }
 
 // Copy copies src to dst on the device, queued on the stream.
@@ -482,7 +515,7 @@ func (b *Backend) Sync() error {
 		return err
 	}
 	defer runtime.UnlockOSThread()
-	return b.drv.StreamSynchronize(b.stream)
+	return b.reportAsync(b.drv.StreamSynchronize(b.stream))
 }
 
 // Memory reports the device's free and total memory (cuMemGetInfo) and this backend's buffers.
@@ -515,7 +548,7 @@ func (b *Backend) TimeDevice(enqueue func() error) (time.Duration, error) {
 		l.End()
 		return 0, err
 	}
-	err = errors.Join(b.drv.StreamSynchronize(b.stream), b.drv.EventRecord(b.start, b.stream))
+	err = errors.Join(b.reportAsync(b.drv.StreamSynchronize(b.stream)), b.drv.EventRecord(b.start, b.stream))
 	runtime.UnlockOSThread()
 	l.End() // enqueue calls back into the backend, which takes its own leases
 	if err != nil {
