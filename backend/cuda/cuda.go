@@ -3,9 +3,12 @@
 // driver or a GPU, Devices and Open say why instead of failing at program start.
 //
 // One Backend serves one device (cuda:N) through the device's primary context and a non-blocking stream
-// of its own. Passes, Upload and Copy are queued on that stream and return before the GPU has finished;
-// Download and Sync wait for it, and report an error of asynchronous work. The kernels are
-// kernels/activations.cu, compiled ahead of time into the embedded fatbin.
+// of its own. Passes, Upload and Copy are queued on that stream and return before the GPU has finished
+// (Upload once it has copied src into pinned memory of its own: upload.go); Download and Sync wait for
+// it, and report an error of asynchronous work. The kernels are kernels/activations.cu, compiled ahead of
+// time into the embedded fatbin.
+//
+// The tests run on an emulated driver by default (internal/cudaemu), and on a real GPU in the GPU check.
 package cuda
 
 import (
@@ -96,11 +99,13 @@ type Backend struct {
 	args     *launchArgs
 	pinner   runtime.Pinner
 
+	staging staging // pinned memory Upload copies through (upload.go)
+
 	timerMu    sync.Mutex // guards the two timing events
 	start, end cu.Event
 
 	// asyncErr is the first error of asynchronous work that a call which does not report such errors
-	// (Free) met while it waited for the device; the next synchronising call reports it.
+	// (Free, Upload) met while it waited for the device; the next synchronising call reports it.
 	asyncMu  sync.Mutex
 	asyncErr error
 
@@ -220,6 +225,9 @@ func (b *Backend) init(spec string) error {
 	if b.end, err = d.EventCreate(cu.EventDefault); err != nil {
 		return err
 	}
+	if err := b.staging.init(d); err != nil {
+		return err
+	}
 	attr := func(a int) int {
 		v, e := d.DeviceAttribute(b.dev, a)
 		if e != nil && err == nil {
@@ -286,7 +294,7 @@ func (b *Backend) release() error {
 		return errors.Join(err, d.PrimaryCtxRelease(b.dev))
 	}
 	var errs []error
-	if b.stream != 0 {
+	if b.stream != 0 { // the stream's work finishes first: it may read staging chunks
 		errs = append(errs, b.reportAsync(d.StreamSynchronize(b.stream)), d.StreamDestroy(b.stream))
 	}
 	for _, e := range []cu.Event{b.start, b.end} {
@@ -294,6 +302,7 @@ func (b *Backend) release() error {
 			errs = append(errs, d.EventDestroy(e))
 		}
 	}
+	errs = append(errs, b.staging.release(d))
 	if b.module != 0 {
 		errs = append(errs, d.ModuleUnload(b.module))
 	}
@@ -384,23 +393,6 @@ func ptr(buf core.Buffer) uint64 {
 		return 0
 	}
 	return uint64(buf.Alloc().Mem().(cu.DevPtr)) + uint64(buf.Offset())*uint64(buf.DType().Size())
-}
-
-// Upload copies src to dst, queued on the stream; it returns once src has been read.
-func (b *Backend) Upload(dst core.Buffer, src core.Host) error {
-	l, err := b.owner.BeginCopy(dst, src, true)
-	if err != nil {
-		return err
-	}
-	defer l.End()
-	if l.N == 0 {
-		return nil
-	}
-	if err := b.enter(); err != nil {
-		return err
-	}
-	defer runtime.UnlockOSThread()
-	return b.drv.MemcpyHtoDAsync(cu.DevPtr(ptr(dst)), src.Pointer(), dst.Bytes(), b.stream)
 }
 
 // Download copies src to dst after the work queued before it, and waits: it is a synchronising call and
