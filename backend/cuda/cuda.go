@@ -21,7 +21,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 	"unsafe"
 
 	"github.com/gpuact/gpuact/backend/core"
@@ -100,9 +99,7 @@ type Backend struct {
 	pinner   runtime.Pinner
 
 	staging staging // pinned memory Upload copies through (upload.go)
-
-	timerMu    sync.Mutex // guards the two timing events
-	start, end cu.Event
+	timers  timers  // TimeDevice's events (timer.go)
 
 	// asyncErr is the first error of asynchronous work that a call which does not report such errors
 	// (Free, Upload) met while it waited for the device; the next synchronising call reports it.
@@ -219,12 +216,13 @@ func (b *Backend) init(spec string) error {
 			}
 		}
 	}
-	if b.start, err = d.EventCreate(cu.EventDefault); err != nil {
+	// One pair of TimeDevice events up front: the common case makes none later, and a driver that
+	// cannot make events fails here, not in the middle of a benchmark.
+	p, err := b.timers.get(d)
+	if err != nil {
 		return err
 	}
-	if b.end, err = d.EventCreate(cu.EventDefault); err != nil {
-		return err
-	}
+	b.timers.put(p)
 	if err := b.staging.init(d); err != nil {
 		return err
 	}
@@ -297,12 +295,7 @@ func (b *Backend) release() error {
 	if b.stream != 0 { // the stream's work finishes first: it may read staging chunks
 		errs = append(errs, b.reportAsync(d.StreamSynchronize(b.stream)), d.StreamDestroy(b.stream))
 	}
-	for _, e := range []cu.Event{b.start, b.end} {
-		if e != 0 {
-			errs = append(errs, d.EventDestroy(e))
-		}
-	}
-	errs = append(errs, b.staging.release(d))
+	errs = append(errs, b.timers.destroy(d), b.staging.release(d))
 	if b.module != 0 {
 		errs = append(errs, d.ModuleUnload(b.module))
 	}
@@ -524,43 +517,6 @@ func (b *Backend) Memory() (core.MemoryStats, error) {
 	free, total, err := b.drv.MemGetInfo()
 	inUse, n := b.owner.Stats()
 	return core.MemoryStats{Total: total, Free: free, InUse: inUse, Buffers: n}, err
-}
-
-// TimeDevice waits for queued work, records an event, calls enqueue, records another and returns the
-// device time between them (CUDA events, about 0.5 µs resolution). Work other goroutines queue on this
-// backend meanwhile is timed too.
-func (b *Backend) TimeDevice(enqueue func() error) (time.Duration, error) {
-	l, err := b.owner.Begin("TimeDevice")
-	if err != nil {
-		return 0, err
-	}
-	b.timerMu.Lock()
-	defer b.timerMu.Unlock()
-	if err := b.enter(); err != nil {
-		l.End()
-		return 0, err
-	}
-	err = errors.Join(b.reportAsync(b.drv.StreamSynchronize(b.stream)), b.drv.EventRecord(b.start, b.stream))
-	runtime.UnlockOSThread()
-	l.End() // enqueue calls back into the backend, which takes its own leases
-	if err != nil {
-		return 0, err
-	}
-	if err := enqueue(); err != nil {
-		return 0, err
-	}
-	if l, err = b.owner.Begin("TimeDevice"); err != nil { // closed meanwhile: the events are gone
-		return 0, err
-	}
-	defer l.End()
-	if err := b.enter(); err != nil {
-		return 0, err
-	}
-	defer runtime.UnlockOSThread()
-	if err := errors.Join(b.drv.EventRecord(b.end, b.stream), b.drv.EventSynchronize(b.end)); err != nil {
-		return 0, err
-	}
-	return b.drv.EventElapsed(b.start, b.end)
 }
 
 // Close waits for queued work, frees every buffer, and releases the stream, the kernels and the primary
