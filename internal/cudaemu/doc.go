@@ -33,6 +33,11 @@
 // once; a real GPU makes that one sticky), or stickily (CUDA_ERROR_ILLEGAL_ADDRESS: every later call in the
 // context fails, until its last release destroys it; the calls that release a handle still release it).
 //
+// Where the driver's documentation leaves room, the emulator takes the reading that exposes a careless
+// caller: a pageable source is read late, freeing memory that queued work uses is a violation, and an
+// error of asynchronous work is returned only by the synchronising calls (stream, event and context
+// synchronisation), once, where a real driver may return it from any later call.
+//
 // What it cannot show: device math (CUDA's expm1f, exp and expm1 against the host's libm, FMA contraction
 // and denormal handling of real hardware), timing and speed, true parallelism between threads of a
 // launch, and the driver's own behaviour where it is stricter or looser than its documentation. The GPU
