@@ -48,9 +48,12 @@ func Build() (string, error) {
 var flags = []string{"-std=c++17", "-O2", "-g0", "-fPIC", "-pthread", "-fvisibility=hidden", "-fvisibility-inlines-hidden",
 	"-ffp-contract=off", "-fno-fast-math", "-fno-strict-aliasing", "-Wall"}
 
+// ErrUnsupported: the emulated driver does not run on this OS or architecture.
+var ErrUnsupported = errors.New("the emulated CUDA driver runs on linux and darwin, amd64 and arm64")
+
 func build() (string, error) {
-	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
-		return "", fmt.Errorf("the emulated CUDA driver builds on linux and darwin, not %s", runtime.GOOS)
+	if (runtime.GOOS != "linux" && runtime.GOOS != "darwin") || (runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64") {
+		return "", fmt.Errorf("%w, not %s/%s", ErrUnsupported, runtime.GOOS, runtime.GOARCH)
 	}
 	cxx, err := compiler()
 	if err != nil {

@@ -45,6 +45,7 @@
 //
 // Tests choose the driver in TestMain through Main: GPUACT_CUDA_LIBRARY, when set, names the driver (the
 // emulator when that library exports cudaemu_count); otherwise GPUACT_REQUIRE_CUDA=1 (the GPU check)
-// means the system's libcuda; otherwise the emulator is built and used. Tests that need the emulator's
-// controls call Require, which skips them, saying why, under a real driver.
+// means the system's libcuda; otherwise the emulator is built and used (on linux and darwin; elsewhere
+// the tests run as they would without it). Tests that need the emulator's controls call Require, which
+// skips them, saying why, under another driver.
 package cudaemu

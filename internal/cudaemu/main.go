@@ -1,6 +1,7 @@
 package cudaemu
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -36,16 +37,20 @@ func Get() *Emu {
 // GPUACT_CUDA_LIBRARY, when set, names the driver (the GPU check's real one, a developer's, or the
 // emulator a parent test process built); otherwise GPUACT_REQUIRE_CUDA=1 means the system's libcuda;
 // otherwise Main builds the emulator and points GPUACT_CUDA_LIBRARY at it, failing the run if it cannot
-// (no C++ compiler). Under the emulator, a violation or leak the tests did not expect, or a handle still
+// (no C++ compiler), except on a system it does not support (Windows), where the tests run as they would
+// without it. Under the emulator, a violation or leak the tests did not expect, or a handle still
 // live after the tests, fails the run with the emulator's messages.
 func Main(m *testing.M) int {
 	if os.Getenv(LibraryEnv) == "" && os.Getenv(RequireEnv) != "1" {
-		path, err := Build()
-		if err != nil {
+		switch path, err := Build(); {
+		case errors.Is(err, ErrUnsupported): // as before the emulator: the system's driver, if any
+			fmt.Fprintf(os.Stderr, "cudaemu: %v: the CUDA tests use the system's driver, or skip\n", err)
+		case err != nil:
 			fmt.Fprintln(os.Stderr, "FAIL: cudaemu:", err)
 			return 1
+		default:
+			os.Setenv(LibraryEnv, path)
 		}
-		os.Setenv(LibraryEnv, path)
 	}
 	code := m.Run()
 	if e := Get(); e != nil {
