@@ -58,10 +58,12 @@ type Timer interface {
 	// synchronise), waits for that work and returns the device time it took from the start of the first
 	// command to the end of the last.
 	//
-	// No lock is held while enqueue runs. Concurrent calls each time their own window, which includes
-	// work other goroutines queue meanwhile; a call from inside another's enqueue returns its own window.
-	// An error from enqueue is returned; a panic in enqueue propagates and leaves nothing locked or
-	// recording. A Close before the window is read makes TimeDevice return ErrClosed.
+	// TimeDevice holds no lock while enqueue runs. Concurrent calls each time their own window, which
+	// includes work other goroutines queue meanwhile; a TimeDevice called from inside another's enqueue
+	// returns its own window (which the outer window includes). If the backend is closed before the
+	// window ends, TimeDevice returns ErrClosed (or its result, if it finished first) and never hangs.
+	// An error from enqueue is returned as it is; a panic in enqueue propagates and leaves nothing
+	// locked or leaked.
 	TimeDevice(enqueue func() error) (time.Duration, error)
 }
 
