@@ -5,12 +5,23 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PYTHON ?= /usr/bin/python3
 BENCH_SIZES ?= 4096,16777216
 
-.PHONY: test test-purego bench bench-vs-torch generate check-generated lint ci
+.PHONY: test test-cover test-purego bench bench-vs-torch generate check-generated lint ci
 
 # The whole suite with the race detector. OpenCL tests skip with a message where no OpenCL runtime is
-# installed; set GPUACT_REQUIRE_OPENCL=1 to make that a failure (CI does).
+# installed; set GPUACT_REQUIRE_OPENCL=1 to make that a failure (CI does). The CUDA tests run on an
+# emulated driver that they build with the C++ compiler (internal/cudaemu); GPUACT_REQUIRE_CUDA=1 runs
+# them on the machine's GPU instead, GPUACT_CUDA_LIBRARY=none skips them.
 test:
 	$(GO) test -race -count=1 ./...
+
+# make test, also printing the statement coverage of the CUDA packages and failing below COVER_MIN
+# percent: CI runs this in place of make test (the same tests, run once).
+COVER_PKGS := ./backend/cuda ./backend/cuda/internal/cu
+COVER_MIN ?= 85
+test-cover:
+	mkdir -p build
+	$(GO) test -race -count=1 -coverpkg=$(shell echo $(COVER_PKGS) | tr ' ' ,) -coverprofile=build/cover.out ./...
+	bash scripts/coverage.sh build/cover.out $(COVER_MIN) $(COVER_PKGS)
 
 # The whole suite with every assembly kernel turned off (the plain Go loops everywhere).
 test-purego:
@@ -18,7 +29,7 @@ test-purego:
 
 # The CPU backend's tests as a 32-bit program (linux/386): Alloc against a 4 GiB address space. Runs
 # natively where the kernel runs 32-bit programs, else under qemu-i386 (apt-get install qemu-user);
-# about 2.5 minutes emulated on 2 cores. See scripts/test-386.sh.
+# about 1 minute emulated on 2 cores (2.5 on a busy machine). See scripts/test-386.sh.
 .PHONY: test-386
 test-386:
 	bash scripts/test-386.sh
@@ -82,7 +93,7 @@ lint:
 	$(STATICCHECK) ./...
 
 # What CI runs after installing its dependencies (.ci/run).
-ci: lint check-generated test test-purego
+ci: lint check-generated test-cover test-purego
 	CGO_ENABLED=0 $(GO) build ./...
 
 # Builds the GPU check into build/gpu (CGO_ENABLED=0 test binaries, gpubench, the PyTorch script,
