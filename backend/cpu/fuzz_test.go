@@ -19,18 +19,15 @@ import (
 //
 // Inputs stay small: the fuzzer minimises every input it finds interesting, one execution per byte
 // removed and more, so a large input costs a whole short run (a 560 KB seed used to stop all execution
-// after 3 s of 30, and even 2 KB ones took 12 s). So the seeds are at most 256 bytes, data beyond
+// after 3 s of 30, and even 2 KB ones took 12 s). So the seeds are at most 512 bytes, data beyond
 // maxFuzzBytes is ignored (the minimiser cuts it at once), and the target lowers the thresholds of the
 // parallel split and of non-temporal stores instead, so that inputs of a few dozen elements already run
 // on every core in 16-element chunks and through the non-temporal path that only calls of megabytes
 // reach by default.
 func FuzzPasses(f *testing.F) {
-	f.Add([]byte{0, 0, 0x80, 0xbf, 0, 0, 0x80, 0x3f, 1, 2, 3, 4, 0xff, 0xff, 0xff, 0x7f}, uint8(0), 0.5, uint8(0))
-	f.Add(make([]byte, 64), uint8(17), 1.0, uint8(1))
-	f.Add([]byte("the quick brown fox jumps over the lazy dog, twice over"), uint8(35), -0.25, uint8(3))
-	f.Add(ramp(4*64), uint8(8), 1.0, uint8(2))        // float32 ELU backward from output, split into chunks
-	f.Add(ramp(8*32), uint8(64+128+4), 0.3, uint8(5)) // float64 LeakyReLU backward from input, non-temporal, split
-	f.Add([]byte{0, 0, 0xd0, 0xc2, 0, 0, 0x80, 0x7f, 0xff, 0xff, 0x7f, 0x7f, 1, 0, 0, 0x80}, uint8(7), 2.5, uint8(5))
+	for _, s := range fuzzPassesSeeds {
+		f.Add(s.data, s.sel, s.alpha, s.off)
+	}
 	defer cpu.SetParallel(0, 8)()
 	var backends []*cpu.Backend
 	for _, name := range cpu.Implementations() {
@@ -64,6 +61,47 @@ func FuzzPasses(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzPassesSeeds is FuzzPasses's seed corpus; TestFuzzPassesSeeds keeps it small.
+var fuzzPassesSeeds = []struct {
+	data  []byte
+	sel   uint8
+	alpha float64
+	off   uint8
+}{
+	{[]byte{0, 0, 0x80, 0xbf, 0, 0, 0x80, 0x3f, 1, 2, 3, 4, 0xff, 0xff, 0xff, 0x7f}, 0, 0.5, 0},
+	{make([]byte, 64), 17, 1.0, 1},
+	{[]byte("the quick brown fox jumps over the lazy dog, twice over"), 35, -0.25, 3},
+	{ramp(4 * 64), 8, 1.0, 2},            // float32 ELU backward from output, split into chunks
+	{ramp(8 * 64), 64 + 128 + 4, 0.3, 5}, // float64 LeakyReLU backward from input, non-temporal, split
+	{[]byte{0, 0, 0xd0, 0xc2, 0, 0, 0x80, 0x7f, 0xff, 0xff, 0x7f, 0x7f, 1, 0, 0, 0x80}, 7, 2.5, 5},
+}
+
+// maxFuzzSeedBytes bounds each seed's data (see FuzzPasses: the fuzzer minimises large inputs for most
+// of a short run instead of fuzzing).
+const maxFuzzSeedBytes = 512
+
+// TestFuzzPassesSeeds: every seed of FuzzPasses is small, and seeds of both dtypes are long enough for
+// the parallel split FuzzPasses sets up (at least two 16-element chunks per array).
+func TestFuzzPassesSeeds(t *testing.T) {
+	split := map[bool]bool{}
+	for i, s := range fuzzPassesSeeds {
+		if len(s.data) > maxFuzzSeedBytes {
+			t.Errorf("seed %d holds %d bytes, more than %d: fuzzing would spend its time minimising it", i, len(s.data), maxFuzzSeedBytes)
+		}
+		f64 := s.sel&64 != 0
+		size := 4
+		if f64 {
+			size = 8
+		}
+		if len(s.data)/size/2 >= 2*16 {
+			split[f64] = true
+		}
+	}
+	if !split[false] || !split[true] {
+		t.Errorf("no seed reaches the parallel split: float32 %v, float64 %v", split[false], split[true])
+	}
 }
 
 // maxFuzzBytes bounds the data FuzzPasses uses: 128 float32 or 64 float64 elements per array, enough for
