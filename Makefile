@@ -27,6 +27,35 @@ test-cover:
 test-purego:
 	$(GO) test -tags purego -count=1 ./...
 
+# The CPU backend's tests as a 32-bit program (linux/386): Alloc against a 4 GiB address space. Runs
+# natively where the kernel runs 32-bit programs, else under qemu-i386 (apt-get install qemu-user);
+# about 1 minute emulated on 2 cores (2.5 on a busy machine). See scripts/test-386.sh.
+.PHONY: test-386
+test-386:
+	bash scripts/test-386.sh
+
+# Fuzzing: every fuzz target in the repository (each func Fuzz... in a _test.go file; today FuzzPasses
+# in backend/cpu), one after the other, each for FUZZTIME. By hand, one target:
+#   go test -run '^$' -fuzz '^FuzzPasses$' -fuzztime 10m ./backend/cpu/
+# A failing input is written to the package's testdata/fuzz/<target>/ and the run fails; commit the
+# file with the fix, and every go test runs it from then on. fuzz-smoke is the short run CI can afford
+# (FUZZ_SMOKE_TIME per target, plus the build of each instrumented test binary).
+FUZZTIME ?= 5m
+FUZZ_SMOKE_TIME ?= 10s
+.PHONY: fuzz fuzz-smoke
+fuzz: FUZZ_FOR = $(FUZZTIME)
+fuzz-smoke: FUZZ_FOR = $(FUZZ_SMOKE_TIME)
+fuzz fuzz-smoke:
+	@set -e; targets=0; \
+	for f in $$(git ls-files '*_test.go' | xargs grep -l '^func Fuzz'); do \
+	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "fuzzing $$t in ./$$(dirname $$f) for $(FUZZ_FOR)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_FOR) ./$$(dirname $$f)/; \
+	    targets=$$((targets+1)); \
+	  done; \
+	done; \
+	if [ $$targets -eq 0 ]; then echo "no fuzz targets found"; exit 1; fi
+
 # Benchmarks of the CPU backend against copy() in the same run; gpubench for the whole sweep.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 0.5s ./backend/...
