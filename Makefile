@@ -7,14 +7,53 @@ BENCH_SIZES ?= 4096,16777216
 
 .PHONY: test test-purego bench bench-vs-torch generate check-generated lint ci
 
-# The whole suite with the race detector. OpenCL tests skip with a message where no OpenCL runtime is
-# installed; set GPUACT_REQUIRE_OPENCL=1 to make that a failure (CI does).
+# The whole suite with the race detector, then the statement coverage of the backends' packages
+# (COVER_PKGS; PKG=MIN fails below MIN percent: the CUDA packages, whose statements run on the emulated
+# driver, must stay at 85%). OpenCL tests skip with a message where no OpenCL runtime is installed; set
+# GPUACT_REQUIRE_OPENCL=1 to make that a failure (CI does). The CUDA tests run on an emulated driver that
+# they build with the C++ compiler (internal/cudaemu); GPUACT_REQUIRE_CUDA=1 runs them on the machine's
+# GPU instead, GPUACT_CUDA_LIBRARY=none skips them. The OpenCL fault tests build a shim with the C
+# compiler (backend/opencl/internal/clshim).
+COVER_PKGS ?= ./backend/cuda=85 ./backend/cuda/internal/cu=85 ./backend/opencl ./backend/opencl/internal/cl \
+	./backend/cpu ./backend/core ./backend/formula ./backend
 test:
-	$(GO) test -race -count=1 ./...
+	mkdir -p build
+	$(GO) test -race -count=1 -coverpkg=$(shell echo $(foreach p,$(COVER_PKGS),$(firstword $(subst =, ,$(p)))) | tr ' ' ,) \
+		-coverprofile=build/cover.out ./...
+	bash scripts/coverage.sh build/cover.out $(COVER_PKGS)
 
 # The whole suite with every assembly kernel turned off (the plain Go loops everywhere).
 test-purego:
 	$(GO) test -tags purego -count=1 ./...
+
+# The CPU backend's tests as a 32-bit program (linux/386): Alloc against a 4 GiB address space. Runs
+# natively where the kernel runs 32-bit programs, else under qemu-i386 (scripts/setup/qemu-user.sh);
+# about 1 minute emulated on 2 cores (2.5 on a busy machine). See scripts/test-386.sh.
+.PHONY: test-386
+test-386:
+	bash scripts/test-386.sh
+
+# Fuzzing: every fuzz target in the repository (each func Fuzz... in a _test.go file; today FuzzPasses
+# in backend/cpu), one after the other, each for FUZZTIME. By hand, one target:
+#   go test -run '^$' -fuzz '^FuzzPasses$' -fuzztime 10m ./backend/cpu/
+# A failing input is written to the package's testdata/fuzz/<target>/ and the run fails; commit the
+# file with the fix, and every go test runs it from then on. fuzz-smoke is the short run CI can afford
+# (FUZZ_SMOKE_TIME per target, plus the build of each instrumented test binary).
+FUZZTIME ?= 5m
+FUZZ_SMOKE_TIME ?= 10s
+.PHONY: fuzz fuzz-smoke
+fuzz: FUZZ_FOR = $(FUZZTIME)
+fuzz-smoke: FUZZ_FOR = $(FUZZ_SMOKE_TIME)
+fuzz fuzz-smoke:
+	@set -e; targets=0; \
+	for f in $$(git ls-files '*_test.go' | xargs grep -l '^func Fuzz'); do \
+	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "fuzzing $$t in ./$$(dirname $$f) for $(FUZZ_FOR)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_FOR) ./$$(dirname $$f)/; \
+	    targets=$$((targets+1)); \
+	  done; \
+	done; \
+	if [ $$targets -eq 0 ]; then echo "no fuzz targets found"; exit 1; fi
 
 # Benchmarks of the CPU backend against copy() in the same run; gpubench for the whole sweep.
 bench:
@@ -70,8 +109,13 @@ test-arm64:
 		echo "linux/arm64 under qemu: ./$$pkg"; \
 		(cd $$pkg && $(QEMU_ARM64) $(CURDIR)/build/arm64/$$(echo $$pkg | tr / _).test -test.count=1); done
 
+# The platforms beyond linux/amd64: every one builds and vets (cross), and the tests that differ by
+# platform run on linux/arm64 and linux/386 under qemu-user (scripts/setup/qemu-user.sh).
+.PHONY: test-platforms
+test-platforms: cross test-arm64 test-386
+
 # What CI runs after installing its dependencies (.ci/run).
-ci: lint check-generated test test-purego cross test-arm64
+ci: lint check-generated test test-purego test-platforms fuzz-smoke
 	CGO_ENABLED=0 $(GO) build ./...
 
 # Builds the GPU check into build/gpu (CGO_ENABLED=0 test binaries, gpubench, the PyTorch script,

@@ -173,7 +173,8 @@ func testBadInput(t *testing.T, b core.Backend, open Opener) {
 		if total <= 0 {
 			t.Fatalf("%s reports no memory size, so an allocation larger than the device cannot be built", b.Info().Spec)
 		}
-		size := min(2*total/4+(64<<20), core.MaxElements) // twice the device, in float32 elements
+		// Twice the device, in float32 elements; on 32-bit platforms the most an int holds (8 GiB).
+		size := min(2*total/4+(64<<20), core.MaxElements, math.MaxInt)
 		_, err = b.Alloc(core.Float32, int(size))
 		is(t, err, core.ErrOutOfMemory, fmt.Sprintf("Alloc of %d float32 (twice the device's %d bytes)", size, total))
 		checkStillWorks(t, b)
@@ -188,8 +189,27 @@ func testBadInput(t *testing.T, b core.Backend, open Opener) {
 					mentions(err, p.String(), fmt.Sprint(bad))
 				}
 			}
+			// α is rounded to the buffers' dtype: finite in float64 but infinite in float32 is refused.
+			for _, bad := range []float64{1e39, -1e39, math.MaxFloat64} {
+				if p == core.BackwardFromOutput && bad < 0 {
+					continue // ErrNegativeAlpha, checked below
+				}
+				for _, a := range []core.Activation{core.LeakyReLU(bad), core.ELU(bad)} {
+					out, in1, in2 := args(p, 0, y)
+					err := core.Run(b, p, a, out, in1, in2)
+					is(t, err, core.ErrBadAlpha, fmt.Sprintf("%s %s on float32", p, a))
+					mentions(err, p.String(), fmt.Sprint(bad), "float32")
+				}
+			}
 			out, in1, in2 := args(p, 0, y)
 			is(t, core.Run(b, p, core.Activation{}, out, in1, in2), core.ErrBadActivation, fmt.Sprintf("%s with the zero Activation", p))
+			// The largest float32 is an α like any other.
+			ok(t, core.Run(b, p, core.ELU(math.MaxFloat32), out, in1, in2), fmt.Sprintf("%s elu:MaxFloat32 on float32", p))
+		}
+		if b.Info().Float64 {
+			x64, y64 := alloc(core.Float64, n), alloc(core.Float64, n)
+			ok(t, b.Upload(x64, core.HostOf(make([]float64, n))), "Upload")
+			ok(t, b.Forward(core.ELU(1e39), y64, x64), "forward elu:1e39 on float64")
 		}
 		for _, a := range []core.Activation{core.LeakyReLU(-0.01), core.ELU(-1)} {
 			err := b.BackwardFromOutput(a, y, dy, x)

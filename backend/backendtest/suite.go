@@ -2,8 +2,9 @@
 // call unchanged. It checks SPEC §1–§3 against the CPU oracle: every pass × dtype at the sizes, edge
 // values, unaligned views, poisoned outputs and tolerances of §2; in-place aliasing and refused
 // overlaps; every bad-input case of §3 with its sentinel; a gradient check of each backward pass
-// against a central difference of the forward pass; concurrent use from 32 goroutines; and alloc/free
-// loops that must not grow.
+// against a central difference of the forward pass; concurrent use from 32 goroutines; alloc/free
+// loops that must not grow; and, on backends that implement core.Timer, TimeDevice: concurrent, nested,
+// racing Close, with a failing or panicking enqueue function.
 package backendtest
 
 import (
@@ -33,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, b) })
 	t.Run("FreeWhileInUse", func(t *testing.T) { testFreeWhileInUse(t, b) })
 	t.Run("AllocFreeNoGrowth", func(t *testing.T) { testNoGrowth(t, b) })
+	t.Run("TimeDevice", func(t *testing.T) { testTimeDevice(t, b, open) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, open) })
 	t.Run("CloseWhileInUse", func(t *testing.T) { testCloseWhileInUse(t, open) })
 }

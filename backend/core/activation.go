@@ -61,12 +61,13 @@ type Activation struct {
 func ReLU() Activation { return Activation{kind: KindReLU} }
 
 // LeakyReLU is x for x > 0 and α·x otherwise. PyTorch's default α is DefaultLeakyReLUAlpha (0.01). α must
-// be finite; negative α is allowed except for BackwardFromOutput. The check happens when a pass runs
-// (Validate reports it earlier).
+// be finite, also once rounded to the buffers' dtype (|α| ≤ math.MaxFloat32 on float32); negative α is
+// allowed except for BackwardFromOutput. The check happens when a pass runs (Validate reports a
+// non-finite α earlier).
 func LeakyReLU(alpha float64) Activation { return Activation{kind: KindLeakyReLU, alpha: alpha} }
 
 // ELU is x for x > 0 and α·expm1(x) otherwise. PyTorch's default α is DefaultELUAlpha (1.0). α must be
-// finite; negative α is allowed except for BackwardFromOutput.
+// finite, also once rounded to the buffers' dtype; negative α is allowed except for BackwardFromOutput.
 func ELU(alpha float64) Activation { return Activation{kind: KindELU, alpha: alpha} }
 
 // Kind is the activation function.
@@ -75,7 +76,8 @@ func (a Activation) Kind() Kind { return a.kind }
 // Alpha is the activation's parameter (0 for ReLU), as given: backends round it to the buffer's dtype.
 func (a Activation) Alpha() float64 { return a.alpha }
 
-// Validate reports an unknown kind (ErrBadActivation) or a non-finite α (ErrBadAlpha).
+// Validate reports an unknown kind (ErrBadActivation) or a non-finite α (ErrBadAlpha). An α that is
+// finite but too large for the buffers' dtype is refused when a pass runs, once the dtype is known.
 func (a Activation) Validate() error {
 	switch a.kind {
 	case KindReLU:
@@ -87,6 +89,19 @@ func (a Activation) Validate() error {
 		return nil
 	}
 	return fmt.Errorf("%w: kind %d is not relu, leakyrelu or elu (use the constructors; the zero Activation is invalid)", ErrBadActivation, uint8(a.kind))
+}
+
+// checkIn reports an α that is finite in float64 but not in dtype dt once rounded to it (|α| beyond
+// math.MaxFloat32 on float32 buffers): ErrBadAlpha. Validate has already refused NaN and ±Inf.
+func (a Activation) checkIn(dt DType) error {
+	if a.kind == KindReLU || dt != Float32 {
+		return nil
+	}
+	if r := float32(a.alpha); math.IsInf(float64(r), 0) {
+		return fmt.Errorf("%w: %s alpha %v is not representable in %s (it rounds to %v; |alpha| must be at most %v)",
+			ErrBadAlpha, a.kind, a.alpha, dt, r, float32(math.MaxFloat32))
+	}
+	return nil
 }
 
 // String formats a as ParseActivation reads it back: "relu", "leakyrelu:0.01", "elu:1".

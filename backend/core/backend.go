@@ -57,6 +57,13 @@ type Timer interface {
 	// TimeDevice waits for queued work, calls enqueue (which queues work on the backend and must not
 	// synchronise), waits for that work and returns the device time it took from the start of the first
 	// command to the end of the last.
+	//
+	// TimeDevice holds no lock while enqueue runs. Concurrent calls each time their own window, which
+	// includes work other goroutines queue meanwhile; a TimeDevice called from inside another's enqueue
+	// returns its own window (which the outer window includes). If the backend is closed before the
+	// window ends, TimeDevice returns ErrClosed (or its result, if it finished first) and never hangs.
+	// An error from enqueue is returned as it is; a panic in enqueue propagates and leaves nothing
+	// locked or leaked.
 	TimeDevice(enqueue func() error) (time.Duration, error)
 }
 

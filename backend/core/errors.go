@@ -27,7 +27,8 @@ var (
 	ErrOverlap = errors.New("gpuact: buffers overlap")
 	// ErrBadActivation: the zero Activation, an unknown kind or pass, or an unparsable activation name.
 	ErrBadActivation = errors.New("gpuact: bad activation")
-	// ErrBadAlpha: α is NaN or ±Inf.
+	// ErrBadAlpha: α is NaN or ±Inf, or beyond the range of the buffers' dtype once rounded to it
+	// (|α| > math.MaxFloat32 on float32).
 	ErrBadAlpha = errors.New("gpuact: bad alpha")
 	// ErrNegativeAlpha: BackwardFromOutput with α < 0, where y no longer tells which branch x took.
 	ErrNegativeAlpha = errors.New("gpuact: backward from output needs alpha >= 0")

@@ -200,8 +200,8 @@ func (o *Owner) Begin(op string) (Lease, error) {
 // BeginPass checks the arguments of pass p in SPEC §3's terms and, when they are good, leases the
 // buffers. out is the output (y or dx); in1 and in2 are the inputs in the order the Backend method takes
 // them (x for Forward, with in2 the zero Buffer; dy then x or y for the backward passes). The checks, in
-// order: closed backend, activation and α, nil buffers, foreign buffers, dtypes, lengths, overlap, freed
-// buffers.
+// order: closed backend, activation and α, nil buffers, foreign buffers, dtypes, lengths, α in the
+// buffers' dtype, overlap, freed buffers.
 func (o *Owner) BeginPass(p Pass, act Activation, out, in1, in2 Buffer) (Lease, error) {
 	names := p.argNames()
 	bufs := [3]Buffer{out, in1, in2}
@@ -233,6 +233,10 @@ func (o *Owner) BeginPass(p Pass, act Activation, out, in1, in2 Buffer) (Lease, 
 			l.End()
 			return Lease{}, fmt.Errorf("%w: %s: %s has %d elements, %s has %d", ErrLengthMismatch, op, names[0], out.n, names[i], bufs[i].n)
 		}
+	}
+	if err := act.checkIn(out.a.dtype); err != nil {
+		l.End()
+		return Lease{}, fmt.Errorf("%s: %w", op, err)
 	}
 	for i := 1; i < nb; i++ {
 		if partialOverlap(out, bufs[i]) {

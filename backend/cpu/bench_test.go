@@ -2,6 +2,7 @@ package cpu_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -29,6 +30,17 @@ func BenchmarkPasses(b *testing.B) {
 				b.SetBytes(2 * bytes)
 				for b.Loop() {
 					copy(dst, src)
+				}
+			})
+			// The backend's own Copy (parallelCopy) on buffers from Alloc: the CPU's roofline, and a
+			// check that the memory Alloc hands out is as fast as the Go heap's (transparent huge pages).
+			b.Run(fmt.Sprintf("backend-copy/%s/n=%d", dt, n), func(b *testing.B) {
+				dst, src, _ := benchBuffers(b, be, dt, n)
+				b.SetBytes(2 * bytes)
+				for b.Loop() {
+					if err := be.Copy(dst, src); err != nil {
+						b.Fatal(err)
+					}
 				}
 			})
 			for _, p := range core.Passes {
@@ -89,7 +101,7 @@ func BenchmarkNonTemporal(b *testing.B) {
 		for _, n := range []int{1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 << 24} {
 			for _, nt := range []bool{false, true} {
 				b.Run(fmt.Sprintf("%s/%s/n=%d/nt=%v", c.p, c.k, n, nt), func(b *testing.B) {
-					ntMin := 1 << 62
+					ntMin := math.MaxInt
 					if nt {
 						ntMin = 0
 					}

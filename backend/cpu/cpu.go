@@ -8,7 +8,6 @@
 package cpu
 
 import (
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -32,7 +31,11 @@ var _ core.Backend = (*Backend)(nil)
 func New() *Backend { return newBackend(dispatch()) }
 
 func newBackend(im *implementation) *Backend {
-	b := &Backend{owner: core.NewOwner("cpu", true, func(any) error { return nil }), impl: im}
+	b := &Backend{owner: core.NewOwner("cpu", true, freeMemory), impl: im}
+	// Memory from the operating system is released only by Free and Close; a backend dropped without
+	// Close gives it back when it is collected. Owner.Close waits for running calls, which hold the
+	// owner (not necessarily b), so no call loses its memory under it.
+	runtime.AddCleanup(b, func(o *core.Owner) { _ = o.Close(nil) }, b.owner)
 	b.info = core.Info{
 		Spec:         "cpu",
 		Platform:     core.PlatformCPU,
@@ -60,27 +63,14 @@ func Devices() []core.Device {
 // Info describes the machine. ComputeUnits is GOMAXPROCS when the backend was made.
 func (b *Backend) Info() core.Info { return b.info.Clone() }
 
-// Alloc allocates a zeroed Go slice. Sizes beyond the memory the system reports available give
-// ErrOutOfMemory instead of the fatal error the Go runtime would raise.
+// Alloc allocates n zeroed elements. Every size the machine cannot hold gives ErrOutOfMemory, never the
+// fatal error or panic the Go runtime would raise for it (see mem.go): large buffers come from the
+// operating system and are checked against the memory it reports.
 func (b *Backend) Alloc(dtype core.DType, n int) (core.Buffer, error) {
-	return b.owner.Alloc(dtype, n, func(bytes int64) (any, error) {
-		if bytes > checkMemoryAbove {
-			if avail := availableMemory(); avail > 0 && bytes > avail {
-				return nil, fmt.Errorf("%w: cpu: Alloc of %d bytes (%d %s), %d bytes available", core.ErrOutOfMemory, bytes, n, dtype, avail)
-			}
-		}
-		if dtype == core.Float32 {
-			return make([]float32, n), nil
-		}
-		return make([]float64, n), nil
-	})
+	return b.owner.Alloc(dtype, n, func(bytes int64) (any, error) { return allocate(dtype, n, bytes) })
 }
 
-// checkMemoryAbove is the allocation size in bytes above which Alloc asks the system how much memory is
-// available; smaller allocations are not worth a read of /proc/meminfo.
-const checkMemoryAbove = 64 << 20
-
-// Free releases b's allocation to the garbage collector.
+// Free releases b's allocation: to the operating system for large buffers, else to the garbage collector.
 func (b *Backend) Free(buf core.Buffer) error { return b.owner.Free(buf) }
 
 // Upload copies src into dst.
@@ -211,7 +201,7 @@ func view[T core.Float](buf core.Buffer) []T {
 	if buf.IsNil() {
 		return nil
 	}
-	s := buf.Alloc().Mem().([]T)
+	s := buf.Alloc().Mem().(*memory).data.([]T)
 	return s[buf.Offset() : buf.Offset()+buf.Len()]
 }
 

@@ -36,3 +36,20 @@ func SetNonTemporalMin(bytes int) (restore func()) {
 	ntMinBytes = bytes
 	return func() { ntMinBytes = b }
 }
+
+// OSAllocMin is the buffer size in bytes from which Alloc maps memory from the operating system.
+const OSAllocMin = osAllocMin
+
+// OSMappedBytes is the bytes of buffers currently mapped from the operating system, by every backend.
+func OSMappedBytes() int64 { return osBytes.Load() }
+
+// SetMemoryFigures replaces what the system reports as available memory and RAM (0: unknown) and returns
+// a function restoring the real figures.
+func SetMemoryFigures(available, total int64) (restore func()) {
+	f := memoryFigures
+	memoryFigures = func() (int64, int64) { return available, total }
+	return func() { memoryFigures = f }
+}
+
+// MemoryFigures is what the system reports: available memory and RAM in bytes, 0 where unknown.
+func MemoryFigures() (available, total int64) { return memoryFigures() }

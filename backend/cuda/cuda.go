@@ -3,9 +3,12 @@
 // driver or a GPU, Devices and Open say why instead of failing at program start.
 //
 // One Backend serves one device (cuda:N) through the device's primary context and a non-blocking stream
-// of its own. Passes, Upload and Copy are queued on that stream and return before the GPU has finished;
-// Download and Sync wait for it, and report an error of asynchronous work. The kernels are
-// kernels/activations.cu, compiled ahead of time into the embedded fatbin.
+// of its own. Passes, Upload and Copy are queued on that stream and return before the GPU has finished
+// (Upload once it has copied src into pinned memory of its own: upload.go); Download and Sync wait for
+// it, and report an error of asynchronous work. The kernels are kernels/activations.cu, compiled ahead of
+// time into the embedded fatbin.
+//
+// The tests run on an emulated driver by default (internal/cudaemu), and on a real GPU in the GPU check.
 package cuda
 
 import (
@@ -18,7 +21,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 	"unsafe"
 
 	"github.com/gpuact/gpuact/backend/core"
@@ -96,8 +98,13 @@ type Backend struct {
 	args     *launchArgs
 	pinner   runtime.Pinner
 
-	timerMu    sync.Mutex // guards the two timing events
-	start, end cu.Event
+	staging staging // pinned memory Upload copies through (upload.go)
+	timers  timers  // TimeDevice's events (timer.go)
+
+	// asyncErr is the first error of asynchronous work that a call which does not report such errors
+	// (Free, Upload) met while it waited for the device; the next synchronising call reports it.
+	asyncMu  sync.Mutex
+	asyncErr error
 
 	eluDouble bool // GPUACT_CUDA_ELU_DOUBLE=1: never use elu_fwd_p2
 }
@@ -209,10 +216,14 @@ func (b *Backend) init(spec string) error {
 			}
 		}
 	}
-	if b.start, err = d.EventCreate(cu.EventDefault); err != nil {
+	// One pair of TimeDevice events up front: the common case makes none later, and a driver that
+	// cannot make events fails here, not in the middle of a benchmark.
+	p, err := b.timers.get(d)
+	if err != nil {
 		return err
 	}
-	if b.end, err = d.EventCreate(cu.EventDefault); err != nil {
+	b.timers.put(p)
+	if err := b.staging.init(d); err != nil {
 		return err
 	}
 	attr := func(a int) int {
@@ -281,14 +292,10 @@ func (b *Backend) release() error {
 		return errors.Join(err, d.PrimaryCtxRelease(b.dev))
 	}
 	var errs []error
-	if b.stream != 0 {
-		errs = append(errs, d.StreamSynchronize(b.stream), d.StreamDestroy(b.stream))
+	if b.stream != 0 { // the stream's work finishes first: it may read staging chunks
+		errs = append(errs, b.reportAsync(d.StreamSynchronize(b.stream)), d.StreamDestroy(b.stream))
 	}
-	for _, e := range []cu.Event{b.start, b.end} {
-		if e != 0 {
-			errs = append(errs, d.EventDestroy(e))
-		}
-	}
+	errs = append(errs, b.timers.destroy(d), b.staging.release(d))
 	if b.module != 0 {
 		errs = append(errs, d.ModuleUnload(b.module))
 	}
@@ -330,6 +337,7 @@ func (b *Backend) Alloc(dtype core.DType, n int) (core.Buffer, error) {
 }
 
 // free releases one allocation after the work queued on the stream, which may still use it, is done.
+// An error of that work is kept for the next synchronising call: Free is not where it is reported.
 func (b *Backend) free(mem any) error {
 	p := mem.(cu.DevPtr)
 	if p == 0 {
@@ -339,7 +347,34 @@ func (b *Backend) free(mem any) error {
 		return err
 	}
 	defer runtime.UnlockOSThread()
-	return errors.Join(b.drv.StreamSynchronize(b.stream), b.drv.MemFree(p))
+	b.keepAsyncErr(b.drv.StreamSynchronize(b.stream))
+	return b.drv.MemFree(p)
+}
+
+// keepAsyncErr keeps err, an error of asynchronous work met by a call that does not report such errors,
+// for the next synchronising call (the first one kept wins, as Sync reports the first error).
+func (b *Backend) keepAsyncErr(err error) {
+	if err == nil {
+		return
+	}
+	b.asyncMu.Lock()
+	defer b.asyncMu.Unlock()
+	if b.asyncErr == nil {
+		b.asyncErr = err
+	}
+}
+
+// reportAsync is what a synchronising call (Sync, Download, TimeDevice, Close) returns after its wait
+// ended with err: the kept error first, then err.
+func (b *Backend) reportAsync(err error) error {
+	b.asyncMu.Lock()
+	kept := b.asyncErr
+	b.asyncErr = nil
+	b.asyncMu.Unlock()
+	if kept != nil && err != nil && kept.Error() == err.Error() {
+		return err // a sticky error, met twice
+	}
+	return errors.Join(kept, err)
 }
 
 // Free releases buf's allocation once the work queued before it has finished.
@@ -351,23 +386,6 @@ func ptr(buf core.Buffer) uint64 {
 		return 0
 	}
 	return uint64(buf.Alloc().Mem().(cu.DevPtr)) + uint64(buf.Offset())*uint64(buf.DType().Size())
-}
-
-// Upload copies src to dst, queued on the stream; it returns once src has been read.
-func (b *Backend) Upload(dst core.Buffer, src core.Host) error {
-	l, err := b.owner.BeginCopy(dst, src, true)
-	if err != nil {
-		return err
-	}
-	defer l.End()
-	if l.N == 0 {
-		return nil
-	}
-	if err := b.enter(); err != nil {
-		return err
-	}
-	defer runtime.UnlockOSThread()
-	return b.drv.MemcpyHtoDAsync(cu.DevPtr(ptr(dst)), src.Pointer(), dst.Bytes(), b.stream)
 }
 
 // Download copies src to dst after the work queued before it, and waits: it is a synchronising call and
@@ -384,10 +402,10 @@ func (b *Backend) Download(dst core.Host, src core.Buffer) error {
 	defer runtime.UnlockOSThread()
 	if l.N > 0 {
 		if err := b.drv.MemcpyDtoHAsync(dst.Pointer(), cu.DevPtr(ptr(src)), src.Bytes(), b.stream); err != nil {
-			return err
+			return b.reportAsync(err)
 		}
 	}
-	return b.drv.StreamSynchronize(b.stream)
+	return b.reportAsync(b.drv.StreamSynchronize(b.stream))
 }
 
 // Copy copies src to dst on the device, queued on the stream.
@@ -482,7 +500,7 @@ func (b *Backend) Sync() error {
 		return err
 	}
 	defer runtime.UnlockOSThread()
-	return b.drv.StreamSynchronize(b.stream)
+	return b.reportAsync(b.drv.StreamSynchronize(b.stream))
 }
 
 // Memory reports the device's free and total memory (cuMemGetInfo) and this backend's buffers.
@@ -499,43 +517,6 @@ func (b *Backend) Memory() (core.MemoryStats, error) {
 	free, total, err := b.drv.MemGetInfo()
 	inUse, n := b.owner.Stats()
 	return core.MemoryStats{Total: total, Free: free, InUse: inUse, Buffers: n}, err
-}
-
-// TimeDevice waits for queued work, records an event, calls enqueue, records another and returns the
-// device time between them (CUDA events, about 0.5 µs resolution). Work other goroutines queue on this
-// backend meanwhile is timed too.
-func (b *Backend) TimeDevice(enqueue func() error) (time.Duration, error) {
-	l, err := b.owner.Begin("TimeDevice")
-	if err != nil {
-		return 0, err
-	}
-	b.timerMu.Lock()
-	defer b.timerMu.Unlock()
-	if err := b.enter(); err != nil {
-		l.End()
-		return 0, err
-	}
-	err = errors.Join(b.drv.StreamSynchronize(b.stream), b.drv.EventRecord(b.start, b.stream))
-	runtime.UnlockOSThread()
-	l.End() // enqueue calls back into the backend, which takes its own leases
-	if err != nil {
-		return 0, err
-	}
-	if err := enqueue(); err != nil {
-		return 0, err
-	}
-	if l, err = b.owner.Begin("TimeDevice"); err != nil { // closed meanwhile: the events are gone
-		return 0, err
-	}
-	defer l.End()
-	if err := b.enter(); err != nil {
-		return 0, err
-	}
-	defer runtime.UnlockOSThread()
-	if err := errors.Join(b.drv.EventRecord(b.end, b.stream), b.drv.EventSynchronize(b.end)); err != nil {
-		return 0, err
-	}
-	return b.drv.EventElapsed(b.start, b.end)
 }
 
 // Close waits for queued work, frees every buffer, and releases the stream, the kernels and the primary

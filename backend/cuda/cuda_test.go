@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/gpuact/gpuact/backend/backendtest"
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cuda"
+	"github.com/gpuact/gpuact/internal/cudaemu"
 )
 
 // requireEnv, when "1", turns a machine without a usable CUDA device into a failure instead of a skip:
@@ -50,43 +52,6 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-// TestNoLeak: the device's free memory is the same before and after 10^4 alloc/free cycles.
-func TestNoLeak(t *testing.T) {
-	d := usable(t)[0]
-	b, err := d.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	warm, err := b.Alloc(core.Float32, 1<<20) // let the driver set up its pools first
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Free(warm)
-	before, err := b.Memory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 10000 {
-		buf, err := b.Alloc(core.Float32, 1+(i*7919)%(1<<22))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Free(buf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	after, err := b.Memory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after.Free != before.Free || after.Buffers != before.Buffers {
-		t.Errorf("after 10^4 alloc/free cycles: device free memory %d -> %d bytes, live buffers %d -> %d",
-			before.Free, after.Free, before.Buffers, after.Buffers)
-	}
-	t.Logf("device free memory %d bytes before and %d after 10^4 alloc/free cycles", before.Free, after.Free)
-}
-
 // TestAsyncErrorSurfaces: an error the driver reports for queued work reaches the next synchronising
 // call, and the backend refuses nothing it should accept afterwards. The only way to provoke one
 // without memory corruption is out of memory at launch time, which cannot be forced portably; so this
@@ -118,12 +83,17 @@ func TestSyncAfterWork(t *testing.T) {
 }
 
 // TestUnavailable runs this test binary again with GPUACT_CUDA_LIBRARY pointing at a missing library,
-// at a library whose cuInit reports no device, and at one lacking symbols: each time the CUDA backend
-// must be unavailable with the reason, Auto must fall back to another backend, and nothing may panic.
+// at a library whose cuInit reports no device, at one lacking symbols, and (under the emulator) at a
+// driver whose cuInit fails and at one with no device: each time the CUDA backend must be unavailable
+// with the reason, Auto must fall back to another backend, and nothing may panic.
 func TestUnavailable(t *testing.T) {
 	dir := t.TempDir()
-	cases := []struct{ name, lib, want string }{
-		{"no library", filepath.Join(dir, "absent", "libcuda.so.1"), "no CUDA driver library"},
+	type unavailable struct {
+		name, lib, want string
+		env             []string
+	}
+	cases := []unavailable{
+		{"no library", filepath.Join(dir, "absent", "libcuda.so.1"), "no CUDA driver library", nil},
 	}
 	if cc, err := exec.LookPath("cc"); err == nil {
 		for _, v := range []struct{ name, define, want string }{
@@ -136,15 +106,22 @@ func TestUnavailable(t *testing.T) {
 			if err != nil {
 				t.Fatalf("building the fake driver: %v\n%s", err, out)
 			}
-			cases = append(cases, struct{ name, lib, want string }{v.name, lib, v.want})
+			cases = append(cases, unavailable{v.name, lib, v.want, nil})
 		}
 	} else {
 		t.Logf("no C compiler: only the missing-library case runs (the fake drivers need cc)")
 	}
+	if e := cudaemu.Get(); e != nil {
+		cases = append(cases,
+			unavailable{"cuInit fails", e.Path, "CUDA_ERROR_UNKNOWN", []string{"GPUACT_CUDAEMU_FAIL_INIT=999"}},
+			unavailable{"zero devices", e.Path, "the driver reports", []string{"GPUACT_CUDAEMU_DEVICES=0"}})
+	} else {
+		t.Logf("not under the emulated driver (%s): its cuInit-failure and no-device cases do not run", cudaemu.Driver())
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "GPUACT_CUDA_LIBRARY="+c.lib, childEnv+"="+c.want, backend.EnvVar+"=")
+			cmd.Env = append(append(os.Environ(), "GPUACT_CUDA_LIBRARY="+c.lib, childEnv+"="+c.want, backend.EnvVar+"="), c.env...)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
@@ -154,6 +131,63 @@ func TestUnavailable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEmulatorConfig runs this test binary again under emulated drivers configured through the
+// environment, and checks that the backend reports what the driver says: devices, name, SM count,
+// memory, compute capability (a GPU older than the fatbin's sm_50 cannot load the kernels).
+func TestEmulatorConfig(t *testing.T) {
+	if os.Getenv(configChildEnv) == "1" {
+		checkConfig(t)
+		return
+	}
+	cudaemu.Require(t)
+	for _, env := range [][]string{
+		{"GPUACT_CUDAEMU_DEVICES=3", "GPUACT_CUDAEMU_NAME=Test GPU 9000", "GPUACT_CUDAEMU_SMS=7", "GPUACT_CUDAEMU_MEMORY=123456789", "GPUACT_CUDAEMU_CC=8.6"},
+		{"GPUACT_CUDAEMU_DEVICES=1", "GPUACT_CUDAEMU_CC=3.5"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestEmulatorConfig$", "-test.v", "-test.count=1")
+		cmd.Env = append(append(os.Environ(), configChildEnv+"=1", backend.EnvVar+"="), env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestEmulatorConfig") {
+			t.Errorf("%v: %v\n%s", env, err, out)
+		}
+	}
+}
+
+const configChildEnv = "GPUACT_CUDA_TEST_CONFIG"
+
+func checkConfig(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("GPUACT_CUDAEMU_DEVICES"))
+	devs := cuda.Devices()
+	if len(devs) != n {
+		t.Fatalf("Devices() = %v, want %d", devs, n)
+	}
+	cc := os.Getenv("GPUACT_CUDAEMU_CC")
+	b, err := cuda.Open(n - 1)
+	if cc == "3.5" {
+		if !errors.Is(err, core.ErrUnavailable) || !strings.Contains(err.Error(), "CUDA_ERROR_NO_BINARY_FOR_GPU") {
+			t.Fatalf("Open on a compute capability %s GPU: %v, want ErrUnavailable naming CUDA_ERROR_NO_BINARY_FOR_GPU", cc, err)
+		}
+		b, skipped, err := backend.Choose()
+		if err != nil || b.Info().Platform == core.PlatformCUDA || len(skipped) == 0 || !strings.Contains(skipped[0].Reason, "CUDA_ERROR_NO_BINARY_FOR_GPU") {
+			t.Fatalf("Choose: %v, skipped %v, %v; want another backend and the reason CUDA was skipped", b, skipped, err)
+		}
+		b.Close()
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	info := b.Info()
+	sms, _ := strconv.Atoi(os.Getenv("GPUACT_CUDAEMU_SMS"))
+	mem, _ := strconv.ParseInt(os.Getenv("GPUACT_CUDAEMU_MEMORY"), 10, 64)
+	if devs[n-1].Name != os.Getenv("GPUACT_CUDAEMU_NAME") || info.Name != devs[n-1].Name || info.ComputeUnits != sms || info.Memory != mem ||
+		info.Details[core.DetailComputeCapability] != cc || info.Details["grid"] != fmt.Sprintf("%d blocks of 256", sms*2048/256) {
+		t.Errorf("Info() = %+v, want what the environment configured", info)
+	}
+	works(t, b, "a configured emulator")
 }
 
 const childEnv = "GPUACT_CUDA_TEST_CHILD"
@@ -168,7 +202,7 @@ func TestMain(m *testing.M) {
 		fmt.Println("child ok")
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(cudaemu.Main(m))
 }
 
 func childChecks(want string) error {

@@ -60,9 +60,26 @@ type deviceInfo struct {
 	details     map[string]string
 }
 
+// discovery serialises discover: no two discoveries run at once in a process.
+//
+// The first OpenCL calls of a process make the driver initialise its devices, and PoCL 3.1 does not
+// make other threads wait for that: a thread that asks for the devices while another is still inside
+// PoCL's one-time device initialisation (its re-entry guard is a flag read without a lock) is told it
+// succeeded and gets handles to devices whose fields are not filled in yet, and
+// clGetDeviceInfo(CL_DEVICE_NAME) on one of them runs strlen on a NULL name: SIGSEGV (seen in a core
+// dump, the other thread in the pthread device's hwloc topology probe). Which entry point starts the
+// initialisation differs between drivers and loaders, so the lock is around discovery as a whole, not
+// around single calls: every other OpenCL call of this package uses handles that a discovery
+// returned, so once one discovery has finished the driver's initialisation has too. Later discoveries
+// also take turns; each takes a few milliseconds.
+var discovery sync.Mutex
+
 // discover lists every device of every platform. A failure to search (no library, no platform) is an
-// error that says why; a device that cannot be used is listed with its reason.
+// error that says why; a device that cannot be used is listed with its reason. It is safe to call
+// concurrently (see discovery).
 func discover() ([]*deviceInfo, *cl.Lib, error) {
+	discovery.Lock()
+	defer discovery.Unlock()
 	l, err := library()
 	if err != nil {
 		return nil, nil, fmt.Errorf("no OpenCL library could be loaded (install an OpenCL driver and ICD loader, e.g. ocl-icd-libopencl1, or set %s): %v", cl.LibraryEnv, err)

@@ -33,13 +33,21 @@ type Backend struct {
 	lib   *cl.Lib
 	queue cl.Queue
 
-	// mu serialises what touches the kernel objects and the queue's event recording: setting a
-	// kernel's arguments and queueing it must not interleave with another launch of that kernel.
+	// mu serialises what touches the kernel objects and the recordings: setting a kernel's arguments
+	// and queueing it must not interleave with another launch of that kernel, and a command's event
+	// goes to every recording active when it was queued.
 	mu      sync.Mutex
 	kernels map[string]*kernel
-	rec     *[]cl.Event // while TimeDevice runs: the events of the commands queued
-	// timeMu makes TimeDevice calls take turns.
-	timeMu sync.Mutex
+	// recs are the recordings of the TimeDevice calls in progress (see TimeDevice).
+	recs map[*recording]struct{}
+}
+
+// recording is one TimeDevice call's window: the events of the commands queued while it is active.
+// Each event is held once per recording that has it (retained for every recording after the first),
+// and released by whoever removes the recording from Backend.recs: the TimeDevice call, or Close.
+type recording struct {
+	events []cl.Event
+	err    error // a command could not be added (clRetainEvent failed): the window is incomplete
 }
 
 var (
@@ -61,7 +69,7 @@ func open(l *cl.Lib, dev *deviceInfo) (*Backend, error) {
 		sh.release()
 		return nil, fmt.Errorf("%w: %s (%s): %w", core.ErrUnavailable, dev.spec, dev.name, err)
 	}
-	b := &Backend{sh: sh, lib: l, queue: q, kernels: map[string]*kernel{}}
+	b := &Backend{sh: sh, lib: l, queue: q, kernels: map[string]*kernel{}, recs: map[*recording]struct{}{}}
 	b.owner = core.NewOwner(dev.spec, dev.fp64, func(m any) error {
 		if h := m.(mem); h != 0 {
 			return l.ReleaseMem(h)
@@ -227,11 +235,16 @@ func (b *Backend) Memory() (core.MemoryStats, error) {
 }
 
 // Close waits for the queue, frees every buffer, and releases the queue, the kernels and (with the
-// last Backend on the device) the program and context.
+// last Backend on the device) the program and context. A TimeDevice call whose enqueue function is
+// running meanwhile loses its recording (Close releases the events) and returns ErrClosed.
 func (b *Backend) Close() error {
 	return b.owner.Close(func() error {
 		errs := []error{b.lib.Finish(b.queue)}
 		b.mu.Lock()
+		for r := range b.recs {
+			b.releaseEvents(r.events)
+			delete(b.recs, r)
+		}
 		for _, k := range b.kernels {
 			errs = append(errs, b.lib.ReleaseKernel(k.k))
 		}
@@ -243,13 +256,13 @@ func (b *Backend) Close() error {
 }
 
 // enqueue runs a call that queues one command (a transfer or copy), passing it an event to fill
-// while TimeDevice is recording, nil otherwise. b.mu is not held during the call, so a blocking
-// transfer does not hold up other goroutines' launches.
+// while a TimeDevice call is recording, nil otherwise. b.mu is not held during the call, so a
+// blocking transfer does not hold up other goroutines' launches.
 func (b *Backend) enqueue(call func(ev *cl.Event) error) error {
 	b.mu.Lock()
-	rec := b.rec
+	recording := len(b.recs) > 0
 	b.mu.Unlock()
-	if rec == nil {
+	if !recording {
 		if err := call(nil); err != nil {
 			return fmt.Errorf("%s: %w", b.info.Spec, err)
 		}
@@ -261,63 +274,108 @@ func (b *Backend) enqueue(call func(ev *cl.Event) error) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.rec == rec {
-		*rec = append(*rec, ev)
-	} else {
-		b.lib.ReleaseEvent(ev) // the recording ended meanwhile
-	}
+	b.record(ev)
 	return nil
 }
 
 // enqueueLocked is enqueue for a caller that holds b.mu (a kernel launch).
 func (b *Backend) enqueueLocked(call func(ev *cl.Event) error) error {
-	if b.rec == nil {
-		if err := call(nil); err != nil {
-			return fmt.Errorf("%s: %w", b.info.Spec, err)
-		}
-		return nil
-	}
 	var ev cl.Event
-	if err := call(&ev); err != nil {
+	evp := &ev
+	if len(b.recs) == 0 {
+		evp = nil
+	}
+	if err := call(evp); err != nil {
 		return fmt.Errorf("%s: %w", b.info.Spec, err)
 	}
-	*b.rec = append(*b.rec, ev)
+	if evp != nil {
+		b.record(ev)
+	}
 	return nil
 }
 
-// TimeDevice waits for the queue, runs enqueue, waits again and returns the device time from the
-// start of the first command enqueue queued to the end of the last, from OpenCL's profiling events.
-// Commands other goroutines queue meanwhile are counted too.
-func (b *Backend) TimeDevice(enqueue func() error) (time.Duration, error) {
-	b.timeMu.Lock()
-	defer b.timeMu.Unlock()
-	if err := b.Sync(); err != nil {
-		return 0, err
-	}
-	var events []cl.Event
-	b.mu.Lock()
-	b.rec = &events
-	b.mu.Unlock()
-	err := enqueue()
-	b.mu.Lock()
-	b.rec = nil // from here on no other goroutine appends to events
-	b.mu.Unlock()
-	defer func() {
-		for _, ev := range events {
-			b.lib.ReleaseEvent(ev)
+// record gives the event of a command just queued to every active recording: the first takes the
+// reference the command came with, each other one a reference of its own. With no recording active
+// any more (they ended while the command was being queued) the event is released. b.mu is held.
+func (b *Backend) record(ev cl.Event) {
+	first := true
+	for r := range b.recs {
+		if !first {
+			if err := b.lib.RetainEvent(ev); err != nil {
+				r.err = fmt.Errorf("%s: %w", b.info.Spec, err)
+				continue
+			}
 		}
-	}()
+		r.events = append(r.events, ev)
+		first = false
+	}
+	if first {
+		b.lib.ReleaseEvent(ev)
+	}
+}
+
+// releaseEvents drops one reference to each event.
+func (b *Backend) releaseEvents(evs []cl.Event) {
+	for _, ev := range evs {
+		b.lib.ReleaseEvent(ev)
+	}
+}
+
+// TimeDevice waits for the queue, runs enqueue, waits for the commands queued meanwhile and returns
+// the device time from the start of the first to the end of the last, from OpenCL's profiling events.
+//
+// It holds no lock while enqueue runs, so enqueue may use the backend freely. Each call records its
+// own window: every command queued while it is active is timed, including other goroutines' commands
+// and those of TimeDevice calls made meanwhile, from enqueue itself too (a nested call returns its own,
+// narrower window). If the backend is closed before enqueue returns, TimeDevice returns ErrClosed. An
+// error from enqueue is returned as it is; a panic in enqueue propagates, with the recording stopped
+// and its events released.
+func (b *Backend) TimeDevice(enqueue func() error) (time.Duration, error) {
+	l, err := b.owner.Begin("TimeDevice")
 	if err != nil {
 		return 0, err
 	}
-	if err := b.lib.Wait(events); err != nil {
+	if err := b.finish(); err != nil {
+		l.End()
+		return 0, err
+	}
+	// Registered under the lease, so Close either has not begun (and will see r) or has ended.
+	r := &recording{}
+	b.mu.Lock()
+	b.recs[r] = struct{}{}
+	b.mu.Unlock()
+	l.End()
+
+	ended := false
+	defer func() {
+		if !ended { // enqueue panicked
+			b.discard(r)
+		}
+	}()
+	err = enqueue()
+	ended = true
+	if err != nil {
+		b.discard(r)
+		return 0, err
+	}
+
+	// The lease keeps Close from releasing the queue and context while the events are read.
+	if l, err = b.owner.Begin("TimeDevice"); err != nil {
+		return 0, err // closed while enqueue ran: Close released r's events
+	}
+	defer l.End()
+	b.mu.Lock()
+	delete(b.recs, r)
+	b.mu.Unlock()
+	defer b.releaseEvents(r.events)
+	if r.err != nil {
+		return 0, r.err
+	}
+	if err := b.lib.Wait(r.events); err != nil {
 		return 0, fmt.Errorf("%s: %w", b.info.Spec, err)
 	}
-	if len(events) == 0 {
-		return 0, nil
-	}
 	start, end := uint64(math.MaxUint64), uint64(0)
-	for _, ev := range events {
+	for _, ev := range r.events {
 		s, err := b.lib.ProfilingTime(ev, cl.ProfilingCommandStart)
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", b.info.Spec, err)
@@ -328,8 +386,19 @@ func (b *Backend) TimeDevice(enqueue func() error) (time.Duration, error) {
 		}
 		start, end = min(start, s), max(end, e)
 	}
-	if end < start {
+	if end < start { // no command, or a clock that went backwards
 		return 0, nil
 	}
 	return time.Duration(end - start), nil
+}
+
+// discard stops recording r and releases its events, unless Close already has. The events are
+// released under b.mu, which Close takes before it releases the queue and context.
+func (b *Backend) discard(r *recording) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.recs[r]; ok {
+		delete(b.recs, r)
+		b.releaseEvents(r.events)
+	}
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs qemu-user (user-mode emulation: qemu-aarch64, qemu-arm, qemu-i386) and the arm64 C library, so
 # test binaries built for linux/arm64, linux/arm and linux/386 run on an x86-64 machine: `make
-# test-cross` (CI) runs the CPU backend's and package backend's tests that way. A binary that imports
+# test-platforms` (CI) runs the CPU backend's and package backend's tests that way. A binary that imports
 # package backend is dynamically linked (purego loads the GPU libraries), so it needs the target's
 # dynamic loader and libc: qemu-aarch64 -L /usr/aarch64-linux-gnu. Debian 12, as root. Idempotent.
 set -euo pipefail

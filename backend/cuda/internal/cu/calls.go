@@ -93,8 +93,22 @@ func (d *Driver) MemFree(p DevPtr) error {
 	return d.check("cuMemFree_v2", d.syscall(d.fn.cuMemFree, uintptr(p)))
 }
 
-// MemcpyHtoDAsync copies bytes from host memory src to dst on stream s. From pageable memory it returns
-// once src has been read (staged), so src may be reused then.
+// MemHostAlloc allocates bytes of page-locked host memory, which copies to the device read while they run
+// (asynchronously); the returned memory is C memory, not Go memory. Free it with MemFreeHost.
+func (d *Driver) MemHostAlloc(bytes int64) (unsafe.Pointer, error) {
+	var p unsafe.Pointer
+	err := d.check("cuMemHostAlloc", d.syscall(d.fn.cuMemHostAlloc, uintptr(unsafe.Pointer(&p)), uintptr(bytes), 0))
+	return p, err
+}
+
+// MemFreeHost frees memory from MemHostAlloc.
+func (d *Driver) MemFreeHost(p unsafe.Pointer) error {
+	return d.check("cuMemFreeHost", d.syscall(d.fn.cuMemFreeHost, uintptr(p)))
+}
+
+// MemcpyHtoDAsync copies bytes from host memory src to dst on stream s. From page-locked memory the copy
+// reads src while it runs; from pageable memory the driver documents the call only as "might be
+// synchronous", so src must not be reused before the copy has finished (an event or stream wait).
 func (d *Driver) MemcpyHtoDAsync(dst DevPtr, src unsafe.Pointer, bytes int64, s Stream) error {
 	err := d.check("cuMemcpyHtoDAsync_v2", d.syscall(d.fn.cuMemcpyHtoDAsync, uintptr(dst), uintptr(src), uintptr(bytes), uintptr(s)))
 	runtime.KeepAlive(src)

@@ -103,7 +103,7 @@ type funcs struct {
 	cuInit, cuDriverGetVersion, cuGetErrorName, cuGetErrorString                           uintptr
 	cuDeviceGetCount, cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute, cuDeviceTotalMem uintptr
 	cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease, cuCtxSetCurrent, cuCtxSynchronize uintptr
-	cuMemGetInfo, cuMemAlloc, cuMemFree                                                    uintptr
+	cuMemGetInfo, cuMemAlloc, cuMemFree, cuMemHostAlloc, cuMemFreeHost                     uintptr
 	cuMemcpyHtoD, cuMemcpyDtoH, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync    uintptr
 	cuMemsetD8Async                                                                        uintptr
 	cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuFuncGetAttribute              uintptr
@@ -129,6 +129,7 @@ func (f *funcs) symbols() []struct {
 		{"cuDevicePrimaryCtxRetain", &f.cuDevicePrimaryCtxRetain}, {"cuDevicePrimaryCtxRelease_v2", &f.cuDevicePrimaryCtxRelease},
 		{"cuCtxSetCurrent", &f.cuCtxSetCurrent}, {"cuCtxSynchronize", &f.cuCtxSynchronize},
 		{"cuMemGetInfo_v2", &f.cuMemGetInfo}, {"cuMemAlloc_v2", &f.cuMemAlloc}, {"cuMemFree_v2", &f.cuMemFree},
+		{"cuMemHostAlloc", &f.cuMemHostAlloc}, {"cuMemFreeHost", &f.cuMemFreeHost},
 		{"cuMemcpyHtoD_v2", &f.cuMemcpyHtoD}, {"cuMemcpyDtoH_v2", &f.cuMemcpyDtoH},
 		{"cuMemcpyHtoDAsync_v2", &f.cuMemcpyHtoDAsync}, {"cuMemcpyDtoHAsync_v2", &f.cuMemcpyDtoHAsync},
 		{"cuMemcpyDtoDAsync_v2", &f.cuMemcpyDtoDAsync}, {"cuMemsetD8Async", &f.cuMemsetD8Async},

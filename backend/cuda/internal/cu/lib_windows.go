@@ -4,7 +4,9 @@ package cu
 
 import (
 	"os"
-	"syscall"
+
+	"github.com/gpuact/gpuact/internal/winlib"
+	"golang.org/x/sys/windows"
 )
 
 var defaultLibraryNames = []string{"nvcuda.dll"}
@@ -16,11 +18,14 @@ func candidates() []string {
 	return libraryNames
 }
 
+// openLibrary loads nvcuda.dll from the system directory only, never through the DLL search path (the
+// program's directory, the current directory, PATH), where a planted nvcuda.dll would be found first;
+// a path named in GPUACT_CUDA_LIBRARY is loaded from that path (see winlib.Load).
 func openLibrary(name string) (uintptr, error) {
-	h, err := syscall.LoadLibrary(name)
+	h, err := winlib.Load(name)
 	return uintptr(h), err
 }
 
 func lookup(lib uintptr, name string) (uintptr, error) {
-	return syscall.GetProcAddress(syscall.Handle(lib), name)
+	return windows.GetProcAddress(windows.Handle(lib), name)
 }

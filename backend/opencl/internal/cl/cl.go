@@ -137,6 +137,7 @@ type Lib struct {
 	waitForEvents        func(n uint32, events *Event) int32
 	getEventInfo         func(e Event, param uint32, size uintptr, value unsafe.Pointer, sizeRet *uintptr) int32
 	getEventProfiling    func(e Event, param uint32, size uintptr, value unsafe.Pointer, sizeRet *uintptr) int32
+	retainEvent          func(e Event) int32
 	releaseEvent         func(e Event) int32
 	flush                func(q Queue) int32
 	finish               func(q Queue) int32
@@ -178,6 +179,7 @@ func (l *Lib) symbols() []struct {
 		{"clWaitForEvents", &l.waitForEvents},
 		{"clGetEventInfo", &l.getEventInfo},
 		{"clGetEventProfilingInfo", &l.getEventProfiling},
+		{"clRetainEvent", &l.retainEvent},
 		{"clReleaseEvent", &l.releaseEvent},
 		{"clFlush", &l.flush},
 		{"clFinish", &l.finish},
@@ -510,6 +512,9 @@ func (l *Lib) ProfilingTime(e Event, param uint32) (uint64, error) {
 	err := check("clGetEventProfilingInfo", l.getEventProfiling(e, param, 8, unsafe.Pointer(&v), nil))
 	return v, err
 }
+
+// RetainEvent adds a reference to e, which a ReleaseEvent drops.
+func (l *Lib) RetainEvent(e Event) error { return check("clRetainEvent", l.retainEvent(e)) }
 
 // ReleaseEvent releases e.
 func (l *Lib) ReleaseEvent(e Event) error { return check("clReleaseEvent", l.releaseEvent(e)) }

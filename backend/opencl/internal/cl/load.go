@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/gpuact/gpuact/internal/secureexec"
 )
 
 // LibraryEnv names the environment variable that, when set, is the only library Load tries: a path
@@ -15,9 +17,11 @@ const LibraryEnv = "GPUACT_OPENCL_LIBRARY"
 var ErrNotSupported = errors.New("loading shared libraries at run time is not supported on this operating system")
 
 // Candidates returns the libraries Load tries, in order: the value of GPUACT_OPENCL_LIBRARY alone if
-// it is set, otherwise the system's OpenCL ICD loader under its usual names.
+// it is set, otherwise the system's OpenCL ICD loader under its usual names. A process in secure-execution
+// mode (setuid, setgid, file capabilities: see internal/secureexec) ignores GPUACT_OPENCL_LIBRARY, as the
+// dynamic loader ignores LD_PRELOAD there, so that its environment cannot choose the code it loads.
 func Candidates() []string {
-	if v := strings.TrimSpace(os.Getenv(LibraryEnv)); v != "" {
+	if v := strings.TrimSpace(os.Getenv(LibraryEnv)); v != "" && !secureexec.Enabled() {
 		return []string{v}
 	}
 	return defaultNames
