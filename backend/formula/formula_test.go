@@ -71,11 +71,11 @@ func TestCheckAlpha(t *testing.T) {
 		{Forward, ELU(1), Float32, nil},
 		{Forward, ELU(math.NaN()), Float32, ErrBadAlpha},
 		{Forward, LeakyReLU(math.Inf(-1)), Float64, ErrBadAlpha},
-		{Forward, ELU(1e39), Float32, ErrBadAlpha},          // float32(1e39) = +Inf
-		{Forward, ELU(-1e39), Float32, ErrBadAlpha},         // -Inf
-		{Forward, ELU(1e39), Float64, nil},                  // finite in float64
-		{Forward, ELU(math.MaxFloat32), Float32, nil},       // the largest float32 itself
-		{Forward, LeakyReLU(3.4028235e38), Float32, nil},    // rounds down to MaxFloat32
+		{Forward, ELU(1e39), Float32, ErrBadAlpha},       // float32(1e39) = +Inf
+		{Forward, ELU(-1e39), Float32, ErrBadAlpha},      // -Inf
+		{Forward, ELU(1e39), Float64, nil},               // finite in float64
+		{Forward, ELU(math.MaxFloat32), Float32, nil},    // the largest float32 itself
+		{Forward, LeakyReLU(3.4028235e38), Float32, nil}, // rounds down to MaxFloat32
 		{BackwardFromOutput, ELU(-0.5), Float64, ErrNegativeAlpha},
 		{BackwardFromOutput, LeakyReLU(-1e-300), Float64, ErrNegativeAlpha},
 		{BackwardFromOutput, ELU(0), Float32, nil},
