@@ -11,33 +11,31 @@
 //
 // Everything a program needs is in this package: importing it links the CPU, CUDA and OpenCL backends
 // (the GPU libraries are loaded at run time, so the program builds without cgo and runs on machines
-// without them). The types, constants and errors are defined in package core and re-exported here
-// under the same names; core exists only so that the backends can share them without an import cycle
-// (backend imports the backends, and they cannot import backend).
+// without them). The names below are defined in two smaller packages and re-exported here unchanged:
+// package formula holds what is computed (kinds, passes, dtypes, the table of formulas and the oracle),
+// package core the devices' vocabulary (Backend, Buffer, Info, the errors and the bookkeeping the
+// backends share). They exist so that the backends can share them without an import cycle (backend
+// imports the backends, and they cannot import backend); a program needs neither.
 //
-// The exact math, accuracy, aliasing, NaN and bad-input rules are in the README's "Semantics" section.
+// The exact math, accuracy, aliasing, NaN, concurrency and bad-input rules are in docs/SEMANTICS.md,
+// cited as "SEMANTICS §N" throughout.
 package backend
 
-import "github.com/gpuact/gpuact/backend/core"
+import (
+	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
+)
 
-// The vocabulary, re-exported from package core.
+// The devices' vocabulary, from package core.
 type (
 	// Backend runs the activations on one device; see core.Backend.
 	Backend = core.Backend
+	// Timer is implemented by backends that time their own work on the device (CUDA, OpenCL).
+	Timer = core.Timer
 	// Buffer is a view of device memory; see core.Buffer.
 	Buffer = core.Buffer
-	// DType is an element type: Float32 or Float64.
-	DType = core.DType
-	// Float is the constraint of the generic helpers: float32 or float64.
-	Float = core.Float
 	// Host is an untyped view of a Go slice, as it crosses the Backend interface.
 	Host = core.Host
-	// Activation is an activation function with its parameter.
-	Activation = core.Activation
-	// Kind names an activation function.
-	Kind = core.Kind
-	// Pass is forward, backward from input or backward from output.
-	Pass = core.Pass
 	// Info describes a backend's device.
 	Info = core.Info
 	// Platform is CUDA, OpenCL or CPU.
@@ -52,26 +50,52 @@ type (
 	Spec = core.Spec
 )
 
+// What is computed, from package formula.
+type (
+	// DType is an element type: Float32 or Float64.
+	DType = formula.DType
+	// DTypeSet is a set of dtypes: those a device supports (Info.DTypes).
+	DTypeSet = formula.DTypeSet
+	// Float is the constraint of the generic helpers: float32 or float64.
+	Float = formula.Float
+	// Activation is an activation function with its parameter.
+	Activation = formula.Activation
+	// Kind names an activation function.
+	Kind = formula.Kind
+	// Pass is forward, backward from input or backward from output.
+	Pass = formula.Pass
+	// Formula is one row of the table of formulas: a pass of an activation, its kernel, its α rule and
+	// its tolerance per dtype.
+	Formula = formula.Row
+)
+
 // Element types.
 const (
-	Float32 = core.Float32
-	Float64 = core.Float64
+	Float32 = formula.Float32
+	Float64 = formula.Float64
 )
 
 // Activation kinds and their default α.
 const (
-	KindReLU              = core.KindReLU
-	KindLeakyReLU         = core.KindLeakyReLU
-	KindELU               = core.KindELU
-	DefaultLeakyReLUAlpha = core.DefaultLeakyReLUAlpha
-	DefaultELUAlpha       = core.DefaultELUAlpha
+	KindReLU              = formula.KindReLU
+	KindLeakyReLU         = formula.KindLeakyReLU
+	KindELU               = formula.KindELU
+	DefaultLeakyReLUAlpha = formula.DefaultLeakyReLUAlpha
+	DefaultELUAlpha       = formula.DefaultELUAlpha
 )
 
 // Passes.
 const (
-	Forward            = core.Forward
-	BackwardFromInput  = core.BackwardFromInput
-	BackwardFromOutput = core.BackwardFromOutput
+	Forward            = formula.Forward
+	BackwardFromInput  = formula.BackwardFromInput
+	BackwardFromOutput = formula.BackwardFromOutput
+)
+
+// The lists, in a stable order for loops over everything gpuact computes.
+var (
+	DTypes = formula.DTypes
+	Kinds  = formula.Kinds
+	Passes = formula.Passes
 )
 
 // Platforms.
@@ -89,7 +113,20 @@ const (
 	DeviceOther       = core.DeviceOther
 )
 
-// Errors: every error gpuact returns wraps one of these; match with errors.Is. See core for each case.
+// Keys of Info.Details that tools read; see core for each.
+const (
+	DetailPath              = core.DetailPath
+	DetailCacheBytes        = core.DetailCacheBytes
+	DetailMemoryClockKHz    = core.DetailMemoryClockKHz
+	DetailMemoryBusBits     = core.DetailMemoryBusBits
+	DetailComputeCapability = core.DetailComputeCapability
+)
+
+// MaxElements is the largest allocation, in elements, that any backend accepts (2^48).
+const MaxElements = core.MaxElements
+
+// Errors: every error gpuact returns wraps one of these; match with errors.Is. See core for each case,
+// and SEMANTICS §6.2 for the table of them.
 var (
 	ErrLengthMismatch   = core.ErrLengthMismatch
 	ErrDTypeMismatch    = core.ErrDTypeMismatch
@@ -111,16 +148,39 @@ var (
 )
 
 // ReLU is max(x, 0).
-func ReLU() Activation { return core.ReLU() }
+func ReLU() Activation { return formula.ReLU() }
 
 // LeakyReLU is x for x > 0, else α·x. PyTorch's default α is DefaultLeakyReLUAlpha.
-func LeakyReLU(alpha float64) Activation { return core.LeakyReLU(alpha) }
+func LeakyReLU(alpha float64) Activation { return formula.LeakyReLU(alpha) }
 
 // ELU is x for x > 0, else α·expm1(x). PyTorch's default α is DefaultELUAlpha.
-func ELU(alpha float64) Activation { return core.ELU(alpha) }
+func ELU(alpha float64) Activation { return formula.ELU(alpha) }
 
 // ParseActivation reads "relu", "leakyrelu[:α]" or "elu[:α]".
-func ParseActivation(s string) (Activation, error) { return core.ParseActivation(s) }
+func ParseActivation(s string) (Activation, error) { return formula.ParseActivation(s) }
+
+// ParseDType reads "float32" or "float64" ("f32", "f64").
+func ParseDType(s string) (DType, error) { return formula.ParseDType(s) }
+
+// ParsePass reads "forward", "backward-input" or "backward-output".
+func ParsePass(s string) (Pass, error) { return formula.ParsePass(s) }
 
 // ParseSpec parses a backend spec: cpu, cuda[:N], opencl[:P[:D]].
 func ParseSpec(s string) (Spec, error) { return core.ParseSpec(s) }
+
+// SetOf returns the set of the dtypes given.
+func SetOf(dtypes ...DType) DTypeSet { return formula.SetOf(dtypes...) }
+
+// Lookup returns the formula of pass p of kind k (an error wrapping ErrBadActivation for none).
+func Lookup(k Kind, p Pass) (Formula, error) { return formula.Lookup(k, p) }
+
+// Check reports whether pass p may run act (the pass has a formula for the kind, α is finite and meets
+// the formula's rule), and returns the formula.
+func Check(p Pass, act Activation) (Formula, error) { return formula.Check(p, act) }
+
+// DTypeOf returns the DType that holds Go values of type T.
+func DTypeOf[T Float]() DType { return formula.DTypeOf[T]() }
+
+// Tolerance is the largest distance from the oracle, in ULPs of dt, that SEMANTICS §2 allows pass p of
+// kind k.
+func Tolerance(k Kind, p Pass, dt DType) (uint64, error) { return formula.Tolerance(k, p, dt) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // HostOf returns the view of s that Backend.Upload and Backend.Download take.
@@ -20,7 +21,7 @@ func Download[T Float](b Backend, dst []T, src Buffer) error {
 
 // FromSlice allocates a buffer of len(src) elements on b and copies src into it.
 func FromSlice[T Float](b Backend, src []T) (Buffer, error) {
-	buf, err := b.Alloc(core.DTypeOf[T](), len(src))
+	buf, err := b.Alloc(formula.DTypeOf[T](), len(src))
 	if err != nil {
 		return Buffer{}, err
 	}
@@ -35,7 +36,7 @@ func ToSlice[T Float](b Backend, src Buffer) ([]T, error) {
 	if src.IsNil() {
 		return nil, fmt.Errorf("%w: ToSlice: src is the zero Buffer", ErrNilBuffer)
 	}
-	if want := core.DTypeOf[T](); src.DType() != want {
+	if want := formula.DTypeOf[T](); src.DType() != want {
 		return nil, fmt.Errorf("%w: ToSlice: src buffer is %s, the slice would be %s", ErrDTypeMismatch, src.DType(), want)
 	}
 	dst := make([]T, src.Len())

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/backend/verify"
 )
 
@@ -12,20 +13,17 @@ import (
 // backward passes (SPEC §1), and dx = x or dx = y, which elementwise passes can serve as well.
 func testInPlace(t *testing.T, b core.Backend) {
 	for _, dt := range dtypes(b) {
-		for _, p := range core.Passes {
+		for _, p := range formula.Passes {
 			for _, act := range activations(p, false) {
 				for _, n := range []int{1, 17, 1025, 1<<16 + 3} {
 					aliases := []int{1}
-					if p != core.Forward {
+					if p != formula.Forward {
 						aliases = append(aliases, 2)
 					}
 					for _, alias := range aliases {
-						var err error
-						if dt == core.Float32 {
-							err = inPlace[float32](t, b, p, act, n, alias)
-						} else {
-							err = inPlace[float64](t, b, p, act, n, alias)
-						}
+						err := byDType(dt,
+							func() error { return inPlace[float32](t, b, p, act, n, alias) },
+							func() error { return inPlace[float64](t, b, p, act, n, alias) })
 						if err != nil {
 							t.Errorf("%s %s %s n=%d, output = input %d: %v", dt, p, act, n, alias, err)
 						}
@@ -36,7 +34,7 @@ func testInPlace(t *testing.T, b core.Backend) {
 	}
 }
 
-func inPlace[T core.Float](t *testing.T, be core.Backend, p core.Pass, act core.Activation, n, alias int) error {
+func inPlace[T formula.Float](t *testing.T, be core.Backend, p formula.Pass, act formula.Activation, n, alias int) error {
 	rng := seed(t)
 	a, b := inputsFor[T](rng, p, act, n)
 	pa, err := place(be, a, n, 1)
@@ -77,7 +75,7 @@ func inPlace[T core.Float](t *testing.T, be core.Backend, p core.Pass, act core.
 // nothing is written, while inputs that overlap each other are fine.
 func testOverlap(t *testing.T, b core.Backend) {
 	const n = 64
-	buf, err := b.Alloc(core.Float32, 2*n)
+	buf, err := b.Alloc(formula.Float32, 2*n)
 	ok(t, err, "Alloc")
 	defer b.Free(buf)
 	host := make([]float32, 2*n)
@@ -90,17 +88,17 @@ func testOverlap(t *testing.T, b core.Backend) {
 		ok(t, err, "Slice")
 		return s
 	}
-	act := core.ELU(1)
+	act := formula.ELU(1)
 	for _, c := range []struct {
 		name          string
-		p             core.Pass
+		p             formula.Pass
 		out, in1, in2 core.Buffer
 	}{
-		{"forward y = x shifted by 1", core.Forward, v(1), v(0), core.Buffer{}},
-		{"forward y = x shifted by -5", core.Forward, v(0), v(5), core.Buffer{}},
-		{"backward-input dx overlaps dy", core.BackwardFromInput, v(3), v(0), v(n)},
-		{"backward-input dx overlaps x", core.BackwardFromInput, v(0), v(n), v(n - 1)},
-		{"backward-output dx overlaps y", core.BackwardFromOutput, v(n), v(0), v(n / 2)},
+		{"forward y = x shifted by 1", formula.Forward, v(1), v(0), core.Buffer{}},
+		{"forward y = x shifted by -5", formula.Forward, v(0), v(5), core.Buffer{}},
+		{"backward-input dx overlaps dy", formula.BackwardFromInput, v(3), v(0), v(n)},
+		{"backward-input dx overlaps x", formula.BackwardFromInput, v(0), v(n), v(n - 1)},
+		{"backward-output dx overlaps y", formula.BackwardFromOutput, v(n), v(0), v(n / 2)},
 	} {
 		is(t, core.Run(b, c.p, act, c.out, c.in1, c.in2), core.ErrOverlap, c.name)
 	}
@@ -112,13 +110,13 @@ func testOverlap(t *testing.T, b core.Backend) {
 		}
 	}
 	// Inputs may overlap each other: dy = [0:n), x = [1:n+1).
-	out, err := b.Alloc(core.Float32, n)
+	out, err := b.Alloc(formula.Float32, n)
 	ok(t, err, "Alloc")
 	defer b.Free(out)
 	ok(t, b.BackwardFromInput(act, out, v(0), v(1)), "overlapping inputs")
 	res := make([]float32, n)
 	ok(t, b.Download(core.HostOf(res), out), "Download")
-	if r := verify.Check(core.BackwardFromInput, act, res, host[:n], host[1:n+1], b.Info().Denormals); !r.OK() {
+	if r := verify.Check(formula.BackwardFromInput, act, res, host[:n], host[1:n+1], b.Info().Denormals); !r.OK() {
 		t.Errorf("overlapping inputs: %v", r)
 	}
 }
@@ -132,19 +130,13 @@ func testZeroLength(t *testing.T, b core.Backend) {
 		ok(t, err, "Alloc 8")
 		empty, err := big.Slice(8, 8)
 		ok(t, err, "Slice(8, 8)")
-		for _, p := range core.Passes {
+		for _, p := range formula.Passes {
 			for _, act := range activations(p, false) {
 				ok(t, core.Run(b, p, act, z, z, z), fmt.Sprintf("%s %s %s on zero-length buffers", dt, p, act))
 				ok(t, core.Run(b, p, act, empty, z, empty), fmt.Sprintf("%s %s %s on zero-length views", dt, p, act))
 			}
 		}
-		if dt == core.Float32 {
-			ok(t, b.Upload(z, core.HostOf([]float32{})), "Upload 0")
-			ok(t, b.Download(core.HostOf([]float32(nil)), empty), "Download 0")
-		} else {
-			ok(t, b.Upload(z, core.HostOf([]float64{})), "Upload 0")
-			ok(t, b.Download(core.HostOf([]float64(nil)), empty), "Download 0")
-		}
+		ok(t, byDType(dt, zeroLengthCopies[float32](b, z, empty), zeroLengthCopies[float64](b, z, empty)), "Upload and Download of 0 elements")
 		ok(t, b.Sync(), "Sync")
 		ok(t, b.Free(z), "Free 0")
 		ok(t, b.Free(big), "Free")
@@ -154,20 +146,25 @@ func testZeroLength(t *testing.T, b core.Backend) {
 // testSlices checks that uploads and downloads through views touch only the view.
 func testSlices(t *testing.T, b core.Backend) {
 	const n = 100
-	buf, err := b.Alloc(core.Float64, n)
-	if !b.Info().Float64 {
-		buf, err = b.Alloc(core.Float32, n)
-	}
-	ok(t, err, "Alloc")
-	defer b.Free(buf)
-	if buf.DType() == core.Float32 {
-		slices[float32](t, b, buf)
-	} else {
-		slices[float64](t, b, buf)
+	for _, dt := range dtypes(b) {
+		buf, err := b.Alloc(dt, n)
+		ok(t, err, "Alloc")
+		defer b.Free(buf)
+		ok(t, byDType(dt, func() error { slices[float32](t, b, buf); return nil }, func() error { slices[float64](t, b, buf); return nil }), "Slices")
 	}
 }
 
-func slices[T core.Float](t *testing.T, b core.Backend, buf core.Buffer) {
+// zeroLengthCopies returns a check that uploads into z and downloads from empty, both of zero length.
+func zeroLengthCopies[T formula.Float](b core.Backend, z, empty core.Buffer) func() error {
+	return func() error {
+		if err := b.Upload(z, core.HostOf([]T{})); err != nil {
+			return err
+		}
+		return b.Download(core.HostOf([]T(nil)), empty)
+	}
+}
+
+func slices[T formula.Float](t *testing.T, b core.Backend, buf core.Buffer) {
 	n := buf.Len()
 	base := make([]T, n)
 	for i := range base {

@@ -1,30 +1,70 @@
 package backendtest
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"unsafe"
 
-	"github.com/gpuact/gpuact/backend/core"
-	"github.com/gpuact/gpuact/backend/cpu"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
-// Sizes are the lengths SPEC §2 asks every pass to be checked at; the last is above 1<<20, large enough
-// for every backend's parallel or multi-block path.
+// Sizes are the lengths SEMANTICS §3 asks every pass to be checked at; the last is above 1<<20, large
+// enough for every backend's parallel or multi-block path.
 var Sizes = []int{0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 63, 65, 1023, 1025, 1<<16 + 3, 1<<20 + 9}
 
-// Edge returns the edge values of SPEC §2 for T, both signs of each: 0, the smallest and largest
+// testData is what the data of a dtype's tests are made of (SEMANTICS §3): the magnitudes of its edge
+// values; where x makes exp(x) leave the normal numbers (lowX - lowSpan·[0, 1)); how many decades below
+// 1e-3 tiny inputs and gradients go (into the denormals) and how many above 1e20 huge gradients go
+// (α·exp(x)·dy normal while exp(x) is not); and the bits of its poison value.
+type testData struct {
+	mags                                 []float64
+	lowX, lowSpan, tinyX, tinyGrad, huge float64
+	poison                               uint64
+}
+
+var dtypeData = map[formula.DType]testData{
+	formula.Float32: {
+		mags: []float64{0, math.SmallestNonzeroFloat32, 0x1p-127, 1e-30, 1e-8, 1e-4, 0.5, 1, 17, 87.5, 88, 103, 104, 700, math.MaxFloat32, math.Inf(1)},
+		lowX: -80, lowSpan: 30, tinyX: 42, tinyGrad: 40, huge: 18,
+		poison: 0x7fa5a5a5,
+	},
+	formula.Float64: {
+		mags: []float64{0, math.SmallestNonzeroFloat64, 0x1p-1023, 1e-300, 1e-8, 1e-4, 0.5, 1, 37, 700, 708, 745, 1e300, math.MaxFloat64, math.Inf(1)},
+		lowX: -700, lowSpan: 50, tinyX: 320, tinyGrad: 300, huge: 287,
+		poison: 0x7ff4a5a5a5a5a5a5,
+	},
+}
+
+// dataOf returns T's test data; a dtype without any is a bug of the suite, reported as loudly as a test
+// helper without an error result can.
+func dataOf[T formula.Float]() testData {
+	d, ok := dtypeData[formula.DTypeOf[T]()]
+	if !ok {
+		panic(fmt.Sprintf("backendtest: no test data for %s", formula.DTypeOf[T]()))
+	}
+	return d
+}
+
+// byDType runs the check written for dt's Go type: f32 for float32, f64 for float64. A dtype without one
+// is an error, never another dtype's check.
+func byDType(dt formula.DType, f32, f64 func() error) error {
+	switch dt {
+	case formula.Float32:
+		return f32()
+	case formula.Float64:
+		return f64()
+	}
+	return fmt.Errorf("backendtest has no checks for %s", dt)
+}
+
+// Edge returns the edge values of SEMANTICS §3 for T, both signs of each: 0, the smallest and largest
 // denormal, 1e-8, 88, 700, the largest finite value, infinity; NaN; and values where naive kernels lose
 // accuracy: exp(x) near and below the smallest normal (-87.5, -103, -104 for float32; -708, -745 for
 // float64), expm1 around -17 (float32) and -37 (float64) where it reaches -1.
-func Edge[T core.Float]() []T {
-	var mags []float64
-	if core.DTypeOf[T]() == core.Float32 {
-		mags = []float64{0, math.SmallestNonzeroFloat32, 0x1p-127, 1e-30, 1e-8, 1e-4, 0.5, 1, 17, 87.5, 88, 103, 104, 700, math.MaxFloat32, math.Inf(1)}
-	} else {
-		mags = []float64{0, math.SmallestNonzeroFloat64, 0x1p-1023, 1e-300, 1e-8, 1e-4, 0.5, 1, 37, 700, 708, 745, 1e300, math.MaxFloat64, math.Inf(1)}
-	}
+func Edge[T formula.Float]() []T {
 	var out []T
-	for _, m := range mags {
+	for _, m := range dataOf[T]().mags {
 		out = append(out, T(m), T(-m))
 	}
 	// T(-0.0) is +0 in Go (constant arithmetic); make the negative zero explicitly.
@@ -35,12 +75,10 @@ func Edge[T core.Float]() []T {
 // Inputs returns n random values for an activation's input x (or a given y): mostly uniform in
 // [-12, 12], with edge values, tiny values down into the denormals and the range where exp(x) leaves
 // the normal numbers mixed in, an eighth each.
-func Inputs[T core.Float](rng *rand.Rand, n int) []T {
+func Inputs[T formula.Float](rng *rand.Rand, n int) []T {
 	edge := Edge[T]()
-	lowX, lowSpan, tiny := -700.0, 50.0, 320.0
-	if core.DTypeOf[T]() == core.Float32 {
-		lowX, lowSpan, tiny = -80, 30, 42
-	}
+	d := dataOf[T]()
+	lowX, lowSpan, tiny := d.lowX, d.lowSpan, d.tinyX
 	out := make([]T, n)
 	for i := range out {
 		switch rng.IntN(8) {
@@ -61,12 +99,9 @@ func Inputs[T core.Float](rng *rand.Rand, n int) []T {
 // Grads returns n random values for an incoming gradient dy: mostly uniform in [-10, 10], with edge
 // values, huge magnitudes (which make α·exp(x)·dy a normal number while exp(x) is denormal) and tiny
 // ones mixed in.
-func Grads[T core.Float](rng *rand.Rand, n int) []T {
+func Grads[T formula.Float](rng *rand.Rand, n int) []T {
 	edge := Edge[T]()
-	huge, tiny := 287.0, 300.0
-	if core.DTypeOf[T]() == core.Float32 {
-		huge, tiny = 18, 40
-	}
+	huge, tiny := dataOf[T]().huge, dataOf[T]().tinyGrad
 	out := make([]T, n)
 	for i := range out {
 		switch rng.IntN(8) {
@@ -87,9 +122,12 @@ func Grads[T core.Float](rng *rand.Rand, n int) []T {
 
 // Outputs returns values for the y of a backward-from-output pass: the forward pass of act on random
 // inputs for even i (what training produces), arbitrary inputs for odd i (any y is valid input).
-func Outputs[T core.Float](rng *rand.Rand, act core.Activation, n int) []T {
+func Outputs[T formula.Float](rng *rand.Rand, act formula.Activation, n int) []T {
 	x := Inputs[T](rng, n)
-	fwd := cpu.Reference[T](core.Forward, act)
+	fwd, err := formula.Reference[T](formula.Forward, act)
+	if err != nil {
+		panic(fmt.Sprintf("backendtest: Outputs of %s: %v", act, err))
+	}
 	for i := 0; i < n; i += 2 {
 		x[i] = fwd(x[i], 0)
 	}
@@ -98,25 +136,35 @@ func Outputs[T core.Float](rng *rand.Rand, act core.Activation, n int) []T {
 
 // Poison is the bit pattern written around and into outputs before a call: a signalling NaN that no
 // pass produces from the inputs above, so an element still holding it was not written.
-func Poison[T core.Float]() T {
-	if core.DTypeOf[T]() == core.Float32 {
-		return T(math.Float32frombits(0x7fa5a5a5))
-	}
-	return T(math.Float64frombits(0x7ff4a5a5a5a5a5a5))
-}
+func Poison[T formula.Float]() T { return fromBits[T](dataOf[T]().poison) }
 
 // IsPoison reports whether v holds the Poison bit pattern.
-func IsPoison[T core.Float](v T) bool {
-	if core.DTypeOf[T]() == core.Float32 {
-		return math.Float32bits(float32(v)) == 0x7fa5a5a5
-	}
-	return math.Float64bits(float64(v)) == 0x7ff4a5a5a5a5a5a5
-}
+func IsPoison[T formula.Float](v T) bool { return bitsOf(v) == dataOf[T]().poison }
 
 // sameBits reports whether a and b are bit-identical.
-func sameBits[T core.Float](a, b T) bool {
-	if core.DTypeOf[T]() == core.Float32 {
-		return math.Float32bits(float32(a)) == math.Float32bits(float32(b))
+func sameBits[T formula.Float](a, b T) bool { return bitsOf(a) == bitsOf(b) }
+
+// bitsOf and fromBits read and write the bits of a value of any element type, whatever its size: no
+// floating-point conversion touches them (one could quiet a signalling NaN).
+func bitsOf[T formula.Float](v T) uint64 {
+	switch unsafe.Sizeof(v) {
+	case 4:
+		return uint64(*(*uint32)(unsafe.Pointer(&v)))
+	case 8:
+		return *(*uint64)(unsafe.Pointer(&v))
 	}
-	return math.Float64bits(float64(a)) == math.Float64bits(float64(b))
+	panic(fmt.Sprintf("backendtest: no bits of a %d-byte element", unsafe.Sizeof(v)))
+}
+
+func fromBits[T formula.Float](b uint64) T {
+	var v T
+	switch unsafe.Sizeof(v) {
+	case 4:
+		*(*uint32)(unsafe.Pointer(&v)) = uint32(b)
+	case 8:
+		*(*uint64)(unsafe.Pointer(&v)) = b
+	default:
+		panic(fmt.Sprintf("backendtest: no bits of a %d-byte element", unsafe.Sizeof(v)))
+	}
+	return v
 }

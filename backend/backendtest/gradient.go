@@ -5,16 +5,18 @@ import (
 	"testing"
 
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // testGradient checks each backward pass against a central finite difference of the backend's own
 // forward pass, in float64, at points away from x = 0 where the derivative jumps: dx must be close to
 // (f(x+h) − f(x−h)) / 2h · dy.
 func testGradient(t *testing.T, b core.Backend) {
-	if !b.Info().Float64 {
-		t.Logf("%s has no float64: the gradient check runs in float32 with a looser tolerance", b.Info().Spec)
+	dt := dtypes(b)[len(dtypes(b))-1] // the widest: formula.DTypes runs from narrow to wide
+	if dt != formula.Float64 {
+		t.Logf("%s has no float64: the gradient check runs in %s with a looser tolerance", b.Info().Spec, dt)
 	}
-	dt := dtypes(b)[len(dtypes(b))-1]
+	step, tol := gradientData(t, dt)
 	const n = 4096
 	rng := seed(t)
 	x := make([]float64, n)
@@ -29,13 +31,10 @@ func testGradient(t *testing.T, b core.Backend) {
 	xp := make([]float64, n)
 	xm := make([]float64, n)
 	for i := range x {
-		h[i] = 1e-6 * max(1, math.Abs(x[i]))
-		if dt == core.Float32 {
-			h[i] = 1e-3 * max(1, math.Abs(x[i]))
-		}
+		h[i] = step * max(1, math.Abs(x[i]))
 		xp[i], xm[i] = x[i]+h[i], x[i]-h[i]
 	}
-	run := func(p core.Pass, act core.Activation, in1, in2 []float64) []float64 {
+	run := func(p formula.Pass, act formula.Activation, in1, in2 []float64) []float64 {
 		t.Helper()
 		ups := make([]core.Buffer, 0, 3)
 		defer func() {
@@ -48,15 +47,7 @@ func testGradient(t *testing.T, b core.Backend) {
 			ok(t, err, "Alloc")
 			ups = append(ups, buf)
 			if v != nil {
-				if dt == core.Float32 {
-					f := make([]float32, n)
-					for i := range v {
-						f[i] = float32(v[i])
-					}
-					ok(t, b.Upload(buf, core.HostOf(f)), "Upload")
-				} else {
-					ok(t, b.Upload(buf, core.HostOf(v)), "Upload")
-				}
+				ok(t, uploadFloat64(b, buf, v), "Upload")
 			}
 			return buf
 		}
@@ -67,33 +58,21 @@ func testGradient(t *testing.T, b core.Backend) {
 			c = up(in2)
 		}
 		ok(t, core.Run(b, p, act, out, a, c), p.String())
-		res := make([]float64, n)
-		if dt == core.Float32 {
-			f := make([]float32, n)
-			ok(t, b.Download(core.HostOf(f), out), "Download")
-			for i := range f {
-				res[i] = float64(f[i])
-			}
-		} else {
-			ok(t, b.Download(core.HostOf(res), out), "Download")
-		}
+		res, err := downloadFloat64(b, out)
+		ok(t, err, "Download")
 		return res
 	}
-	tol := 1e-6
-	if dt == core.Float32 {
-		tol = 2e-2
-	}
-	for _, act := range []core.Activation{core.ReLU(), core.LeakyReLU(0.01), core.LeakyReLU(-0.3), core.ELU(1), core.ELU(0.37), core.ELU(-0.8)} {
-		fp := run(core.Forward, act, xp, nil)
-		fm := run(core.Forward, act, xm, nil)
-		y := run(core.Forward, act, x, nil)
-		passes := []core.Pass{core.BackwardFromInput}
+	for _, act := range []formula.Activation{formula.ReLU(), formula.LeakyReLU(0.01), formula.LeakyReLU(-0.3), formula.ELU(1), formula.ELU(0.37), formula.ELU(-0.8)} {
+		fp := run(formula.Forward, act, xp, nil)
+		fm := run(formula.Forward, act, xm, nil)
+		y := run(formula.Forward, act, x, nil)
+		passes := []formula.Pass{formula.BackwardFromInput}
 		if act.Alpha() >= 0 {
-			passes = append(passes, core.BackwardFromOutput)
+			passes = append(passes, formula.BackwardFromOutput)
 		}
 		for _, p := range passes {
 			in2 := x
-			if p == core.BackwardFromOutput {
+			if p == formula.BackwardFromOutput {
 				in2 = y
 			}
 			dx := run(p, act, dy, in2)
@@ -108,4 +87,47 @@ func testGradient(t *testing.T, b core.Backend) {
 			}
 		}
 	}
+}
+
+// gradientData is the finite difference's step, relative to |x|, and the relative tolerance of the
+// gradient check on dt: the step balances the difference's truncation error against dt's rounding.
+func gradientData(t *testing.T, dt formula.DType) (step, tol float64) {
+	switch dt {
+	case formula.Float32:
+		return 1e-3, 2e-2
+	case formula.Float64:
+		return 1e-6, 1e-6
+	}
+	t.Fatalf("no gradient check data for %s", dt)
+	return 0, 0
+}
+
+// uploadFloat64 uploads v, converted to buf's dtype, into buf.
+func uploadFloat64(b core.Backend, buf core.Buffer, v []float64) error {
+	return byDType(buf.DType(), func() error { return b.Upload(buf, core.HostOf(convert[float32](v))) },
+		func() error { return b.Upload(buf, core.HostOf(v)) })
+}
+
+// downloadFloat64 downloads buf and converts it to float64.
+func downloadFloat64(b core.Backend, buf core.Buffer) ([]float64, error) {
+	var out []float64
+	err := byDType(buf.DType(), func() error {
+		f := make([]float32, buf.Len())
+		err := b.Download(core.HostOf(f), buf)
+		out = convert[float64](f)
+		return err
+	}, func() error {
+		out = make([]float64, buf.Len())
+		return b.Download(core.HostOf(out), buf)
+	})
+	return out, err
+}
+
+// convert converts every element of v to T.
+func convert[T, F formula.Float](v []F) []T {
+	out := make([]T, len(v))
+	for i, x := range v {
+		out[i] = T(x)
+	}
+	return out
 }

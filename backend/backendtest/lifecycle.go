@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // testConcurrent uses one backend from 32 goroutines at once, each with its own buffers, sizes and
@@ -20,17 +21,14 @@ func testConcurrent(t *testing.T, b core.Backend) {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(g), 7))
 			for r := range rounds {
-				p := core.Passes[(g+r)%3]
+				p := formula.Passes[(g+r)%3]
 				acts := activations(p, false)
 				act := acts[(g*rounds+r)%len(acts)]
 				n := []int{1, 31, 1000, 70000}[(g+r)%4]
 				dt := dtypes(b)[g%len(dtypes(b))]
-				var err error
-				if dt == core.Float32 {
-					err = checkPass[float32](b, rng, p, act, n, offsetSets[r%4])
-				} else {
-					err = checkPass[float64](b, rng, p, act, n, offsetSets[r%4])
-				}
+				err := byDType(dt,
+					func() error { return checkPass[float32](b, rng, p, act, n, offsetSets[r%4]) },
+					func() error { return checkPass[float64](b, rng, p, act, n, offsetSets[r%4]) })
 				if err != nil {
 					errs <- fmt.Errorf("goroutine %d round %d (%s %s %s n=%d): %w", g, r, dt, p, act, n, err)
 					return
@@ -49,9 +47,9 @@ func testConcurrent(t *testing.T, b core.Backend) {
 // succeed or return ErrFreed, and the backend must keep working.
 func testFreeWhileInUse(t *testing.T, b core.Backend) {
 	for range 20 {
-		x, err := b.Alloc(core.Float32, 50000)
+		x, err := b.Alloc(formula.Float32, 50000)
 		ok(t, err, "Alloc")
-		y, err := b.Alloc(core.Float32, 50000)
+		y, err := b.Alloc(formula.Float32, 50000)
 		ok(t, err, "Alloc")
 		var wg sync.WaitGroup
 		for g := range 8 {
@@ -59,7 +57,7 @@ func testFreeWhileInUse(t *testing.T, b core.Backend) {
 				for range 5 {
 					var err error
 					if g%2 == 0 {
-						err = b.Forward(core.ELU(1), y, x)
+						err = b.Forward(formula.ELU(1), y, x)
 					} else {
 						err = b.Download(core.HostOf(make([]float32, 50000)), y)
 					}
@@ -113,19 +111,19 @@ func testNoGrowth(t *testing.T, b core.Backend) {
 // stay idempotent.
 func testClosed(t *testing.T, open Opener) {
 	b := mustOpen(t, open)
-	x, err := b.Alloc(core.Float32, 8)
+	x, err := b.Alloc(formula.Float32, 8)
 	ok(t, err, "Alloc")
-	y, err := b.Alloc(core.Float32, 8)
+	y, err := b.Alloc(formula.Float32, 8)
 	ok(t, err, "Alloc")
 	ok(t, b.Close(), "Close")
 	ok(t, b.Close(), "second Close")
 	ok(t, b.Free(x), "Free after Close")
-	_, err = b.Alloc(core.Float32, 8)
+	_, err = b.Alloc(formula.Float32, 8)
 	is(t, err, core.ErrClosed, "Alloc after Close")
 	is(t, b.Upload(x, core.HostOf(make([]float32, 8))), core.ErrClosed, "Upload after Close")
 	is(t, b.Download(core.HostOf(make([]float32, 8)), x), core.ErrClosed, "Download after Close")
-	for _, p := range core.Passes {
-		is(t, core.Run(b, p, core.ReLU(), y, x, x), core.ErrClosed, p.String()+" after Close")
+	for _, p := range formula.Passes {
+		is(t, core.Run(b, p, formula.ReLU(), y, x, x), core.ErrClosed, p.String()+" after Close")
 	}
 	is(t, b.Copy(y, x), core.ErrClosed, "Copy after Close")
 	is(t, b.Sync(), core.ErrClosed, "Sync after Close")
@@ -139,15 +137,15 @@ func testClosed(t *testing.T, open Opener) {
 func testCloseWhileInUse(t *testing.T, open Opener) {
 	for range 5 {
 		b := mustOpen(t, open)
-		x, err := b.Alloc(core.Float32, 20000)
+		x, err := b.Alloc(formula.Float32, 20000)
 		ok(t, err, "Alloc")
-		y, err := b.Alloc(core.Float32, 20000)
+		y, err := b.Alloc(formula.Float32, 20000)
 		ok(t, err, "Alloc")
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Go(func() {
 				for range 10 {
-					err := b.Forward(core.ELU(1), y, x)
+					err := b.Forward(formula.ELU(1), y, x)
 					if err != nil && !errors.Is(err, core.ErrClosed) {
 						t.Errorf("call racing with Close: %v", err)
 					}

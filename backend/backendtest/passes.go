@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/backend/verify"
 )
 
@@ -15,16 +16,16 @@ const guard = 19
 
 // placed is one buffer of a check: an allocation of off+n+guard elements, poisoned, with the data at
 // [off, off+n) and the view of that range.
-type placed[T core.Float] struct {
+type placed[T formula.Float] struct {
 	whole, view core.Buffer
 	host        []T // what whole must hold
 }
 
 // place allocates and uploads data at element offset off, surrounded by poison. A nil data gives a
 // poisoned output of n elements.
-func place[T core.Float](b core.Backend, data []T, n, off int) (placed[T], error) {
+func place[T formula.Float](b core.Backend, data []T, n, off int) (placed[T], error) {
 	var p placed[T]
-	whole, err := b.Alloc(core.DTypeOf[T](), off+n+guard)
+	whole, err := b.Alloc(formula.DTypeOf[T](), off+n+guard)
 	if err != nil {
 		return p, err
 	}
@@ -64,7 +65,7 @@ func (p placed[T]) unchanged(b core.Backend, name string) error {
 
 // checkOutput checks that the output's guards are intact, every element of the view was written, and
 // the values are within tolerance of the oracle for inputs a, b.
-func checkOutput[T core.Float](be core.Backend, p core.Pass, act core.Activation, out placed[T], off int, a, b []T) error {
+func checkOutput[T formula.Float](be core.Backend, p formula.Pass, act formula.Activation, out placed[T], off int, a, b []T) error {
 	got, err := out.download(be)
 	if err != nil {
 		return fmt.Errorf("download output: %w", err)
@@ -86,11 +87,11 @@ func checkOutput[T core.Float](be core.Backend, p core.Pass, act core.Activation
 }
 
 // inputsFor draws the inputs of pass p: x for Forward; dy and x, or dy and y, for the backward passes.
-func inputsFor[T core.Float](rng *rand.Rand, p core.Pass, act core.Activation, n int) (a, b []T) {
+func inputsFor[T formula.Float](rng *rand.Rand, p formula.Pass, act formula.Activation, n int) (a, b []T) {
 	switch p {
-	case core.Forward:
+	case formula.Forward:
 		return Inputs[T](rng, n), nil
-	case core.BackwardFromInput:
+	case formula.BackwardFromInput:
 		return Grads[T](rng, n), Inputs[T](rng, n)
 	}
 	return Grads[T](rng, n), Outputs[T](rng, act, n)
@@ -98,7 +99,7 @@ func inputsFor[T core.Float](rng *rand.Rand, p core.Pass, act core.Activation, n
 
 // checkPass runs pass p of act on n elements, with the output and inputs at element offsets offs, and
 // checks everything SPEC §2 asks of the result.
-func checkPass[T core.Float](be core.Backend, rng *rand.Rand, p core.Pass, act core.Activation, n int, offs [3]int) (err error) {
+func checkPass[T formula.Float](be core.Backend, rng *rand.Rand, p formula.Pass, act formula.Activation, n int, offs [3]int) (err error) {
 	a, b := inputsFor[T](rng, p, act, n)
 	var bufs []placed[T]
 	defer func() {
@@ -144,7 +145,7 @@ var offsetSets = [][3]int{{0, 0, 0}, {1, 1, 1}, {1, 0, 3}, {3, 2, 0}}
 
 func testPasses(t *testing.T, b core.Backend) {
 	for _, dt := range dtypes(b) {
-		for _, p := range core.Passes {
+		for _, p := range formula.Passes {
 			for _, act := range activations(p, true) {
 				t.Run(fmt.Sprintf("%s/%s/%s", dt, p, act), func(t *testing.T) {
 					t.Parallel()
@@ -160,12 +161,9 @@ func testPasses(t *testing.T, b core.Backend) {
 							offs = [][3]int{offsetSets[0], offsetSets[2]}
 						}
 						for _, o := range offs {
-							var err error
-							if dt == core.Float32 {
-								err = checkPass[float32](b, rng, p, act, n, o)
-							} else {
-								err = checkPass[float64](b, rng, p, act, n, o)
-							}
+							err := byDType(dt,
+								func() error { return checkPass[float32](b, rng, p, act, n, o) },
+								func() error { return checkPass[float64](b, rng, p, act, n, o) })
 							if err != nil {
 								t.Errorf("n=%d offsets (out, in1, in2)=%v: %v", n, o, err)
 								if failures++; failures == 3 {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // Opener returns a new backend of the kind under test. The suite calls it several times (some checks
@@ -48,25 +49,20 @@ func mustOpen(t *testing.T, open Opener) core.Backend {
 	return b
 }
 
-// dtypes are the dtypes the backend supports; the float64 refusal on devices without it is checked in
-// BadInput.
-func dtypes(b core.Backend) []core.DType {
-	if b.Info().Float64 {
-		return core.DTypes
-	}
-	return []core.DType{core.Float32}
-}
+// dtypes are the dtypes the backend supports (Info().DTypes): every check runs on each; the refusal of
+// the others is checked in BadInput.
+func dtypes(b core.Backend) []formula.DType { return b.Info().DTypes.List() }
 
 // activations returns the activations pass p is checked with. long adds the non-default α: zero,
 // negative (not for backward from output), a value that is not exactly representable.
-func activations(p core.Pass, long bool) []core.Activation {
-	acts := []core.Activation{core.ReLU(), core.LeakyReLU(core.DefaultLeakyReLUAlpha), core.ELU(core.DefaultELUAlpha)}
+func activations(p formula.Pass, long bool) []formula.Activation {
+	acts := []formula.Activation{formula.ReLU(), formula.LeakyReLU(formula.DefaultLeakyReLUAlpha), formula.ELU(formula.DefaultELUAlpha)}
 	if !long {
 		return acts
 	}
-	acts = append(acts, core.LeakyReLU(0.2), core.LeakyReLU(0), core.ELU(0.37), core.ELU(2.5), core.ELU(0))
-	if p != core.BackwardFromOutput {
-		acts = append(acts, core.LeakyReLU(-0.3), core.ELU(-0.8))
+	acts = append(acts, formula.LeakyReLU(0.2), formula.LeakyReLU(0), formula.ELU(0.37), formula.ELU(2.5), formula.ELU(0))
+	if p != formula.BackwardFromOutput {
+		acts = append(acts, formula.LeakyReLU(-0.3), formula.ELU(-0.8))
 	}
 	return acts
 }
@@ -110,6 +106,6 @@ func testInfo(t *testing.T, b core.Backend) {
 	if m.Total < 0 || m.Free < 0 || m.InUse < 0 || m.Buffers < 0 {
 		t.Errorf("Memory() = %+v", m)
 	}
-	t.Logf("%s: %s (%s), %d compute units, %d MiB, float64 %v, denormals %v", info.Spec, info.Name, info.Vendor,
-		info.ComputeUnits, info.Memory>>20, info.Float64, info.Denormals)
+	t.Logf("%s: %s (%s), %d compute units, %d MiB, dtypes %v, denormals %v", info.Spec, info.Name, info.Vendor,
+		info.ComputeUnits, info.Memory>>20, info.DTypes, info.Denormals)
 }

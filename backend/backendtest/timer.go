@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gpuact/gpuact/backend/core"
-	"github.com/gpuact/gpuact/backend/cpu"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // hangAfter is how long a TimeDevice or Close may take before the suite calls it hung. Every call
@@ -106,16 +106,16 @@ func newJob(t *testing.T, b core.Backend, seed int) *job {
 	for i := range xs {
 		xs[i] = float32((i*7919+seed*104729)%2001-1000) / 250
 	}
-	x, err := b.Alloc(core.Float32, jobN)
+	x, err := b.Alloc(formula.Float32, jobN)
 	ok(t, err, "Alloc")
-	y, err := b.Alloc(core.Float32, jobN)
+	y, err := b.Alloc(formula.Float32, jobN)
 	ok(t, err, "Alloc")
 	ok(t, b.Upload(x, core.HostOf(xs)), "Upload")
 	return &job{x: x, y: y, xs: xs}
 }
 
 // run queues the job's pass (LeakyReLU forward, exact).
-func (j *job) run(b core.Backend) error { return b.Forward(core.LeakyReLU(0.125), j.y, j.x) }
+func (j *job) run(b core.Backend) error { return b.Forward(formula.LeakyReLU(0.125), j.y, j.x) }
 
 // verify returns an error unless y holds the pass's result.
 func (j *job) verify(b core.Backend) error {
@@ -124,7 +124,7 @@ func (j *job) verify(b core.Backend) error {
 		return fmt.Errorf("download: %w", err)
 	}
 	for i, x := range j.xs {
-		if want := cpu.LeakyReLU(0.125, x); got[i] != want {
+		if want := formula.LeakyReLUForward(0.125, x); got[i] != want {
 			return fmt.Errorf("y[%d] = %v, want %v", i, got[i], want)
 		}
 	}

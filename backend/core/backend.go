@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"time"
+
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // Backend runs the activations on one device. Every method is safe for concurrent use by many
@@ -21,7 +23,7 @@ type Backend interface {
 	// Info describes the device.
 	Info() Info
 	// Alloc allocates n elements of dtype on the device. The contents are undefined until written.
-	Alloc(dtype DType, n int) (Buffer, error)
+	Alloc(dtype formula.DType, n int) (Buffer, error)
 	// Free releases the allocation that b belongs to (every slice of it). Freeing twice, freeing the
 	// zero Buffer and freeing after Close are no-ops. Free waits for calls that use b to finish.
 	Free(b Buffer) error
@@ -36,12 +38,12 @@ type Backend interface {
 	// which gpubench measures the passes.
 	Copy(dst, src Buffer) error
 	// Forward computes y = f(x) for every element.
-	Forward(act Activation, y, x Buffer) error
+	Forward(act formula.Activation, y, x Buffer) error
 	// BackwardFromInput computes dx = f'(x)·dy for every element, from the forward pass's input.
-	BackwardFromInput(act Activation, dx, dy, x Buffer) error
+	BackwardFromInput(act formula.Activation, dx, dy, x Buffer) error
 	// BackwardFromOutput computes dx = f'(x)·dy for every element, from the forward pass's output
 	// y = f(x). It needs α ≥ 0 (ErrNegativeAlpha).
-	BackwardFromOutput(act Activation, dx, dy, y Buffer) error
+	BackwardFromOutput(act formula.Activation, dx, dy, y Buffer) error
 	// Sync waits for all queued work and reports the first error of asynchronous work, if any.
 	Sync() error
 	// Memory reports the device's memory and this Backend's own use of it.
@@ -128,8 +130,8 @@ type Info struct {
 	Memory int64
 	// ComputeUnits is the number of streaming multiprocessors, OpenCL compute units or CPU threads used.
 	ComputeUnits int
-	// Float64 reports whether Float64 buffers are supported (false: ErrUnsupportedDType).
-	Float64 bool
+	// DTypes are the dtypes the device supports; Alloc refuses the others with ErrUnsupportedDType.
+	DTypes formula.DTypeSet
 	// Denormals reports whether denormal (subnormal) float32 values are preserved. A device that flushes
 	// them to zero says false here; SPEC §1 asks for them wherever the hardware has them.
 	Denormals bool
@@ -200,13 +202,13 @@ func (d Device) String() string {
 
 // Run runs pass p of act on b: out is y or dx; in1 is x (Forward) or dy; in2 is x (BackwardFromInput),
 // y (BackwardFromOutput) or unused (Forward). It is the table-driven form of the three Backend methods.
-func Run(b Backend, p Pass, act Activation, out, in1, in2 Buffer) error {
+func Run(b Backend, p formula.Pass, act formula.Activation, out, in1, in2 Buffer) error {
 	switch p {
-	case Forward:
+	case formula.Forward:
 		return b.Forward(act, out, in1)
-	case BackwardFromInput:
+	case formula.BackwardFromInput:
 		return b.BackwardFromInput(act, out, in1, in2)
-	case BackwardFromOutput:
+	case formula.BackwardFromOutput:
 		return b.BackwardFromOutput(act, out, in1, in2)
 	}
 	return fmt.Errorf("%w: unknown pass %d", ErrBadActivation, uint8(p))

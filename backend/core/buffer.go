@@ -3,6 +3,8 @@ package core
 import (
 	"fmt"
 	"sync"
+
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // Buffer is a view of n consecutive elements of one device allocation: a small value, cheap to copy, like
@@ -18,7 +20,7 @@ type Buffer struct {
 func (b Buffer) Len() int { return b.n }
 
 // DType is b's element type (0 for the zero Buffer).
-func (b Buffer) DType() DType {
+func (b Buffer) DType() formula.DType {
 	if b.a == nil {
 		return 0
 	}
@@ -61,7 +63,7 @@ func (b Buffer) String() string {
 type Alloc struct {
 	owner *Owner
 	id    uint64 // orders lock acquisition, so calls on the same buffers cannot deadlock
-	dtype DType
+	dtype formula.DType
 	n     int
 
 	// mu is held for reading by every call that uses the memory and for writing by Free, so memory is
@@ -79,6 +81,6 @@ func (a *Alloc) Mem() any { return a.mem }
 func (a *Alloc) Len() int { return a.n }
 
 // DType is the allocation's element type.
-func (a *Alloc) DType() DType { return a.dtype }
+func (a *Alloc) DType() formula.DType { return a.dtype }
 
 func (a *Alloc) bytes() int64 { return int64(a.n) * int64(a.dtype.Size()) }

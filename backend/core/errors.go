@@ -1,8 +1,12 @@
 package core
 
-import "errors"
+import (
+	"errors"
 
-// Sentinel errors, one per case of bad input in SPEC §3. Every error a Backend returns wraps one of these
+	"github.com/gpuact/gpuact/backend/formula"
+)
+
+// Sentinel errors, one per case of bad input in SEMANTICS §6.2. Every error a Backend returns wraps one of these
 // (match with errors.Is) and adds a message that names the argument and the values involved.
 var (
 	// ErrLengthMismatch: the buffers (or a buffer and a host slice) of one call have different lengths.
@@ -25,15 +29,18 @@ var (
 	ErrOutOfMemory = errors.New("gpuact: out of memory")
 	// ErrOverlap: an output partially overlaps an input. An output may be exactly an input (in place).
 	ErrOverlap = errors.New("gpuact: buffers overlap")
+	// The four errors of activations, passes and dtypes are package formula's, where they are found;
+	// they are the same values here.
+
 	// ErrBadActivation: the zero Activation, an unknown kind or pass, or an unparsable activation name.
-	ErrBadActivation = errors.New("gpuact: bad activation")
+	ErrBadActivation = formula.ErrBadActivation
 	// ErrBadAlpha: α is NaN or ±Inf, or beyond the range of the buffers' dtype once rounded to it
 	// (|α| > math.MaxFloat32 on float32).
-	ErrBadAlpha = errors.New("gpuact: bad alpha")
+	ErrBadAlpha = formula.ErrBadAlpha
 	// ErrNegativeAlpha: BackwardFromOutput with α < 0, where y no longer tells which branch x took.
-	ErrNegativeAlpha = errors.New("gpuact: backward from output needs alpha >= 0")
+	ErrNegativeAlpha = formula.ErrNegativeAlpha
 	// ErrUnsupportedDType: the device lacks the dtype (float64 without cl_khr_fp64), or the dtype is invalid.
-	ErrUnsupportedDType = errors.New("gpuact: dtype not supported by the device")
+	ErrUnsupportedDType = formula.ErrUnsupportedDType
 	// ErrUnavailable: the backend or device cannot be used here (no driver, no device, failed start).
 	ErrUnavailable = errors.New("gpuact: backend unavailable")
 	// ErrBadSpec: a backend spec (GPUACT_BACKEND, Open's argument) that does not parse.

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // MaxElements is the largest allocation, in elements, that any backend accepts: 2^48, the most that
@@ -20,7 +22,7 @@ var allocIDs atomic.Uint64
 // and which of them a call is using. A backend embeds one and routes every method through it, so that
 // argument checks, their order and their messages are the same on every device:
 //
-//	lease, err := b.owner.BeginPass(core.Forward, act, y, x, core.Buffer{})
+//	lease, err := b.owner.BeginPass(formula.Forward, act, y, x, core.Buffer{})
 //	if err != nil {
 //		return err
 //	}
@@ -34,9 +36,9 @@ var allocIDs atomic.Uint64
 // that write an allocation run one at a time and never beside a call that reads it, and no order of
 // calls can deadlock (every call takes its locks in the same global order).
 type Owner struct {
-	spec    string
-	float64 bool
-	free    func(mem any) error
+	spec   string
+	dtypes formula.DTypeSet
+	free   func(mem any) error
 
 	mu     sync.RWMutex
 	closed bool
@@ -47,11 +49,11 @@ type Owner struct {
 	buffers int
 }
 
-// NewOwner returns the bookkeeping for the backend opened by spec. hasFloat64 says whether the device
-// supports Float64 buffers. free releases one allocation's handle; it is called once per allocation, by
+// NewOwner returns the bookkeeping for the backend opened by spec. dtypes are the dtypes the device
+// supports (Alloc refuses the others). free releases one allocation's handle; it is called once per allocation, by
 // Free or by Close.
-func NewOwner(spec string, hasFloat64 bool, free func(mem any) error) *Owner {
-	return &Owner{spec: spec, float64: hasFloat64, free: free, live: make(map[*Alloc]struct{})}
+func NewOwner(spec string, dtypes formula.DTypeSet, free func(mem any) error) *Owner {
+	return &Owner{spec: spec, dtypes: dtypes, free: free, live: make(map[*Alloc]struct{})}
 }
 
 // Spec is the spec of the backend the owner serves ("cpu", "cuda:0").
@@ -59,13 +61,13 @@ func (o *Owner) Spec() string { return o.spec }
 
 // Alloc checks dtype and n, then calls alloc with the size in bytes and registers what it returns. alloc
 // should wrap ErrOutOfMemory when the device is full.
-func (o *Owner) Alloc(dtype DType, n int, alloc func(bytes int64) (any, error)) (Buffer, error) {
+func (o *Owner) Alloc(dtype formula.DType, n int, alloc func(bytes int64) (any, error)) (Buffer, error) {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	if o.closed {
 		return Buffer{}, fmt.Errorf("%w: Alloc on %s", ErrClosed, o.spec)
 	}
-	if !dtype.Valid() || (dtype == Float64 && !o.float64) {
+	if !o.dtypes.Has(dtype) {
 		return Buffer{}, fmt.Errorf("%w: %s cannot hold %s", ErrUnsupportedDType, o.spec, dtype)
 	}
 	if n < 0 || int64(n) > MaxElements || int64(n) > math.MaxInt64/int64(dtype.Size()) {
@@ -169,8 +171,10 @@ type Lease struct {
 	write  [3]bool
 	k      int
 	// DType and N are the dtype and length shared by the call's buffers.
-	DType DType
+	DType formula.DType
 	N     int
+	// Row is the formula a pass computes (BeginPass only): its kernel, its tolerance, its oracle.
+	Row formula.Row
 }
 
 // End releases the lease.
@@ -197,27 +201,26 @@ func (o *Owner) Begin(op string) (Lease, error) {
 	return Lease{o: o}, nil
 }
 
-// BeginPass checks the arguments of pass p in SPEC §3's terms and, when they are good, leases the
-// buffers. out is the output (y or dx); in1 and in2 are the inputs in the order the Backend method takes
-// them (x for Forward, with in2 the zero Buffer; dy then x or y for the backward passes). The checks, in
-// order: closed backend, activation and α, nil buffers, foreign buffers, dtypes, lengths, α in the
-// buffers' dtype, overlap, freed buffers.
-func (o *Owner) BeginPass(p Pass, act Activation, out, in1, in2 Buffer) (Lease, error) {
-	names := p.argNames()
-	bufs := [3]Buffer{out, in1, in2}
-	nb := 3
-	if p == Forward {
-		nb = 2
-	}
+// BeginPass checks the arguments of pass p in the order of SEMANTICS §6.1 and, when they are good, leases
+// the buffers; the lease carries the pass's formula (Lease.Row), whose kernel the backend runs. out is
+// the output (y or dx); in1 and in2 are the inputs in the order the Backend method takes them (x for
+// Forward, with in2 the zero Buffer; dy then x or y for the backward passes). The checks, in order:
+// closed backend; the pass, the activation and α (formula.Check); nil buffers, foreign buffers, dtypes,
+// lengths; α in the buffers' dtype (formula.CheckAlpha); overlap; freed buffers.
+func (o *Owner) BeginPass(p formula.Pass, act formula.Activation, out, in1, in2 Buffer) (Lease, error) {
 	op := p.String()
 	l, err := o.Begin(op)
 	if err != nil {
 		return Lease{}, err
 	}
-	if err := p.Check(act); err != nil {
+	row, err := formula.Check(p, act)
+	if err != nil {
 		l.End()
 		return Lease{}, fmt.Errorf("%s: %w", op, err)
 	}
+	names := p.Args()
+	bufs := [3]Buffer{out, in1, in2}
+	nb := len(names)
 	for i := 0; i < nb; i++ {
 		if err := o.own(op, names[i], bufs[i]); err != nil {
 			l.End()
@@ -234,7 +237,7 @@ func (o *Owner) BeginPass(p Pass, act Activation, out, in1, in2 Buffer) (Lease, 
 			return Lease{}, fmt.Errorf("%w: %s: %s has %d elements, %s has %d", ErrLengthMismatch, op, names[0], out.n, names[i], bufs[i].n)
 		}
 	}
-	if err := act.checkIn(out.a.dtype); err != nil {
+	if err := formula.CheckAlpha(act, out.a.dtype); err != nil {
 		l.End()
 		return Lease{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -245,7 +248,7 @@ func (o *Owner) BeginPass(p Pass, act Activation, out, in1, in2 Buffer) (Lease, 
 				names[0], out.off, out.off+out.n, names[i], bufs[i].off, bufs[i].off+bufs[i].n)
 		}
 	}
-	l.DType, l.N = out.a.dtype, out.n
+	l.DType, l.N, l.Row = out.a.dtype, out.n, row
 	if err := l.lock(op, names[:nb], bufs[:nb], 0); err != nil {
 		return Lease{}, err
 	}

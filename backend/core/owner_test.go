@@ -10,13 +10,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // testOwner returns an owner whose allocations are plain ints and whose free function counts calls.
 func testOwner(t *testing.T) (*Owner, *atomic.Int64) {
 	t.Helper()
 	var frees atomic.Int64
-	o := NewOwner("test:0", true, func(mem any) error {
+	o := NewOwner("test:0", formula.SetOf(formula.DTypes...), func(mem any) error {
 		if _, ok := mem.(int); !ok {
 			t.Errorf("free got %T, want the handle alloc returned", mem)
 		}
@@ -28,7 +30,7 @@ func testOwner(t *testing.T) (*Owner, *atomic.Int64) {
 
 func alloc(t *testing.T, o *Owner, n int) Buffer {
 	t.Helper()
-	b, err := o.Alloc(Float32, n, func(bytes int64) (any, error) { return int(bytes), nil })
+	b, err := o.Alloc(formula.Float32, n, func(bytes int64) (any, error) { return int(bytes), nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,7 @@ func finishes(t *testing.T, what string, f func()) {
 func TestOwnerFreeWaitsForLease(t *testing.T) {
 	o, frees := testOwner(t)
 	x, y := alloc(t, o, 8), alloc(t, o, 8)
-	l, err := o.BeginPass(Forward, ReLU(), y, x, Buffer{})
+	l, err := o.BeginPass(formula.Forward, formula.ReLU(), y, x, Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestOwnerFreeWaitsForLease(t *testing.T) {
 	if frees.Load() != 1 {
 		t.Errorf("free called %d times, want 1", frees.Load())
 	}
-	if _, err := o.BeginPass(Forward, ReLU(), y, x, Buffer{}); !errors.Is(err, ErrFreed) {
+	if _, err := o.BeginPass(formula.Forward, formula.ReLU(), y, x, Buffer{}); !errors.Is(err, ErrFreed) {
 		t.Errorf("pass on a freed input: %v, want ErrFreed", err)
 	}
 	if err := o.Free(x); err != nil || frees.Load() != 1 {
@@ -116,8 +118,8 @@ func TestOwnerCloseWaitsForCalls(t *testing.T) {
 	}
 	for what, err := range map[string]error{
 		"Begin": func() error { _, err := o.Begin("Sync"); return err }(),
-		"Pass":  func() error { _, err := o.BeginPass(Forward, ReLU(), y, y, Buffer{}); return err }(),
-		"Alloc": func() error { _, err := o.Alloc(Float32, 1, nil); return err }(),
+		"Pass":  func() error { _, err := o.BeginPass(formula.Forward, formula.ReLU(), y, y, Buffer{}); return err }(),
+		"Alloc": func() error { _, err := o.Alloc(formula.Float32, 1, nil); return err }(),
 	} {
 		if !errors.Is(err, ErrClosed) {
 			t.Errorf("%s after Close: %v, want ErrClosed", what, err)
@@ -130,28 +132,28 @@ func TestOwnerWritersExclude(t *testing.T) {
 	x, y, z := alloc(t, o, 8), alloc(t, o, 8), alloc(t, o, 8)
 
 	// A pass writing y excludes another pass writing y.
-	l, err := o.BeginPass(Forward, ReLU(), y, x, Buffer{})
+	l, err := o.BeginPass(formula.Forward, formula.ReLU(), y, x, Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	blocked(t, "a second writer of y", func() {
-		l2, err := o.BeginPass(Forward, ReLU(), y, z, Buffer{})
+		l2, err := o.BeginPass(formula.Forward, formula.ReLU(), y, z, Buffer{})
 		if err == nil {
 			l2.End()
 		}
 	}, l.End)
 
 	// A pass reading y waits for the pass writing it, and the other way round.
-	l, _ = o.BeginPass(Forward, ReLU(), y, x, Buffer{})
+	l, _ = o.BeginPass(formula.Forward, formula.ReLU(), y, x, Buffer{})
 	blocked(t, "a reader of y while it is written", func() {
-		l2, err := o.BeginPass(Forward, ReLU(), z, y, Buffer{})
+		l2, err := o.BeginPass(formula.Forward, formula.ReLU(), z, y, Buffer{})
 		if err == nil {
 			l2.End()
 		}
 	}, l.End)
-	l, _ = o.BeginPass(Forward, ReLU(), z, y, Buffer{})
+	l, _ = o.BeginPass(formula.Forward, formula.ReLU(), z, y, Buffer{})
 	blocked(t, "a writer of y while it is read", func() {
-		l2, err := o.BeginPass(Forward, ReLU(), y, x, Buffer{})
+		l2, err := o.BeginPass(formula.Forward, formula.ReLU(), y, x, Buffer{})
 		if err == nil {
 			l2.End()
 		}
@@ -170,13 +172,13 @@ func TestOwnerWritersExclude(t *testing.T) {
 func TestOwnerReadersShare(t *testing.T) {
 	o, _ := testOwner(t)
 	x, y, z := alloc(t, o, 8), alloc(t, o, 8), alloc(t, o, 8)
-	l1, err := o.BeginPass(Forward, ReLU(), y, x, Buffer{})
+	l1, err := o.BeginPass(formula.Forward, formula.ReLU(), y, x, Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l1.End()
 	finishes(t, "a second reader of x", func() {
-		l2, err := o.BeginPass(Forward, ReLU(), z, x, Buffer{})
+		l2, err := o.BeginPass(formula.Forward, formula.ReLU(), z, x, Buffer{})
 		if err != nil {
 			t.Error(err)
 			return
@@ -199,11 +201,11 @@ func TestOwnerSameAllocationTwice(t *testing.T) {
 	x, dy := alloc(t, o, 8), alloc(t, o, 8)
 	finishes(t, "in-place passes", func() {
 		for _, args := range [][3]Buffer{{x, x, {}}, {dy, dy, x}, {x, dy, x}, {dy, x, x}} {
-			p := BackwardFromInput
+			p := formula.BackwardFromInput
 			if args[2].IsNil() {
-				p = Forward
+				p = formula.Forward
 			}
-			l, err := o.BeginPass(p, ReLU(), args[0], args[1], args[2])
+			l, err := o.BeginPass(p, formula.ReLU(), args[0], args[1], args[2])
 			if err != nil {
 				t.Errorf("%v: %v", args, err)
 				continue
@@ -225,7 +227,7 @@ func TestOwnerSameAllocationTwice(t *testing.T) {
 	lo, _ := whole.Slice(0, 8)
 	hi, _ := whole.Slice(8, 16)
 	finishes(t, "disjoint views of one allocation", func() {
-		l, err := o.BeginPass(Forward, ReLU(), lo, hi, Buffer{})
+		l, err := o.BeginPass(formula.Forward, formula.ReLU(), lo, hi, Buffer{})
 		if err != nil {
 			t.Error(err)
 			return
@@ -249,7 +251,7 @@ func TestOwnerLockOrder(t *testing.T) {
 			wg.Go(func() {
 				for i := range 20000 {
 					args := orders[(g+i)%len(orders)]
-					l, err := o.BeginPass(BackwardFromInput, ReLU(), args[0], args[1], args[2])
+					l, err := o.BeginPass(formula.BackwardFromInput, formula.ReLU(), args[0], args[1], args[2])
 					if err != nil {
 						t.Error(err)
 						return
@@ -288,19 +290,19 @@ func TestOwnerRefusedCallsReleaseLocks(t *testing.T) {
 	cases := []struct {
 		name string
 		args [3]Buffer
-		act  Activation
+		act  formula.Activation
 		want error
 	}{
-		{"freed", [3]Buffer{y, gone}, ReLU(), ErrFreed},
-		{"freed output", [3]Buffer{gone, x}, ReLU(), ErrFreed},
-		{"length", [3]Buffer{y, short}, ReLU(), ErrLengthMismatch},
-		{"foreign", [3]Buffer{y, foreign}, ReLU(), ErrForeignBuffer},
-		{"nil", [3]Buffer{y, {}}, ReLU(), ErrNilBuffer},
-		{"overlap", [3]Buffer{head, part}, ReLU(), ErrOverlap},
-		{"alpha", [3]Buffer{y, x}, ELU(math.NaN()), ErrBadAlpha},
+		{"freed", [3]Buffer{y, gone}, formula.ReLU(), ErrFreed},
+		{"freed output", [3]Buffer{gone, x}, formula.ReLU(), ErrFreed},
+		{"length", [3]Buffer{y, short}, formula.ReLU(), ErrLengthMismatch},
+		{"foreign", [3]Buffer{y, foreign}, formula.ReLU(), ErrForeignBuffer},
+		{"nil", [3]Buffer{y, {}}, formula.ReLU(), ErrNilBuffer},
+		{"overlap", [3]Buffer{head, part}, formula.ReLU(), ErrOverlap},
+		{"alpha", [3]Buffer{y, x}, formula.ELU(math.NaN()), ErrBadAlpha},
 	}
 	for _, c := range cases {
-		if _, err := o.BeginPass(Forward, c.act, c.args[0], c.args[1], c.args[2]); !errors.Is(err, c.want) {
+		if _, err := o.BeginPass(formula.Forward, c.act, c.args[0], c.args[1], c.args[2]); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
 	}
@@ -319,7 +321,7 @@ func TestOwnerRefusedCallsReleaseLocks(t *testing.T) {
 func TestOwnerAllocAccounting(t *testing.T) {
 	o, frees := testOwner(t)
 	boom := errors.New("device says no")
-	if _, err := o.Alloc(Float32, 10, func(int64) (any, error) { return nil, boom }); !errors.Is(err, boom) {
+	if _, err := o.Alloc(formula.Float32, 10, func(int64) (any, error) { return nil, boom }); !errors.Is(err, boom) {
 		t.Errorf("a failing alloc: %v, want its error", err)
 	}
 	bad := []int{-1}
@@ -328,13 +330,13 @@ func TestOwnerAllocAccounting(t *testing.T) {
 	}
 	for _, n := range bad {
 		called := false
-		_, err := o.Alloc(Float64, n, func(int64) (any, error) { called = true; return 0, nil })
+		_, err := o.Alloc(formula.Float64, n, func(int64) (any, error) { called = true; return 0, nil })
 		if !errors.Is(err, ErrBadSize) || called {
 			t.Errorf("Alloc(%d): %v (device asked: %v), want ErrBadSize without asking", n, err, called)
 		}
 	}
-	if _, err := o.Alloc(DType(0), 1, nil); !errors.Is(err, ErrUnsupportedDType) {
-		t.Errorf("Alloc of DType(0): %v, want ErrUnsupportedDType", err)
+	if _, err := o.Alloc(formula.DType(0), 1, nil); !errors.Is(err, ErrUnsupportedDType) {
+		t.Errorf("Alloc of formula.DType(0): %v, want ErrUnsupportedDType", err)
 	}
 	bufs := []Buffer{alloc(t, o, 3), alloc(t, o, 5)}
 	if inUse, n := o.Stats(); inUse != 32 || n != 2 {
@@ -358,12 +360,12 @@ func TestOwnerAllocAccounting(t *testing.T) {
 // Free's error is the free function's, and Close joins every error it meets.
 func TestOwnerFreeErrors(t *testing.T) {
 	fail := errors.New("cuMemFree failed")
-	o := NewOwner("test:1", true, func(any) error { return fail })
-	a, _ := o.Alloc(Float32, 1, func(int64) (any, error) { return 1, nil })
+	o := NewOwner("test:1", formula.SetOf(formula.DTypes...), func(any) error { return fail })
+	a, _ := o.Alloc(formula.Float32, 1, func(int64) (any, error) { return 1, nil })
 	if err := o.Free(a); !errors.Is(err, fail) {
 		t.Errorf("Free: %v, want the free function's error", err)
 	}
-	o.Alloc(Float32, 1, func(int64) (any, error) { return 2, nil })
+	o.Alloc(formula.Float32, 1, func(int64) (any, error) { return 2, nil })
 	shut := errors.New("context release failed")
 	err := o.Close(func() error { return shut })
 	if !errors.Is(err, fail) || !errors.Is(err, shut) {
@@ -376,8 +378,8 @@ func TestOwnerFreeErrors(t *testing.T) {
 // every pass, with a message naming the pass, the value and the dtype; values that round to
 // ±math.MaxFloat32 are accepted, and float64 buffers take any finite α.
 func TestBeginPassAlphaInDType(t *testing.T) {
-	o := NewOwner("test", true, func(any) error { return nil })
-	alloc := func(dt DType) Buffer {
+	o := NewOwner("test", formula.SetOf(formula.DTypes...), func(any) error { return nil })
+	alloc := func(dt formula.DType) Buffer {
 		b, err := o.Alloc(dt, 4, func(int64) (any, error) { return struct{}{}, nil })
 		if err != nil {
 			t.Fatal(err)
@@ -398,26 +400,26 @@ func TestBeginPassAlphaInDType(t *testing.T) {
 			t.Fatalf("table: float32(%v) is infinite", a)
 		}
 	}
-	for _, dt := range DTypes {
+	for _, dt := range formula.DTypes {
 		y, dy, x := alloc(dt), alloc(dt), alloc(dt)
-		for _, p := range Passes {
+		for _, p := range formula.Passes {
 			in2 := x
-			if p == Forward {
+			if p == formula.Forward {
 				in2 = Buffer{}
 			}
-			for _, kind := range []Kind{KindLeakyReLU, KindELU} {
+			for _, kind := range []formula.Kind{formula.KindLeakyReLU, formula.KindELU} {
 				for _, alpha := range append(tooLarge, fits...) {
-					if p == BackwardFromOutput && alpha < 0 {
+					if p == formula.BackwardFromOutput && alpha < 0 {
 						continue // ErrNegativeAlpha comes first
 					}
-					act := Activation{kind: kind, alpha: alpha}
+					act := kind.WithAlpha(alpha)
 					in1 := x
-					if p != Forward {
+					if p != formula.Forward {
 						in1 = dy
 					}
 					l, err := o.BeginPass(p, act, y, in1, in2)
 					what := fmt.Sprintf("%s %s on %s", p, act, dt)
-					refuse := dt == Float32 && slices.Contains(tooLarge, alpha)
+					refuse := dt == formula.Float32 && slices.Contains(tooLarge, alpha)
 					if !refuse {
 						if err != nil {
 							t.Errorf("%s: %v, want it accepted", what, err)
@@ -437,7 +439,7 @@ func TestBeginPassAlphaInDType(t *testing.T) {
 					}
 				}
 			}
-			l, err := o.BeginPass(p, ReLU(), y, map[bool]Buffer{true: x, false: dy}[p == Forward], in2)
+			l, err := o.BeginPass(p, formula.ReLU(), y, map[bool]Buffer{true: x, false: dy}[p == formula.Forward], in2)
 			if err != nil {
 				t.Errorf("%s relu on %s: %v", p, dt, err)
 			}

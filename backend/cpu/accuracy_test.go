@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cpu"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/backend/verify"
 )
 
@@ -43,7 +43,7 @@ func TestELUFloat32Dense(t *testing.T) {
 		stride = 1
 	}
 	for _, name := range fastImplementations() {
-		for _, act := range []core.Activation{core.ELU(1), core.ELU(0.37), core.ELU(2.5)} {
+		for _, act := range []formula.Activation{formula.ELU(1), formula.ELU(0.37), formula.ELU(2.5)} {
 			stride := stride
 			if !exhaustive && act.Alpha() != 1 {
 				stride *= 4
@@ -55,7 +55,7 @@ func TestELUFloat32Dense(t *testing.T) {
 
 // checkF32Exhaustive checks the float32 values ≤ 0 whose bit patterns are multiples of stride apart,
 // on all cores.
-func checkF32Exhaustive(t *testing.T, name string, act core.Activation, stride uint64) {
+func checkF32Exhaustive(t *testing.T, name string, act formula.Activation, stride uint64) {
 	start := time.Now()
 	workers := runtime.GOMAXPROCS(0)
 	const lo, hi = 0x80000000, 0x100000000 // sign bit set: -0 … -NaN
@@ -120,22 +120,28 @@ func TestELUFloat64Sampled(t *testing.T) {
 	}
 	out := make([]float64, n)
 	for _, name := range fastImplementations() {
-		for _, act := range []core.Activation{core.ELU(1), core.ELU(0.37), core.ELU(2.5)} {
-			for _, p := range []core.Pass{core.Forward, core.BackwardFromInput, core.BackwardFromOutput} {
+		for _, act := range []formula.Activation{formula.ELU(1), formula.ELU(0.37), formula.ELU(2.5)} {
+			for _, p := range []formula.Pass{formula.Forward, formula.BackwardFromInput, formula.BackwardFromOutput} {
 				a, b := x, []float64(nil)
-				if p != core.Forward {
+				if p != formula.Forward {
 					a, b = dy, x
 				}
 				cpu.RunImplementation(name, p, act, out, a, b, false)
-				want := verify.Want[float64](p, act)
-				tol := verify.Tolerance(p, core.KindELU, core.Float64)
+				want, err := verify.Want[float64](p, act)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tol, err := formula.Tolerance(formula.KindELU, p, formula.Float64)
+				if err != nil {
+					t.Fatal(err)
+				}
 				var s ulpStats
 				for i, v := range out {
 					var bi float64
 					if b != nil {
 						bi = b[i]
 					}
-					s.add(verify.ULPs(v, want(a[i], bi)), tol, func() string {
+					s.add(formula.ULPs(v, want(a[i], bi)), tol, func() string {
 						return fmt.Sprintf("inputs (%g, %g): got %g want %g", a[i], bi, v, want(a[i], bi))
 					})
 				}

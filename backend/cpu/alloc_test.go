@@ -15,6 +15,7 @@ import (
 
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cpu"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // allocChildEnv names the case a child process of TestAllocTooLarge runs (see TestMain).
@@ -110,14 +111,14 @@ func allocChild(c string) error {
 	case "available-unknown":
 		_, total := cpu.MemoryFigures()
 		defer cpu.SetMemoryFigures(0, total)()
-		for _, dt := range core.DTypes {
+		for _, dt := range formula.DTypes {
 			if err := wantOutOfMemory(b, dt, huge); err != nil {
 				return err
 			}
 		}
 	case "no-figures":
 		defer cpu.SetMemoryFigures(0, 0)()
-		if err := wantOutOfMemory(b, core.Float32, huge); err != nil {
+		if err := wantOutOfMemory(b, formula.Float32, huge); err != nil {
 			return err
 		}
 	case "address-space":
@@ -128,10 +129,10 @@ func allocChild(c string) error {
 			return err
 		}
 	case "32-bit":
-		if err := wantOutOfMemory(b, core.Float64, math.MaxInt); err != nil {
+		if err := wantOutOfMemory(b, formula.Float64, math.MaxInt); err != nil {
 			return err
 		}
-		if err := wantOutOfMemory(b, core.Float32, 1<<30); err != nil {
+		if err := wantOutOfMemory(b, formula.Float32, 1<<30); err != nil {
 			return err
 		}
 		if err := twoOf3GiB(b); err != nil {
@@ -143,7 +144,7 @@ func allocChild(c string) error {
 	return checkWorks(b)
 }
 
-func wantOutOfMemory(b core.Backend, dt core.DType, n int) error {
+func wantOutOfMemory(b core.Backend, dt formula.DType, n int) error {
 	buf, err := b.Alloc(dt, n)
 	if err == nil {
 		b.Free(buf)
@@ -167,7 +168,7 @@ func twoOf3GiB(b core.Backend) error {
 		}
 	}()
 	for i := range 2 {
-		buf, err := b.Alloc(core.Float32, n)
+		buf, err := b.Alloc(formula.Float32, n)
 		fmt.Printf("Alloc #%d of %d float32: %v\n", i+1, n, err)
 		if err == nil {
 			bufs = append(bufs, buf)
@@ -184,7 +185,7 @@ func twoOf3GiB(b core.Backend) error {
 // checkWorks runs a pass on a small buffer and checks the result: a refused allocation must leave the
 // backend working.
 func checkWorks(b core.Backend) error {
-	x, err := b.Alloc(core.Float32, 1000)
+	x, err := b.Alloc(formula.Float32, 1000)
 	if err != nil {
 		return fmt.Errorf("a small Alloc after the refusal: %v", err)
 	}
@@ -194,11 +195,11 @@ func checkWorks(b core.Backend) error {
 		in[i] = float32(i) - 500
 	}
 	got := make([]float32, len(in))
-	if err := errors.Join(b.Upload(x, core.HostOf(in)), b.Forward(core.ReLU(), x, x), b.Download(core.HostOf(got), x)); err != nil {
+	if err := errors.Join(b.Upload(x, core.HostOf(in)), b.Forward(formula.ReLU(), x, x), b.Download(core.HostOf(got), x)); err != nil {
 		return err
 	}
 	for i := range in {
-		if got[i] != cpu.ReLU(in[i]) {
+		if got[i] != formula.ReLUForward(in[i]) {
 			return fmt.Errorf("after the refusal, relu(%v) = %v", in[i], got[i])
 		}
 	}
@@ -214,7 +215,7 @@ func TestAllocFromOS(t *testing.T) {
 	b := cpu.New()
 	defer b.Close()
 	n := cpu.OSAllocMin/4 + 3
-	buf, err := b.Alloc(core.Float32, n)
+	buf, err := b.Alloc(formula.Float32, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,12 +247,12 @@ func TestAllocFromOS(t *testing.T) {
 		for i := range in {
 			in[i] = float32(i%7) - 3
 		}
-		if err := errors.Join(b.Upload(v, core.HostOf(in)), b.Forward(core.ReLU(), v, v), b.Download(core.HostOf(got), v)); err != nil {
+		if err := errors.Join(b.Upload(v, core.HostOf(in)), b.Forward(formula.ReLU(), v, v), b.Download(core.HostOf(got), v)); err != nil {
 			t.Fatal(err)
 		}
 		for i := range got {
-			if got[i] != cpu.ReLU(in[i]) {
-				t.Fatalf("element %d: got %v, want %v", lo+i, got[i], cpu.ReLU(in[i]))
+			if got[i] != formula.ReLUForward(in[i]) {
+				t.Fatalf("element %d: got %v, want %v", lo+i, got[i], formula.ReLUForward(in[i]))
 			}
 		}
 	}
@@ -261,7 +262,7 @@ func TestAllocFromOS(t *testing.T) {
 	if got := mapped(); got != 0 {
 		t.Fatalf("after Free, %d bytes are still mapped", got)
 	}
-	if _, err := b.Alloc(core.Float64, n); err != nil {
+	if _, err := b.Alloc(formula.Float64, n); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Close(); err != nil {
@@ -273,7 +274,7 @@ func TestAllocFromOS(t *testing.T) {
 
 	func() {
 		dropped := cpu.New()
-		if _, err := dropped.Alloc(core.Float32, n); err != nil {
+		if _, err := dropped.Alloc(formula.Float32, n); err != nil {
 			t.Fatal(err)
 		}
 	}()

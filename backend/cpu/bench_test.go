@@ -11,6 +11,7 @@ import (
 
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cpu"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // BenchmarkPasses times every pass against a Go copy() of the same arrays in the same run: the ratio of
@@ -20,7 +21,7 @@ func BenchmarkPasses(b *testing.B) {
 	be := cpu.New()
 	defer be.Close()
 	for _, n := range []int{1 << 12, 1 << 16, 1 << 20, 1 << 24} {
-		for _, dt := range core.DTypes {
+		for _, dt := range formula.DTypes {
 			bytes := int64(n * dt.Size())
 			b.Run(fmt.Sprintf("copy/%s/n=%d", dt, n), func(b *testing.B) {
 				src, dst := make([]byte, bytes), make([]byte, bytes)
@@ -43,8 +44,8 @@ func BenchmarkPasses(b *testing.B) {
 					}
 				}
 			})
-			for _, p := range core.Passes {
-				for _, k := range core.Kinds {
+			for _, p := range formula.Passes {
+				for _, k := range formula.Kinds {
 					act := k.Default()
 					b.Run(fmt.Sprintf("%s/%s/%s/n=%d", p, k, dt, n), func(b *testing.B) {
 						out, in1, in2 := benchBuffers(b, be, dt, n)
@@ -68,14 +69,14 @@ func BenchmarkThreshold(b *testing.B) {
 	be := cpu.New()
 	defer be.Close()
 	for _, c := range []struct {
-		p core.Pass
-		k core.Kind
-	}{{core.Forward, core.KindReLU}, {core.Forward, core.KindELU}, {core.BackwardFromInput, core.KindELU}} {
+		p formula.Pass
+		k formula.Kind
+	}{{formula.Forward, formula.KindReLU}, {formula.Forward, formula.KindELU}, {formula.BackwardFromInput, formula.KindELU}} {
 		for _, n := range []int{1 << 12, 1 << 16, 1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 << 23} {
 			for _, procs := range []int{1, runtime.NumCPU()} {
 				b.Run(fmt.Sprintf("%s/%s/n=%d/procs=%d", c.p, c.k, n, procs), func(b *testing.B) {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-					out, in1, in2 := benchBuffers(b, be, core.Float32, n)
+					out, in1, in2 := benchBuffers(b, be, formula.Float32, n)
 					b.SetBytes(int64(c.p.Arrays() * 4 * n))
 					for b.Loop() {
 						if err := core.Run(be, c.p, c.k.Default(), out, in1, in2); err != nil {
@@ -95,9 +96,9 @@ func BenchmarkNonTemporal(b *testing.B) {
 	be := cpu.New()
 	defer be.Close()
 	for _, c := range []struct {
-		p core.Pass
-		k core.Kind
-	}{{core.Forward, core.KindReLU}, {core.BackwardFromInput, core.KindReLU}, {core.BackwardFromInput, core.KindELU}} {
+		p formula.Pass
+		k formula.Kind
+	}{{formula.Forward, formula.KindReLU}, {formula.BackwardFromInput, formula.KindReLU}, {formula.BackwardFromInput, formula.KindELU}} {
 		for _, n := range []int{1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 << 24} {
 			for _, nt := range []bool{false, true} {
 				b.Run(fmt.Sprintf("%s/%s/n=%d/nt=%v", c.p, c.k, n, nt), func(b *testing.B) {
@@ -106,7 +107,7 @@ func BenchmarkNonTemporal(b *testing.B) {
 						ntMin = 0
 					}
 					defer cpu.SetNonTemporalMin(ntMin)()
-					out, in1, in2 := benchBuffers(b, be, core.Float32, n)
+					out, in1, in2 := benchBuffers(b, be, formula.Float32, n)
 					b.SetBytes(int64(c.p.Arrays() * 4 * n))
 					for b.Loop() {
 						if err := core.Run(be, c.p, c.k.Default(), out, in1, in2); err != nil {
@@ -151,7 +152,7 @@ func BenchmarkFanOut(b *testing.B) {
 }
 
 // benchBuffers returns an output and two inputs of random data in [-4, 4] (never zeros).
-func benchBuffers(b *testing.B, be core.Backend, dt core.DType, n int) (out, in1, in2 core.Buffer) {
+func benchBuffers(b *testing.B, be core.Backend, dt formula.DType, n int) (out, in1, in2 core.Buffer) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	bufs := make([]core.Buffer, 3)
 	for i := range bufs {
@@ -160,7 +161,7 @@ func benchBuffers(b *testing.B, be core.Backend, dt core.DType, n int) (out, in1
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { be.Free(buf) })
-		if dt == core.Float32 {
+		if dt == formula.Float32 {
 			h := make([]float32, n)
 			for j := range h {
 				h[j] = float32(8*rng.Float64() - 4)

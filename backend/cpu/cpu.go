@@ -8,12 +8,14 @@
 package cpu
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // Backend is the CPU backend. Its buffers are Go slices; every call finishes before it returns.
@@ -31,7 +33,7 @@ var _ core.Backend = (*Backend)(nil)
 func New() *Backend { return newBackend(dispatch()) }
 
 func newBackend(im *implementation) *Backend {
-	b := &Backend{owner: core.NewOwner("cpu", true, freeMemory), impl: im}
+	b := &Backend{owner: core.NewOwner("cpu", formula.SetOf(formula.Float32, formula.Float64), freeMemory), impl: im}
 	// Memory from the operating system is released only by Free and Close; a backend dropped without
 	// Close gives it back when it is collected. Owner.Close waits for running calls, which hold the
 	// owner (not necessarily b), so no call loses its memory under it.
@@ -45,7 +47,7 @@ func newBackend(im *implementation) *Backend {
 		Driver:       runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH,
 		Memory:       machine.totalMemory,
 		ComputeUnits: runtime.GOMAXPROCS(0),
-		Float64:      true,
+		DTypes:       formula.SetOf(formula.Float32, formula.Float64),
 		Denormals:    true,
 		Details:      map[string]string{core.DetailPath: im.path},
 	}
@@ -66,7 +68,7 @@ func (b *Backend) Info() core.Info { return b.info.Clone() }
 // Alloc allocates n zeroed elements. Every size the machine cannot hold gives ErrOutOfMemory, never the
 // fatal error or panic the Go runtime would raise for it (see mem.go): large buffers come from the
 // operating system and are checked against the memory it reports.
-func (b *Backend) Alloc(dtype core.DType, n int) (core.Buffer, error) {
+func (b *Backend) Alloc(dtype formula.DType, n int) (core.Buffer, error) {
 	return b.owner.Alloc(dtype, n, func(bytes int64) (any, error) { return allocate(dtype, n, bytes) })
 }
 
@@ -80,10 +82,13 @@ func (b *Backend) Upload(dst core.Buffer, src core.Host) error {
 		return err
 	}
 	defer l.End()
-	if l.DType == core.Float32 {
+	switch l.DType {
+	case formula.Float32:
 		copy(view[float32](dst), src.Float32s())
-	} else {
+	case formula.Float64:
 		copy(view[float64](dst), src.Float64s())
+	default:
+		return unsupported("Upload", l.DType)
 	}
 	return nil
 }
@@ -95,10 +100,13 @@ func (b *Backend) Download(dst core.Host, src core.Buffer) error {
 		return err
 	}
 	defer l.End()
-	if l.DType == core.Float32 {
+	switch l.DType {
+	case formula.Float32:
 		copy(dst.Float32s(), view[float32](src))
-	} else {
+	case formula.Float64:
 		copy(dst.Float64s(), view[float64](src))
+	default:
+		return unsupported("Download", l.DType)
 	}
 	return nil
 }
@@ -110,10 +118,13 @@ func (b *Backend) Copy(dst, src core.Buffer) error {
 		return err
 	}
 	defer l.End()
-	if l.DType == core.Float32 {
+	switch l.DType {
+	case formula.Float32:
 		parallelCopy(view[float32](dst), view[float32](src))
-	} else {
+	case formula.Float64:
 		parallelCopy(view[float64](dst), view[float64](src))
+	default:
+		return unsupported("Copy", l.DType)
 	}
 	return nil
 }
@@ -125,7 +136,7 @@ const parallelCopyMin = 8 << 20
 
 // parallelCopy is copy(dst, src) on every core for large slices: the CPU's device-to-device copy, which
 // gpubench uses as the roofline, as a GPU's copy engages the whole GPU.
-func parallelCopy[T core.Float](dst, src []T) {
+func parallelCopy[T formula.Float](dst, src []T) {
 	n := len(dst)
 	workers := min(runtime.GOMAXPROCS(0), n*int(unsafe.Sizeof(dst[0]))/(parallelCopyMin/2))
 	if workers < 2 {
@@ -143,32 +154,45 @@ func parallelCopy[T core.Float](dst, src []T) {
 }
 
 // Forward computes y = f(x).
-func (b *Backend) Forward(act core.Activation, y, x core.Buffer) error {
-	return b.run(core.Forward, act, y, x, core.Buffer{})
+func (b *Backend) Forward(act formula.Activation, y, x core.Buffer) error {
+	return b.run(formula.Forward, act, y, x, core.Buffer{})
 }
 
 // BackwardFromInput computes dx = f'(x)·dy.
-func (b *Backend) BackwardFromInput(act core.Activation, dx, dy, x core.Buffer) error {
-	return b.run(core.BackwardFromInput, act, dx, dy, x)
+func (b *Backend) BackwardFromInput(act formula.Activation, dx, dy, x core.Buffer) error {
+	return b.run(formula.BackwardFromInput, act, dx, dy, x)
 }
 
 // BackwardFromOutput computes dx = f'(x)·dy from y = f(x).
-func (b *Backend) BackwardFromOutput(act core.Activation, dx, dy, y core.Buffer) error {
-	return b.run(core.BackwardFromOutput, act, dx, dy, y)
+func (b *Backend) BackwardFromOutput(act formula.Activation, dx, dy, y core.Buffer) error {
+	return b.run(formula.BackwardFromOutput, act, dx, dy, y)
 }
 
-func (b *Backend) run(p core.Pass, act core.Activation, out, in1, in2 core.Buffer) error {
+func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core.Buffer) error {
 	l, err := b.owner.BeginPass(p, act, out, in1, in2)
 	if err != nil {
 		return err
 	}
 	defer l.End()
-	if l.DType == core.Float32 {
-		parallel(b.impl, b.impl.run32, p, act.Kind(), Round[float32](act.Alpha()), view[float32](out), view[float32](in1), view[float32](in2))
-	} else {
-		parallel(b.impl, b.impl.run64, p, act.Kind(), Round[float64](act.Alpha()), view[float64](out), view[float64](in1), view[float64](in2))
+	kernel := l.Row.Kernel
+	if !hasKernel(kernel) {
+		return fmt.Errorf("%w: %s: cpu has no kernel %q for %s", core.ErrBadActivation, p, kernel, act.Kind())
+	}
+	switch l.DType {
+	case formula.Float32:
+		parallel(b.impl, b.impl.run32, p, kernel, formula.Round[float32](act.Alpha()), view[float32](out), view[float32](in1), view[float32](in2))
+	case formula.Float64:
+		parallel(b.impl, b.impl.run64, p, kernel, formula.Round[float64](act.Alpha()), view[float64](out), view[float64](in1), view[float64](in2))
+	default:
+		return unsupported(p.String(), l.DType)
 	}
 	return nil
+}
+
+// unsupported is the error of a dtype the CPU backend has no loops for (Alloc refuses it first, so
+// it means a dtype was added to the backend's set without its loops).
+func unsupported(op string, dt formula.DType) error {
+	return fmt.Errorf("%w: %s: cpu has no loops for %s", core.ErrUnsupportedDType, op, dt)
 }
 
 // Sync returns nil: CPU calls finish before they return. On a closed backend it returns ErrClosed.
@@ -197,7 +221,7 @@ func (b *Backend) Memory() (core.MemoryStats, error) {
 func (b *Backend) Close() error { return b.owner.Close(nil) }
 
 // view returns the Go slice behind buf. The caller holds a lease on buf.
-func view[T core.Float](buf core.Buffer) []T {
+func view[T formula.Float](buf core.Buffer) []T {
 	if buf.IsNil() {
 		return nil
 	}
@@ -223,13 +247,13 @@ var (
 	chunksPerWorker = 8
 )
 
-func parallel[T core.Float](im *implementation, run func(core.Pass, core.Kind, T, []T, []T, []T, bool), p core.Pass, k core.Kind, alpha T, out, a, b []T) {
+func parallel[T formula.Float](im *implementation, run func(string, T, []T, []T, []T, bool), p formula.Pass, kernel string, alpha T, out, a, b []T) {
 	n := len(out)
 	size := int(unsafe.Sizeof(alpha))
 	nt := n*p.Arrays()*size >= ntMinBytes
 	workers := runtime.GOMAXPROCS(0)
-	if float64(n)*im.nsPerElement(p, k, size) < parallelMinNS || workers < 2 || n < 2*chunkMin {
-		run(p, k, alpha, out, a, b, nt)
+	if float64(n)*im.nsPerElement(p, kernel, size) < parallelMinNS || workers < 2 || n < 2*chunkMin {
+		run(kernel, alpha, out, a, b, nt)
 		return
 	}
 	workers = min(workers, n/chunkMin)
@@ -252,7 +276,7 @@ func parallel[T core.Float](im *implementation, run func(core.Pass, core.Kind, T
 			if b != nil {
 				bs = b[lo:hi]
 			}
-			run(p, k, alpha, out[lo:hi], a[lo:hi], bs, nt)
+			run(kernel, alpha, out[lo:hi], a[lo:hi], bs, nt)
 		}
 	}
 	var wg sync.WaitGroup

@@ -7,6 +7,7 @@ import (
 	"github.com/gpuact/gpuact/backend/backendtest"
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cpu"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // TestConformance runs the conformance suite once per implementation this machine has (the assembly
@@ -26,7 +27,7 @@ func TestNoHeapGrowth(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for range 500 {
-		buf, err := b.Alloc(core.Float32, 1<<18)
+		buf, err := b.Alloc(formula.Float32, 1<<18)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,10 +1,14 @@
 package cpu
 
-import "github.com/gpuact/gpuact/backend/core"
+import "github.com/gpuact/gpuact/backend/formula"
 
 // RunImplementation runs pass p of act over slices with the named implementation, nt forcing
 // non-temporal stores on or off: the kernel-level hook of the tests in cpu_test.
-func RunImplementation[T core.Float](name string, p core.Pass, act core.Activation, out, a, b []T, nt bool) {
+func RunImplementation[T formula.Float](name string, p formula.Pass, act formula.Activation, out, a, b []T, nt bool) {
+	row, err := formula.Lookup(act.Kind(), p)
+	if err != nil {
+		panic(err)
+	}
 	for _, im := range implementations {
 		if im.name != name {
 			continue
@@ -12,10 +16,10 @@ func RunImplementation[T core.Float](name string, p core.Pass, act core.Activati
 		switch o := any(out).(type) {
 		case []float32:
 			b32, _ := any(b).([]float32)
-			im.run32(p, act.Kind(), Round[float32](act.Alpha()), o, any(a).([]float32), b32, nt)
+			im.run32(row.Kernel, formula.Round[float32](act.Alpha()), o, any(a).([]float32), b32, nt)
 		case []float64:
 			b64, _ := any(b).([]float64)
-			im.run64(p, act.Kind(), Round[float64](act.Alpha()), o, any(a).([]float64), b64, nt)
+			im.run64(row.Kernel, formula.Round[float64](act.Alpha()), o, any(a).([]float64), b64, nt)
 		}
 		return
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cpu"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/backend/verify"
 )
 
@@ -39,15 +40,15 @@ func FuzzPasses(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, sel uint8, alpha float64, off uint8) {
 		data = data[:min(len(data), maxFuzzBytes)]
-		p := core.Passes[int(sel)%3]
-		kind := core.Kinds[int(sel/3)%3]
+		p := formula.Passes[int(sel)%3]
+		kind := formula.Kinds[int(sel/3)%3]
 		act := kind.Default()
-		if kind == core.KindLeakyReLU {
-			act = core.LeakyReLU(alpha)
-		} else if kind == core.KindELU {
-			act = core.ELU(alpha)
+		if kind == formula.KindLeakyReLU {
+			act = formula.LeakyReLU(alpha)
+		} else if kind == formula.KindELU {
+			act = formula.ELU(alpha)
 		}
-		if p.Check(act) != nil {
+		if _, err := formula.Check(p, act); err != nil {
 			return
 		}
 		if sel&128 != 0 {
@@ -108,8 +109,8 @@ func TestFuzzPassesSeeds(t *testing.T) {
 // every block size, tail and chunk boundary of the kernels once the thresholds are lowered.
 const maxFuzzBytes = 1024
 
-func fuzz[T core.Float](t *testing.T, b *cpu.Backend, p core.Pass, act core.Activation, data []byte, off int) {
-	size := core.DTypeOf[T]().Size()
+func fuzz[T formula.Float](t *testing.T, b *cpu.Backend, p formula.Pass, act formula.Activation, data []byte, off int) {
+	size := formula.DTypeOf[T]().Size()
 	vals := make([]T, len(data)/size)
 	for i := range vals {
 		if size == 4 {
@@ -120,18 +121,18 @@ func fuzz[T core.Float](t *testing.T, b *cpu.Backend, p core.Pass, act core.Acti
 	}
 	n := len(vals) / 2
 	a, c := vals[:n], vals[n:2*n]
-	whole, err := b.Alloc(core.DTypeOf[T](), n+off)
+	whole, err := b.Alloc(formula.DTypeOf[T](), n+off)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Free(whole)
 	out, _ := whole.Slice(off, off+n)
-	in1, err := b.Alloc(core.DTypeOf[T](), n)
+	in1, err := b.Alloc(formula.DTypeOf[T](), n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Free(in1)
-	in2, err := b.Alloc(core.DTypeOf[T](), n)
+	in2, err := b.Alloc(formula.DTypeOf[T](), n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func fuzz[T core.Float](t *testing.T, b *cpu.Backend, p core.Pass, act core.Acti
 		t.Fatal(err)
 	}
 	err = core.Run(b, p, act, out, in1, in2)
-	if size == 4 && act.Kind() != core.KindReLU && math.IsInf(float64(float32(act.Alpha())), 0) {
+	if size == 4 && act.Kind() != formula.KindReLU && math.IsInf(float64(float32(act.Alpha())), 0) {
 		// α beyond the float32 range is refused once rounded to the dtype (docs/SEMANTICS.md).
 		if !errors.Is(err, core.ErrBadAlpha) {
 			t.Fatalf("%s %s on float32: %v, want ErrBadAlpha", p, act, err)

@@ -1,48 +1,57 @@
 package cpu
 
-import "github.com/gpuact/gpuact/backend/core"
+import "github.com/gpuact/gpuact/backend/formula"
 
-// runGeneric applies the reference function of pass p and kind k to every element: out[i] = f(a[i]) for
-// Forward, out[i] = f(a[i], b[i]) with a = dy for the backward passes. It is the portable path and the
-// oracle's loop; the switch sits outside the loops so each loop inlines its element function.
-func runGeneric[T core.Float](p core.Pass, k core.Kind, alpha T, out, a, b []T) {
+// runGeneric applies the oracle's function of kernel (a formula.Row's Kernel) to every element: out[i] =
+// f(a[i]) for the forward kernels, out[i] = f(a[i], b[i]) with a = dy for the backward ones. It is the
+// portable path and the loop every other implementation falls back on; the switch sits outside the
+// loops so each loop inlines its element function. It reports false, doing nothing, for a kernel it does
+// not know.
+func runGeneric[T formula.Float](kernel string, alpha T, out, a, b []T) bool {
 	a = a[:len(out)]
-	if p == core.Forward {
-		switch k {
-		case core.KindReLU:
-			for i, x := range a {
-				out[i] = ReLU(x)
-			}
-		case core.KindLeakyReLU:
-			for i, x := range a {
-				out[i] = LeakyReLU(alpha, x)
-			}
-		case core.KindELU:
-			for i, x := range a {
-				out[i] = ELU(alpha, x)
-			}
+	switch kernel {
+	case "relu_fwd":
+		for i, x := range a {
+			out[i] = formula.ReLUForward(x)
 		}
-		return
-	}
-	b = b[:len(out)]
-	switch k {
-	case core.KindReLU:
+	case "leaky_fwd":
+		for i, x := range a {
+			out[i] = formula.LeakyReLUForward(alpha, x)
+		}
+	case "elu_fwd":
+		for i, x := range a {
+			out[i] = formula.ELUForward(alpha, x)
+		}
+	case "relu_bwd":
+		b = b[:len(out)]
 		for i, dy := range a {
-			out[i] = ReLUBackward(dy, b[i])
+			out[i] = formula.ReLUBackward(dy, b[i])
 		}
-	case core.KindLeakyReLU:
+	case "leaky_bwd":
+		b = b[:len(out)]
 		for i, dy := range a {
-			out[i] = LeakyReLUBackward(alpha, dy, b[i])
+			out[i] = formula.LeakyReLUBackward(alpha, dy, b[i])
 		}
-	case core.KindELU:
-		if p == core.BackwardFromInput {
-			for i, dy := range a {
-				out[i] = ELUBackwardFromInput(alpha, dy, b[i])
-			}
-		} else {
-			for i, dy := range a {
-				out[i] = ELUBackwardFromOutput(alpha, dy, b[i])
-			}
+	case "elu_bwd_in":
+		b = b[:len(out)]
+		for i, dy := range a {
+			out[i] = formula.ELUBackwardFromInput(alpha, dy, b[i])
 		}
+	case "elu_bwd_out":
+		b = b[:len(out)]
+		for i, dy := range a {
+			out[i] = formula.ELUBackwardFromOutput(alpha, dy, b[i])
+		}
+	default:
+		return false
 	}
+	return true
 }
+
+// hasKernel reports whether this package computes kernel: the plain Go loops, which every
+// implementation falls back on, have it.
+func hasKernel(kernel string) bool { return runGeneric[float64](kernel, 0, nil, nil, nil) }
+
+// expKernel reports whether kernel evaluates exp or expm1 (ELU forward and backward from input): the
+// costly ones, whose SIMD forms hold only for some α (see kernelAlphaOK).
+func expKernel(kernel string) bool { return kernel == "elu_fwd" || kernel == "elu_bwd_in" }

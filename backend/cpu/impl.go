@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 //go:generate sh -c "cd _asm && go run . -dir .."
@@ -15,11 +16,11 @@ import (
 type implementation struct {
 	// name is the level's name in GPUACT_CPU_DISABLE and NewImplementation; path is what Info reports.
 	name, path string
-	// run32 and run64 compute pass p of kind k over out (out[i] from a[i], b[i]). nt asks for
-	// non-temporal stores where the implementation has them: the call's arrays are larger than the
-	// caches, so writing around them saves the reads a normal store makes.
-	run32 func(p core.Pass, k core.Kind, alpha float32, out, a, b []float32, nt bool)
-	run64 func(p core.Pass, k core.Kind, alpha float64, out, a, b []float64, nt bool)
+	// run32 and run64 compute kernel (a formula.Row's Kernel, one hasKernel knows) over out (out[i]
+	// from a[i], b[i]). nt asks for non-temporal stores where the implementation has them: the call's
+	// arrays are larger than the caches, so writing around them saves the reads a normal store makes.
+	run32 func(kernel string, alpha float32, out, a, b []float32, nt bool)
+	run64 func(kernel string, alpha float64, out, a, b []float64, nt bool)
 	// cost is what one element takes on one goroutine, in ns, for float32 [0] and float64 [1]: of the
 	// passes that only select [0][·] and of ELU forward and backward from input [1][·], which
 	// evaluate exp. Measured with BenchmarkPasses at n = 2^20 (in L3); parallel uses it to decide
@@ -27,14 +28,14 @@ type implementation struct {
 	cost [2][2]float64
 }
 
-// nsPerElement estimates one element of pass p of kind k, for elements of size bytes.
-func (im *implementation) nsPerElement(p core.Pass, k core.Kind, size int) float64 {
+// nsPerElement estimates one element of kernel for pass p, for elements of size bytes.
+func (im *implementation) nsPerElement(p formula.Pass, kernel string, size int) float64 {
 	class := 0
-	if k == core.KindELU && p != core.BackwardFromOutput {
+	if expKernel(kernel) {
 		class = 1
 	}
 	c := im.cost[class][size/8]
-	if p != core.Forward {
+	if p != formula.Forward {
 		c *= 1.5 // three arrays instead of two
 	}
 	return c
@@ -45,11 +46,11 @@ func (im *implementation) nsPerElement(p core.Pass, k core.Kind, size int) float
 var generic = &implementation{
 	name: "generic", path: "generic Go",
 	cost: [2][2]float64{{0.7, 1.0}, {5, 5}},
-	run32: func(p core.Pass, k core.Kind, alpha float32, out, a, b []float32, _ bool) {
-		runGeneric(p, k, alpha, out, a, b)
+	run32: func(kernel string, alpha float32, out, a, b []float32, _ bool) {
+		runGeneric(kernel, alpha, out, a, b)
 	},
-	run64: func(p core.Pass, k core.Kind, alpha float64, out, a, b []float64, _ bool) {
-		runGeneric(p, k, alpha, out, a, b)
+	run64: func(kernel string, alpha float64, out, a, b []float64, _ bool) {
+		runGeneric(kernel, alpha, out, a, b)
 	},
 }
 

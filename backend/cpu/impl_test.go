@@ -9,6 +9,7 @@ import (
 	"github.com/gpuact/gpuact/backend/backendtest"
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cpu"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/backend/verify"
 )
 
@@ -45,7 +46,7 @@ const guard = 37
 
 // guarded returns n elements inside NaN guard bands, starting off elements into an allocation (so at
 // every alignment), and the whole allocation.
-func guarded[T core.Float](n, off int) (view, whole []T) {
+func guarded[T formula.Float](n, off int) (view, whole []T) {
 	whole = make([]T, off+n+guard)
 	for i := range whole {
 		whole[i] = backendtest.Poison[T]()
@@ -53,20 +54,20 @@ func guarded[T core.Float](n, off int) (view, whole []T) {
 	return whole[off : off+n], whole
 }
 
-func alphas(p core.Pass, k core.Kind) []core.Activation {
+func alphas(p formula.Pass, k formula.Kind) []formula.Activation {
 	switch k {
-	case core.KindReLU:
-		return []core.Activation{core.ReLU()}
-	case core.KindLeakyReLU:
-		acts := []core.Activation{core.LeakyReLU(0.01), core.LeakyReLU(0.2), core.LeakyReLU(0)}
-		if p != core.BackwardFromOutput {
-			acts = append(acts, core.LeakyReLU(-0.3))
+	case formula.KindReLU:
+		return []formula.Activation{formula.ReLU()}
+	case formula.KindLeakyReLU:
+		acts := []formula.Activation{formula.LeakyReLU(0.01), formula.LeakyReLU(0.2), formula.LeakyReLU(0)}
+		if p != formula.BackwardFromOutput {
+			acts = append(acts, formula.LeakyReLU(-0.3))
 		}
 		return acts
 	}
-	acts := []core.Activation{core.ELU(1), core.ELU(0.37), core.ELU(2.5), core.ELU(0), core.ELU(1e-12), core.ELU(1e12)}
-	if p != core.BackwardFromOutput {
-		acts = append(acts, core.ELU(-0.8))
+	acts := []formula.Activation{formula.ELU(1), formula.ELU(0.37), formula.ELU(2.5), formula.ELU(0), formula.ELU(1e-12), formula.ELU(1e12)}
+	if p != formula.BackwardFromOutput {
+		acts = append(acts, formula.ELU(-0.8))
 	}
 	return acts
 }
@@ -76,8 +77,8 @@ func alphas(p core.Pass, k core.Kind) []core.Activation {
 // place and in place, with NaN guard bands that must stay untouched.
 func TestAllImplementations(t *testing.T) {
 	forEachImplementation(t, func(t *testing.T, name string) {
-		for _, p := range core.Passes {
-			for _, k := range core.Kinds {
+		for _, p := range formula.Passes {
+			for _, k := range formula.Kinds {
 				for _, act := range alphas(p, k) {
 					t.Run(fmt.Sprintf("%s/%s/float32", p, act), func(t *testing.T) { checkImpl[float32](t, name, p, act) })
 					t.Run(fmt.Sprintf("%s/%s/float64", p, act), func(t *testing.T) { checkImpl[float64](t, name, p, act) })
@@ -95,13 +96,13 @@ var implSizes = func() []int {
 	return append(s, 63, 64, 65, 100, 127, 128, 129, 1000, 4099)
 }()
 
-func checkImpl[T core.Float](t *testing.T, name string, p core.Pass, act core.Activation) {
+func checkImpl[T formula.Float](t *testing.T, name string, p formula.Pass, act formula.Activation) {
 	rng := rand.New(rand.NewPCG(uint64(p), uint64(act.Kind())))
 	for _, n := range implSizes {
 		for off := range 4 {
 			for _, nt := range []bool{false, true} {
 				for _, inPlace := range []int{0, 1, 2} { // out separate, out = a, out = b
-					if inPlace == 2 && p == core.Forward {
+					if inPlace == 2 && p == formula.Forward {
 						continue
 					}
 					a, b := inputs[T](rng, p, act, n)
@@ -134,11 +135,11 @@ func checkImpl[T core.Float](t *testing.T, name string, p core.Pass, act core.Ac
 	}
 }
 
-func inputs[T core.Float](rng *rand.Rand, p core.Pass, act core.Activation, n int) (a, b []T) {
+func inputs[T formula.Float](rng *rand.Rand, p formula.Pass, act formula.Activation, n int) (a, b []T) {
 	switch p {
-	case core.Forward:
+	case formula.Forward:
 		return backendtest.Inputs[T](rng, n), nil
-	case core.BackwardFromInput:
+	case formula.BackwardFromInput:
 		return backendtest.Grads[T](rng, n), backendtest.Inputs[T](rng, n)
 	}
 	return backendtest.Grads[T](rng, n), backendtest.Outputs[T](rng, act, n)
@@ -154,14 +155,14 @@ func TestParallelSplit(t *testing.T) {
 		defer b.Close()
 		rng := rand.New(rand.NewPCG(5, 6))
 		for _, n := range []int{999, 1000, 4321, 100003} {
-			for _, p := range core.Passes {
-				for _, k := range core.Kinds {
+			for _, p := range formula.Passes {
+				for _, k := range formula.Kinds {
 					act := k.Default()
 					a, c := inputs[float32](rng, p, act, n)
-					whole, _ := b.Alloc(core.Float32, n+3)
+					whole, _ := b.Alloc(formula.Float32, n+3)
 					out, _ := whole.Slice(3, n+3)
-					in1, _ := b.Alloc(core.Float32, n)
-					in2, _ := b.Alloc(core.Float32, n)
+					in1, _ := b.Alloc(formula.Float32, n)
+					in2, _ := b.Alloc(formula.Float32, n)
 					b.Upload(in1, core.HostOf(a))
 					if c != nil {
 						b.Upload(in2, core.HostOf(c))
@@ -192,7 +193,7 @@ type ulpStats struct {
 
 func (s *ulpStats) add(d uint64, tol uint64, what func() string) {
 	s.n++
-	if d > s.max || (d == verify.Infinite && s.worst == "") {
+	if d > s.max || (d == formula.Infinite && s.worst == "") {
 		s.max = d
 		s.worst = what()
 	}
@@ -208,18 +209,24 @@ func (s *ulpStats) String() string {
 // checkF32Range runs ELU forward and backward from input (dy = 1 and dy = 3·2^20, a mantissa that is
 // not a power of two) of every implementation but generic on the float32 values whose bits are
 // lo, lo+stride, … < hi, against the oracle, and returns the statistics per pass.
-func checkF32Range(t *testing.T, name string, act core.Activation, lo, hi, stride uint64) (fwd, bwd ulpStats) {
+func checkF32Range(t *testing.T, name string, act formula.Activation, lo, hi, stride uint64) (fwd, bwd ulpStats) {
 	const batch = 1 << 16
 	x := make([]float32, 0, batch)
 	out := make([]float32, batch)
 	dy := make([]float32, batch)
-	fRef := verify.Want[float32](core.Forward, act)
-	bRef := verify.Want[float32](core.BackwardFromInput, act)
+	fRef, err := verify.Want[float32](formula.Forward, act)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bRef, err := verify.Want[float32](formula.BackwardFromInput, act)
+	if err != nil {
+		t.Fatal(err)
+	}
 	flush := func() {
 		n := len(x)
-		cpu.RunImplementation(name, core.Forward, act, out[:n], x, nil, false)
+		cpu.RunImplementation(name, formula.Forward, act, out[:n], x, nil, false)
 		for i, v := range out[:n] {
-			fwd.add(verify.ULPs(v, fRef(x[i], 0)), 2, func() string {
+			fwd.add(formula.ULPs(v, fRef(x[i], 0)), 2, func() string {
 				return fmt.Sprintf("x=%g (%#x): got %g want %g", x[i], math.Float32bits(x[i]), v, fRef(x[i], 0))
 			})
 		}
@@ -227,9 +234,9 @@ func checkF32Range(t *testing.T, name string, act core.Activation, lo, hi, strid
 			for i := range dy[:n] {
 				dy[i] = g
 			}
-			cpu.RunImplementation(name, core.BackwardFromInput, act, out[:n], dy[:n], x, false)
+			cpu.RunImplementation(name, formula.BackwardFromInput, act, out[:n], dy[:n], x, false)
 			for i, v := range out[:n] {
-				bwd.add(verify.ULPs(v, bRef(g, x[i])), 2, func() string {
+				bwd.add(formula.ULPs(v, bRef(g, x[i])), 2, func() string {
 					return fmt.Sprintf("dy=%g x=%g (%#x): got %g want %g", g, x[i], math.Float32bits(x[i]), v, bRef(g, x[i]))
 				})
 			}

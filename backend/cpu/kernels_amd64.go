@@ -5,7 +5,7 @@ package cpu
 import (
 	"unsafe"
 
-	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 	"golang.org/x/sys/cpu"
 )
 
@@ -22,53 +22,49 @@ func simdImplementations() []*implementation {
 	return []*implementation{{
 		name: "avx2", path: "avx2+fma assembly",
 		cost: [2][2]float64{{0.13, 0.26}, {0.34, 1.2}},
-		run32: func(p core.Pass, k core.Kind, alpha float32, out, a, b []float32, nt bool) {
-			runKernel(&avx2F32, p, k, alpha, out, a, b, nt)
+		run32: func(kernel string, alpha float32, out, a, b []float32, nt bool) {
+			runKernel(&avx2F32, kernel, alpha, out, a, b, nt)
 		},
-		run64: func(p core.Pass, k core.Kind, alpha float64, out, a, b []float64, nt bool) {
-			runKernel(&avx2F64, p, k, alpha, out, a, b, nt)
+		run64: func(kernel string, alpha float64, out, a, b []float64, nt bool) {
+			runKernel(&avx2F64, kernel, alpha, out, a, b, nt)
 		},
 	}}
 }
 
-// kernel is the signature every generated kernel has (see _asm/main.go): it computes len(dst)
+// asmKernel is the signature every generated kernel has (see _asm/main.go): it computes len(dst)
 // elements, a multiple of blockBytes' worth, and returns how many it did.
 // blockBytes is what the kernels compute per loop iteration: _asm's unroll × 32 bytes.
 const blockBytes = 64
 
-type kernel[T core.Float] func(alpha T, dst, a, b []T, nt bool) (done int)
+type asmKernel[T formula.Float] func(alpha T, dst, a, b []T, nt bool) (done int)
 
-// kernelSet holds one kernel per formula for one dtype. ReLU and LeakyReLU backward are the same
-// formula from input and from output.
-type kernelSet[T core.Float] struct {
-	relu, reluBackward, leakyReLU, leakyReLUBackward, elu, eluBackwardInput, eluBackwardOutput kernel[T]
+// asmSet holds one assembly kernel per kernel of the formula table, for one dtype.
+type asmSet[T formula.Float] struct {
+	relu, reluBackward, leakyReLU, leakyReLUBackward, elu, eluBackwardInput, eluBackwardOutput asmKernel[T]
 }
 
-var avx2F32 = kernelSet[float32]{reluAVX2F32, reluBackwardAVX2F32, leakyReLUAVX2F32, leakyReLUBackwardAVX2F32,
+var avx2F32 = asmSet[float32]{reluAVX2F32, reluBackwardAVX2F32, leakyReLUAVX2F32, leakyReLUBackwardAVX2F32,
 	eluAVX2F32, eluBackwardInputAVX2F32, eluBackwardOutputAVX2F32}
 
-var avx2F64 = kernelSet[float64]{reluAVX2F64, reluBackwardAVX2F64, leakyReLUAVX2F64, leakyReLUBackwardAVX2F64,
+var avx2F64 = asmSet[float64]{reluAVX2F64, reluBackwardAVX2F64, leakyReLUAVX2F64, leakyReLUBackwardAVX2F64,
 	eluAVX2F64, eluBackwardInputAVX2F64, eluBackwardOutputAVX2F64}
 
-func (s *kernelSet[T]) pick(p core.Pass, k core.Kind) kernel[T] {
-	switch k {
-	case core.KindReLU:
-		if p == core.Forward {
-			return s.relu
-		}
+// pick returns the assembly of kernel (a formula.Row's Kernel), nil for one without assembly.
+func (s *asmSet[T]) pick(kernel string) asmKernel[T] {
+	switch kernel {
+	case "relu_fwd":
+		return s.relu
+	case "relu_bwd":
 		return s.reluBackward
-	case core.KindLeakyReLU:
-		if p == core.Forward {
-			return s.leakyReLU
-		}
+	case "leaky_fwd":
+		return s.leakyReLU
+	case "leaky_bwd":
 		return s.leakyReLUBackward
-	case core.KindELU:
-		switch p {
-		case core.Forward:
-			return s.elu
-		case core.BackwardFromInput:
-			return s.eluBackwardInput
-		}
+	case "elu_fwd":
+		return s.elu
+	case "elu_bwd_in":
+		return s.eluBackwardInput
+	case "elu_bwd_out":
 		return s.eluBackwardOutput
 	}
 	return nil
@@ -77,10 +73,10 @@ func (s *kernelSet[T]) pick(p core.Pass, k core.Kind) kernel[T] {
 // runKernel applies the kernel of (p, k) to out: a head that brings out to a 32-byte boundary when
 // nt asks for non-temporal stores, the blocks, the careful scalar path for any block the
 // kernel hands back, and a ragged tail through padded copies on the stack.
-func runKernel[T core.Float](s *kernelSet[T], p core.Pass, k core.Kind, alpha T, out, a, b []T, nt bool) {
-	fn := s.pick(p, k)
-	if fn == nil || (k == core.KindELU && p != core.BackwardFromOutput && !kernelAlphaOK(alpha)) {
-		runGeneric(p, k, alpha, out, a, b)
+func runKernel[T formula.Float](s *asmSet[T], kernel string, alpha T, out, a, b []T, nt bool) {
+	fn := s.pick(kernel)
+	if fn == nil || (expKernel(kernel) && !kernelAlphaOK(alpha)) {
+		runGeneric(kernel, alpha, out, a, b)
 		return
 	}
 	n := len(out)
@@ -90,37 +86,37 @@ func runKernel[T core.Float](s *kernelSet[T], p core.Pass, k core.Kind, alpha T,
 	if nt {
 		if mis := int(uintptr(unsafe.Pointer(unsafe.SliceData(out)))&31) / size; mis != 0 {
 			i = min(n, 32/size-mis)
-			runPadded(fn, p, k, alpha, out[:i], a[:i], sub(b, 0, i))
+			runPadded(fn, kernel, alpha, out[:i], a[:i], sub(b, 0, i))
 		}
 	}
 	end := i + (n-i)&^(block-1)
 	for i < end {
 		i += fn(alpha, out[i:end], a[i:end], sub(b, i, end), nt)
 		if i < end { // a block with an element for the careful path: the oracle computes it
-			runGeneric(p, k, alpha, out[i:i+block], a[i:i+block], sub(b, i, i+block))
+			runGeneric(kernel, alpha, out[i:i+block], a[i:i+block], sub(b, i, i+block))
 			i += block
 		}
 	}
 	if i < n {
-		runPadded(fn, p, k, alpha, out[i:], a[i:], sub(b, i, n))
+		runPadded(fn, kernel, alpha, out[i:], a[i:], sub(b, i, n))
 	}
 }
 
 // runPadded computes fewer than one block of elements through a block-sized copy on the stack.
-func runPadded[T core.Float](fn kernel[T], p core.Pass, k core.Kind, alpha T, out, a, b []T) {
+func runPadded[T formula.Float](fn asmKernel[T], kernel string, alpha T, out, a, b []T) {
 	var po, pa, pb [blockBytes / 4]T
 	block := blockBytes / int(unsafe.Sizeof(alpha))
 	copy(pa[:], a)
 	copy(pb[:], b)
 	if fn(alpha, po[:block], pa[:block], pb[:block], false) < block {
-		runGeneric(p, k, alpha, out, a, b)
+		runGeneric(kernel, alpha, out, a, b)
 		return
 	}
 	copy(out, po[:len(out)])
 }
 
 // sub returns b[lo:hi], or nil for the forward passes' absent second input.
-func sub[T core.Float](b []T, lo, hi int) []T {
+func sub[T formula.Float](b []T, lo, hi int) []T {
 	if b == nil {
 		return nil
 	}
@@ -130,7 +126,7 @@ func sub[T core.Float](b []T, lo, hi int) []T {
 // kernelAlphaOK reports whether the ELU kernels' error bounds hold for α: they keep α·2^k and α·dy
 // within the normal range by assuming 2^-32 ≤ |α| ≤ 2^32 (or α = 0). Any other α, which no network
 // uses, takes the plain loop.
-func kernelAlphaOK[T core.Float](alpha T) bool {
+func kernelAlphaOK[T formula.Float](alpha T) bool {
 	a := float64(alpha)
 	if a < 0 {
 		a = -a

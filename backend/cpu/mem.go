@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // Where the CPU backend's buffers live.
@@ -58,7 +59,7 @@ var osBytes atomic.Int64
 
 // allocate returns zeroed memory for n elements of dtype (bytes in all), or an error wrapping
 // core.ErrOutOfMemory.
-func allocate(dtype core.DType, n int, bytes int64) (*memory, error) {
+func allocate(dtype formula.DType, n int, bytes int64) (*memory, error) {
 	oom := func(format string, args ...any) error {
 		return fmt.Errorf("%w: cpu: Alloc of %d bytes (%d %s): %s", core.ErrOutOfMemory, bytes, n, dtype, fmt.Sprintf(format, args...))
 	}
@@ -81,17 +82,24 @@ func allocate(dtype core.DType, n int, bytes int64) (*memory, error) {
 		}
 		osBytes.Add(bytes)
 		m := &memory{sys: p, size: uintptr(bytes)}
-		if dtype == core.Float32 {
+		switch dtype {
+		case formula.Float32:
 			m.data = unsafe.Slice((*float32)(p), n)
-		} else {
+		case formula.Float64:
 			m.data = unsafe.Slice((*float64)(p), n)
+		default:
+			_ = freeMemory(m)
+			return nil, unsupported("Alloc", dtype)
 		}
 		return m, nil
 	}
-	if dtype == core.Float32 {
+	switch dtype {
+	case formula.Float32:
 		return &memory{data: make([]float32, n)}, nil
+	case formula.Float64:
+		return &memory{data: make([]float64, n)}, nil
 	}
-	return &memory{data: make([]float64, n)}, nil
+	return nil, unsupported("Alloc", dtype)
 }
 
 // freeMemory releases one allocation: the operating system's mapping, or nothing for memory from

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cpu"
-	"github.com/gpuact/gpuact/backend/verify"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // TestReference checks the CPU backend against values computed independently of Go, with mpmath at 80
@@ -31,12 +31,12 @@ func TestReference(t *testing.T) {
 	}
 	b := cpu.New()
 	defer b.Close()
-	passes := map[string]core.Pass{}
-	for _, p := range core.Passes {
+	passes := map[string]formula.Pass{}
+	for _, p := range formula.Passes {
 		passes[p.String()] = p
 	}
 	for _, r := range file.Records {
-		act, err := core.ParseActivation(r.Act)
+		act, err := formula.ParseActivation(r.Act)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,13 +50,13 @@ func TestReference(t *testing.T) {
 		if r.DType == "float32" {
 			g := run1(t, b, p, act, float32(math.Float32frombits(uint32(a))), math.Float32frombits(uint32(b2)))
 			got = float64(g)
-			d = verify.ULPs(g, math.Float32frombits(uint32(want)))
-			tol = verify.Tolerance(p, act.Kind(), core.Float32)
+			d = formula.ULPs(g, math.Float32frombits(uint32(want)))
+			tol, _ = formula.Tolerance(act.Kind(), p, formula.Float32)
 		} else {
 			g := run1(t, b, p, act, math.Float64frombits(a), math.Float64frombits(b2))
 			got = g
-			d = verify.ULPs(g, math.Float64frombits(want))
-			tol = verify.Tolerance(p, act.Kind(), core.Float64)
+			d = formula.ULPs(g, math.Float64frombits(want))
+			tol, _ = formula.Tolerance(act.Kind(), p, formula.Float64)
 		}
 		if d > tol {
 			t.Errorf("%s %s %s inputs (%s, %s): got %v, mpmath %s (%d ULP > %d)", r.DType, r.Pass, r.Act, r.A, r.B, got, r.Want, d, tol)
@@ -73,11 +73,11 @@ func bits(t *testing.T, s string) uint64 {
 }
 
 // run1 runs one pass on one element through the backend: inputs (a, b) = (x, -) or (dy, x|y).
-func run1[T core.Float](t *testing.T, be *cpu.Backend, p core.Pass, act core.Activation, a, b T) T {
+func run1[T formula.Float](t *testing.T, be *cpu.Backend, p formula.Pass, act formula.Activation, a, b T) T {
 	t.Helper()
 	bufs := make([]core.Buffer, 3)
 	for i, v := range []T{0, a, b} {
-		buf, err := be.Alloc(core.DTypeOf[T](), 1)
+		buf, err := be.Alloc(formula.DTypeOf[T](), 1)
 		if err != nil {
 			t.Fatal(err)
 		}

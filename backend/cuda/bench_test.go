@@ -7,6 +7,7 @@ import (
 
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cuda"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // BenchmarkEnqueue measures the host-side cost of one pass: the call returns once the kernel is queued,
@@ -21,11 +22,11 @@ func BenchmarkEnqueue(b *testing.B) {
 	defer be.Close()
 	for _, n := range []int{1 << 10, 1 << 20} {
 		b.Run(fmt.Sprintf("elu-forward/n=%d", n), func(b *testing.B) {
-			x, _ := be.Alloc(core.Float32, n)
-			y, _ := be.Alloc(core.Float32, n)
+			x, _ := be.Alloc(formula.Float32, n)
+			y, _ := be.Alloc(formula.Float32, n)
 			defer be.Free(x)
 			defer be.Free(y)
-			act := core.ELU(1)
+			act := formula.ELU(1)
 			i := 0
 			for b.Loop() {
 				if err := be.Forward(act, y, x); err != nil {
@@ -57,7 +58,7 @@ func BenchmarkPasses(b *testing.B) {
 	const n = 1 << 28
 	bufs := make([]core.Buffer, 3)
 	for i := range bufs {
-		if bufs[i], err = be.Alloc(core.Float32, n); err != nil {
+		if bufs[i], err = be.Alloc(formula.Float32, n); err != nil {
 			b.Fatal(err)
 		}
 		defer be.Free(bufs[i])
@@ -83,8 +84,8 @@ func BenchmarkPasses(b *testing.B) {
 		}
 	}
 	copyBW := float64(2*4*n) / copyTime.Seconds() / 1e9
-	for _, p := range core.Passes {
-		for _, k := range core.Kinds {
+	for _, p := range formula.Passes {
+		for _, k := range formula.Kinds {
 			act := k.Default()
 			b.Run(fmt.Sprintf("%s/%s", p, k), func(b *testing.B) {
 				var total float64
@@ -106,7 +107,7 @@ func BenchmarkPasses(b *testing.B) {
 	b.Run("forward/elu-alpha0.37", func(b *testing.B) {
 		var total float64
 		for b.Loop() {
-			dt, err := timer.TimeDevice(func() error { return be.Forward(core.ELU(0.37), bufs[0], bufs[1]) })
+			dt, err := timer.TimeDevice(func() error { return be.Forward(formula.ELU(0.37), bufs[0], bufs[1]) })
 			if err != nil {
 				b.Fatal(err)
 			}

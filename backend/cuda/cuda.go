@@ -25,18 +25,30 @@ import (
 
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cuda/internal/cu"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/kernels"
 )
 
 // block is the threads per block of every launch (the kernels' __launch_bounds__).
 const block = 256
 
-// The kernels, by formula: forward, backward from input, backward from output per activation kind
-// (ReLU and LeakyReLU use one backward kernel for both: y > 0 exactly when x > 0).
-var kernelOps = map[core.Kind][3]string{
-	core.KindReLU:      {"relu_fwd", "relu_bwd", "relu_bwd"},
-	core.KindLeakyReLU: {"leaky_fwd", "leaky_bwd", "leaky_bwd"},
-	core.KindELU:       {"elu_fwd", "elu_bwd_in", "elu_bwd_out"},
+// kernelDTypes are the dtypes activations.cu is compiled for, with the part of each kernel's name that
+// names the dtype: gpuact_<formula.Row.Kernel>_<suffix>_<vec|scalar> (GPUACT_KERNELS in activations.cu).
+var kernelDTypes = map[formula.DType]string{formula.Float32: "f32", formula.Float64: "f64"}
+
+// dtypes is the set of kernelDTypes, what Info and Alloc accept.
+func dtypes() formula.DTypeSet { return formula.SetOf(slices.Collect(maps.Keys(kernelDTypes))...) }
+
+// kernelOps are the kernels of the formula table (one per row, rows may share one), and the float32
+// special case below: every one is looked up when a backend opens, so a missing kernel fails Open.
+func kernelOps() []string {
+	ops := []string{eluForwardPow2}
+	for _, r := range formula.Rows() {
+		if !slices.Contains(ops, r.Kernel) {
+			ops = append(ops, r.Kernel)
+		}
+	}
+	return ops
 }
 
 // eluForwardPow2 is the float32 ELU forward kernel for a power-of-two or zero α, which needs no float64
@@ -54,20 +66,17 @@ func exactScale(a float32) bool {
 }
 
 type kernelKey struct {
-	op  string
-	f64 bool
-	vec bool
+	op    string
+	dtype formula.DType
+	vec   bool
 }
 
 func (k kernelKey) name() string {
-	dt, v := "f32", "scalar"
-	if k.f64 {
-		dt = "f64"
-	}
+	v := "scalar"
 	if k.vec {
 		v = "vec"
 	}
-	return "gpuact_" + k.op + "_" + dt + "_" + v
+	return "gpuact_" + k.op + "_" + kernelDTypes[k.dtype] + "_" + v
 }
 
 // launchArgs is the kernelParams block of every launch: the argument values and the array of pointers
@@ -201,17 +210,12 @@ func (b *Backend) init(spec string) error {
 	if b.module, err = d.ModuleLoadData(kernels.CUDAFatbin); err != nil {
 		return fmt.Errorf("loading the kernels (%s): %w", kernels.CUDAArchs, err)
 	}
-	for _, ops := range append(slices.Collect(maps.Values(kernelOps)), [3]string{eluForwardPow2}) {
-		for _, op := range ops {
-			if op == "" {
-				continue
-			}
-			for _, f64 := range []bool{false, true} {
-				for _, vec := range []bool{false, true} {
-					k := kernelKey{op, f64, vec}
-					if b.fns[k], err = d.ModuleGetFunction(b.module, k.name()); err != nil {
-						return err
-					}
+	for _, op := range kernelOps() {
+		for dt := range kernelDTypes {
+			for _, vec := range []bool{false, true} {
+				k := kernelKey{op, dt, vec}
+				if b.fns[k], err = d.ModuleGetFunction(b.module, k.name()); err != nil {
+					return err
 				}
 			}
 		}
@@ -256,11 +260,11 @@ func (b *Backend) init(spec string) error {
 	if err != nil {
 		return err
 	}
-	regs, _ := d.FuncAttribute(b.fns[kernelKey{"elu_bwd_in", true, true}], cu.FuncAttributeNumRegs)
+	regs, _ := d.FuncAttribute(b.fns[kernelKey{"elu_bwd_in", formula.Float64, true}], cu.FuncAttributeNumRegs)
 	b.info = core.Info{
 		Spec: spec, Platform: core.PlatformCUDA, Type: core.DeviceGPU,
 		Name: name, Vendor: "NVIDIA", Driver: fmt.Sprintf("CUDA %d.%d (%s)", ver/1000, ver%1000/10, d.Path),
-		Memory: total, ComputeUnits: sms, Float64: true, Denormals: true,
+		Memory: total, ComputeUnits: sms, DTypes: dtypes(), Denormals: true,
 		Details: map[string]string{
 			core.DetailPath:              "fatbin " + kernels.CUDAArchs,
 			core.DetailCacheBytes:        strconv.Itoa(l2),
@@ -278,7 +282,7 @@ func (b *Backend) init(spec string) error {
 	a := b.args
 	a.ptrs32 = [5]unsafe.Pointer{unsafe.Pointer(&a.out), unsafe.Pointer(&a.a), unsafe.Pointer(&a.b), unsafe.Pointer(&a.n), unsafe.Pointer(&a.alpha32)}
 	a.ptrs64 = [5]unsafe.Pointer{unsafe.Pointer(&a.out), unsafe.Pointer(&a.a), unsafe.Pointer(&a.b), unsafe.Pointer(&a.n), unsafe.Pointer(&a.alpha64)}
-	b.owner = core.NewOwner(spec, true, b.free)
+	b.owner = core.NewOwner(spec, dtypes(), b.free)
 	return nil
 }
 
@@ -319,7 +323,7 @@ func (b *Backend) Info() core.Info { return b.info.Clone() }
 
 // Alloc allocates device memory. A size the GPU cannot hold gives an error matching core.ErrOutOfMemory,
 // and the backend keeps working.
-func (b *Backend) Alloc(dtype core.DType, n int) (core.Buffer, error) {
+func (b *Backend) Alloc(dtype formula.DType, n int) (core.Buffer, error) {
 	return b.owner.Alloc(dtype, n, func(bytes int64) (any, error) {
 		if bytes == 0 {
 			return cu.DevPtr(0), nil // cuMemAlloc refuses 0 bytes; nothing is ever read or written
@@ -426,21 +430,21 @@ func (b *Backend) Copy(dst, src core.Buffer) error {
 }
 
 // Forward queues y = f(x).
-func (b *Backend) Forward(act core.Activation, y, x core.Buffer) error {
-	return b.run(core.Forward, act, y, x, core.Buffer{})
+func (b *Backend) Forward(act formula.Activation, y, x core.Buffer) error {
+	return b.run(formula.Forward, act, y, x, core.Buffer{})
 }
 
 // BackwardFromInput queues dx = f'(x)·dy.
-func (b *Backend) BackwardFromInput(act core.Activation, dx, dy, x core.Buffer) error {
-	return b.run(core.BackwardFromInput, act, dx, dy, x)
+func (b *Backend) BackwardFromInput(act formula.Activation, dx, dy, x core.Buffer) error {
+	return b.run(formula.BackwardFromInput, act, dx, dy, x)
 }
 
 // BackwardFromOutput queues dx = f'(x)·dy computed from y = f(x).
-func (b *Backend) BackwardFromOutput(act core.Activation, dx, dy, y core.Buffer) error {
-	return b.run(core.BackwardFromOutput, act, dx, dy, y)
+func (b *Backend) BackwardFromOutput(act formula.Activation, dx, dy, y core.Buffer) error {
+	return b.run(formula.BackwardFromOutput, act, dx, dy, y)
 }
 
-func (b *Backend) run(p core.Pass, act core.Activation, out, in1, in2 core.Buffer) error {
+func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core.Buffer) error {
 	l, err := b.owner.BeginPass(p, act, out, in1, in2)
 	if err != nil {
 		return err
@@ -452,13 +456,15 @@ func (b *Backend) run(p core.Pass, act core.Activation, out, in1, in2 core.Buffe
 	po, pa, pb := ptr(out), ptr(in1), ptr(in2)
 	// 16-byte vectors need the output and every input at the same address modulo 16: the kernel aligns
 	// the output with a scalar head, which then aligns the inputs too.
-	vec := (po^pa)&15 == 0 && (p == core.Forward || (po^pb)&15 == 0)
-	f64 := l.DType == core.Float64
-	k := kernelKey{kernelOps[act.Kind()][p-core.Forward], f64, vec}
-	if !f64 && p == core.Forward && act.Kind() == core.KindELU && exactScale(float32(act.Alpha())) && !b.eluDouble {
+	vec := (po^pa)&15 == 0 && (p == formula.Forward || (po^pb)&15 == 0)
+	k := kernelKey{l.Row.Kernel, l.DType, vec}
+	if l.DType == formula.Float32 && k.op == "elu_fwd" && exactScale(float32(act.Alpha())) && !b.eluDouble {
 		k.op = eluForwardPow2
 	}
-	fn := b.fns[k]
+	fn, ok := b.fns[k]
+	if !ok { // a row or dtype added without its kernel in activations.cu
+		return fmt.Errorf("%w: %s: %s: no CUDA kernel %s", core.ErrBadActivation, b.info.Spec, p, k.name())
+	}
 	// Elements one thread handles per loop step: two 16-byte vectors, or four scalars.
 	perThread := uint64(4)
 	if vec {
@@ -474,12 +480,17 @@ func (b *Backend) run(p core.Pass, act core.Activation, out, in1, in2 core.Buffe
 	b.launchMu.Lock()
 	a := b.args
 	a.out, a.a, a.b, a.n = po, pa, pb, n
-	params := unsafe.Pointer(&a.ptrs32[0])
-	if f64 {
+	var params unsafe.Pointer
+	switch l.DType {
+	case formula.Float32:
+		a.alpha32 = formula.Round[float32](act.Alpha())
+		params = unsafe.Pointer(&a.ptrs32[0])
+	case formula.Float64:
 		a.alpha64 = act.Alpha()
 		params = unsafe.Pointer(&a.ptrs64[0])
-	} else {
-		a.alpha32 = float32(act.Alpha())
+	default:
+		b.launchMu.Unlock()
+		return fmt.Errorf("%w: %s: %s: no CUDA kernels for %s", core.ErrUnsupportedDType, b.info.Spec, p, l.DType)
 	}
 	err = b.drv.LaunchKernel(fn, grid, block, b.stream, params)
 	b.launchMu.Unlock()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gpuact/gpuact/backend"
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/internal/cudaemu"
 )
 
@@ -44,7 +45,7 @@ func TestDevicesAtOnce(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				err = b.Forward(core.ReLU(), x, x)
+				err = b.Forward(formula.ReLU(), x, x)
 				got, err2 := backend.ToSlice[float32](b, x)
 				b.Free(x)
 				want := []float32{max(in[0], 0), max(in[1], 0), max(in[2], 0), 0}

@@ -11,6 +11,7 @@ import (
 	"github.com/gpuact/gpuact/backend"
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cuda"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/internal/cudaemu"
 )
 
@@ -75,7 +76,7 @@ func keep(t *testing.T, b core.Backend, n int) kept {
 		k.data[i] = rng.Float32()*20 - 10
 	}
 	var err error
-	if k.buf, err = b.Alloc(core.Float32, n); err != nil {
+	if k.buf, err = b.Alloc(formula.Float32, n); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Upload(k.buf, core.HostOf(k.data)); err != nil {
@@ -127,7 +128,7 @@ func works(t *testing.T, b core.Backend, when string) {
 		t.Fatalf("%s: %v", when, err)
 	}
 	defer b.Free(x)
-	if err := b.Forward(core.ReLU(), x, x); err != nil {
+	if err := b.Forward(formula.ReLU(), x, x); err != nil {
 		t.Fatalf("%s: Forward: %v", when, err)
 	}
 	got, err := backend.ToSlice[float32](b, x)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cuda"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/internal/cudaemu"
 )
 
@@ -24,7 +25,7 @@ func TestFaultAllocOutOfMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Fail(cudaemu.FaultAlloc, 1)
-	_, err = b.Alloc(core.Float64, 100)
+	_, err = b.Alloc(formula.Float64, 100)
 	isDriverError(t, err, core.ErrOutOfMemory, "CUDA_ERROR_OUT_OF_MEMORY", "Alloc meeting an injected out-of-memory")
 	after, err := b.Memory()
 	if err != nil {
@@ -41,7 +42,7 @@ func TestFaultLaunchAtLaunch(t *testing.T) {
 	e, b := openEmu(t)
 	x, y := keep(t, b, 3000), keep(t, b, 3000)
 	e.FailLaunch(1, cudaemu.AtLaunch)
-	err := b.Forward(core.ELU(1), y.buf, x.buf)
+	err := b.Forward(formula.ELU(1), y.buf, x.buf)
 	isDriverError(t, err, core.ErrDevice, "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES", "Forward meeting a failed launch")
 	if err := b.Sync(); err != nil {
 		t.Errorf("Sync after a launch that failed at the call: %v", err)
@@ -59,7 +60,7 @@ func TestFaultLaunchAtSync(t *testing.T) {
 	x, y, z := keep(t, b, 3000), keep(t, b, 3000), keep(t, b, 10)
 	for _, between := range []string{"nothing", "Free", "Upload", "large Upload"} {
 		e.FailLaunch(1, cudaemu.AtSync)
-		if err := b.Forward(core.ELU(1), y.buf, x.buf); err != nil {
+		if err := b.Forward(formula.ELU(1), y.buf, x.buf); err != nil {
 			t.Fatalf("Forward: %v (the failure is the device's, later)", err)
 		}
 		switch between {
@@ -73,7 +74,7 @@ func TestFaultLaunchAtSync(t *testing.T) {
 				t.Errorf("Upload: %v", err)
 			}
 		case "large Upload": // larger than any staging the backend may keep: it waits for its own copies
-			w, err := b.Alloc(core.Float32, 5<<18)
+			w, err := b.Alloc(formula.Float32, 5<<18)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +94,7 @@ func TestFaultLaunchAtSync(t *testing.T) {
 	}
 	// Download reports it too.
 	e.FailLaunch(1, cudaemu.AtSync)
-	if err := b.Forward(core.ReLU(), y.buf, x.buf); err != nil {
+	if err := b.Forward(formula.ReLU(), y.buf, x.buf); err != nil {
 		t.Fatal(err)
 	}
 	err := b.Download(core.HostOf(make([]float32, 10)), z.buf)
@@ -109,7 +110,7 @@ func TestFaultSticky(t *testing.T) {
 	e.FailLaunch(1, cudaemu.Sticky)
 	const code = "CUDA_ERROR_ILLEGAL_ADDRESS"
 	// The kernel is queued without error; TimeDevice, waiting for it, is the first to hear.
-	_, err := b.TimeDevice(func() error { return b.Forward(core.ELU(1), y.buf, x.buf) })
+	_, err := b.TimeDevice(func() error { return b.Forward(formula.ELU(1), y.buf, x.buf) })
 	isDriverError(t, err, core.ErrDevice, code, "TimeDevice of a kernel meeting an illegal address")
 	host := core.HostOf(make([]float32, 3000))
 	calls := []struct {
@@ -117,7 +118,7 @@ func TestFaultSticky(t *testing.T) {
 		call func() error
 	}{
 		{"Sync", b.Sync},
-		{"Alloc", func() error { _, err := b.Alloc(core.Float32, 10); return err }},
+		{"Alloc", func() error { _, err := b.Alloc(formula.Float32, 10); return err }},
 		{"Upload", func() error { return b.Upload(x.buf, host) }},
 		{"Download", func() error { return b.Download(host, x.buf) }},
 		{"Copy", func() error { return b.Copy(y.buf, x.buf) }},
@@ -125,11 +126,11 @@ func TestFaultSticky(t *testing.T) {
 		{"TimeDevice", func() error { _, err := b.TimeDevice(func() error { return nil }); return err }},
 		{"Free", func() error { return b.Free(y.buf) }},
 	}
-	for _, p := range core.Passes {
+	for _, p := range formula.Passes {
 		calls = append(calls, struct {
 			name string
 			call func() error
-		}{p.String(), func() error { return core.Run(b, p, core.ReLU(), x.buf, x.buf, x.buf) }})
+		}{p.String(), func() error { return core.Run(b, p, formula.ReLU(), x.buf, x.buf, x.buf) }})
 	}
 	for _, c := range calls {
 		isDriverError(t, c.call(), core.ErrDevice, code, c.name+" after an illegal address")
@@ -233,7 +234,7 @@ func TestSlowKernels(t *testing.T) {
 	}
 	const slow = 200 * time.Millisecond
 	e.SetDelays(-1, slow)
-	if err := b.Forward(core.ReLU(), y.buf, x.buf); err != nil {
+	if err := b.Forward(formula.ReLU(), y.buf, x.buf); err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
@@ -243,11 +244,11 @@ func TestSlowKernels(t *testing.T) {
 	if d := time.Since(t0); d < slow/2 {
 		t.Errorf("Free returned after %v, before the kernel using its buffer finished", d)
 	}
-	d, err := b.TimeDevice(func() error { return b.Forward(core.ReLU(), y.buf, y.buf) })
+	d, err := b.TimeDevice(func() error { return b.Forward(formula.ReLU(), y.buf, y.buf) })
 	if err != nil || d < slow {
 		t.Errorf("TimeDevice of a %v kernel = %v, %v", slow, d, err)
 	}
-	if err := b.Forward(core.ReLU(), y.buf, y.buf); err != nil {
+	if err := b.Forward(formula.ReLU(), y.buf, y.buf); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Close(); err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gpuact/gpuact/backend"
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/internal/cudaemu"
 )
 
@@ -17,7 +18,7 @@ func TestNoLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	warm, err := b.Alloc(core.Float32, 1<<20) // let the driver set up its pools first
+	warm, err := b.Alloc(formula.Float32, 1<<20) // let the driver set up its pools first
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func TestNoLeak(t *testing.T) {
 		allocs = e.Count(cudaemu.LiveAllocs)
 	}
 	for i := range 10000 {
-		buf, err := b.Alloc(core.Float32, 1+(i*7919)%(1<<22))
+		buf, err := b.Alloc(formula.Float32, 1+(i*7919)%(1<<22))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +88,7 @@ func TestOpenCloseNoLeak(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := b.(core.Timer).TimeDevice(func() error { return b.Forward(core.ELU(1), x, x) }); err != nil {
+			if _, err := b.(core.Timer).TimeDevice(func() error { return b.Forward(formula.ELU(1), x, x) }); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := backend.ToSlice[float32](b, x); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cuda"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/internal/cudaemu"
 )
 
@@ -26,11 +27,11 @@ func openTimer(t *testing.T) (*cuda.Backend, core.Buffer, core.Buffer) {
 		t.Fatal(err)
 	}
 	closeAfter(t, b)
-	x, err := b.Alloc(core.Float32, 4096)
+	x, err := b.Alloc(formula.Float32, 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
-	y, err := b.Alloc(core.Float32, 4096)
+	y, err := b.Alloc(formula.Float32, 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,11 +52,11 @@ func TestTimeDeviceRacingClose(t *testing.T) {
 		wg.Go(func() {
 			_, errA = b.TimeDevice(func() error {
 				time.Sleep(200 * time.Millisecond)
-				return b.Forward(core.ReLU(), y, x)
+				return b.Forward(formula.ReLU(), y, x)
 			})
 		})
 		time.Sleep(50 * time.Millisecond)
-		wg.Go(func() { _, errB = b.TimeDevice(func() error { return b.Forward(core.ReLU(), y, x) }) })
+		wg.Go(func() { _, errB = b.TimeDevice(func() error { return b.Forward(formula.ReLU(), y, x) }) })
 		time.Sleep(50 * time.Millisecond)
 		wg.Go(func() { errC = b.Close() })
 		wg.Wait()
@@ -79,10 +80,10 @@ func TestTimeDeviceNested(t *testing.T) {
 	var errIn, errOut error
 	within(t, 10*time.Second, "nested TimeDevice", func() {
 		outer, errOut = b.TimeDevice(func() error {
-			if err := b.Forward(core.ReLU(), y, x); err != nil {
+			if err := b.Forward(formula.ReLU(), y, x); err != nil {
 				return err
 			}
-			inner, errIn = b.TimeDevice(func() error { return b.Forward(core.ELU(1), y, x) })
+			inner, errIn = b.TimeDevice(func() error { return b.Forward(formula.ELU(1), y, x) })
 			return errIn
 		})
 	})
@@ -112,14 +113,14 @@ func TestTimeDeviceConcurrent(t *testing.T) {
 		var wg sync.WaitGroup
 		for g := range 8 {
 			wg.Go(func() {
-				x, err := b.Alloc(core.Float32, 1000+g)
+				x, err := b.Alloc(formula.Float32, 1000+g)
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				defer b.Free(x)
 				for range 5 {
-					d, err := b.TimeDevice(func() error { return b.Forward(core.ReLU(), x, x) })
+					d, err := b.TimeDevice(func() error { return b.Forward(formula.ReLU(), x, x) })
 					if err != nil || d < least {
 						t.Errorf("goroutine %d: TimeDevice = %v, %v; want at least %v", g, d, err, least)
 						return
@@ -139,7 +140,7 @@ func TestTimeDeviceEnqueueError(t *testing.T) {
 		if _, err := b.TimeDevice(func() error { return mine }); !errors.Is(err, mine) {
 			t.Errorf("TimeDevice = %v, want the enqueue's error", err)
 		}
-		if _, err := b.TimeDevice(func() error { return b.Forward(core.ReLU(), y, x) }); err != nil {
+		if _, err := b.TimeDevice(func() error { return b.Forward(formula.ReLU(), y, x) }); err != nil {
 			t.Errorf("TimeDevice after a failed one: %v", err)
 		}
 	})
@@ -157,7 +158,7 @@ func TestTimeDevicePanic(t *testing.T) {
 			}()
 			b.TimeDevice(func() error { panic("enqueue panics (test)") })
 		}()
-		if _, err := b.TimeDevice(func() error { return b.Forward(core.ReLU(), y, x) }); err != nil {
+		if _, err := b.TimeDevice(func() error { return b.Forward(formula.ReLU(), y, x) }); err != nil {
 			t.Errorf("TimeDevice after a panicking one: %v", err)
 		}
 		if err := b.Close(); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cuda"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/internal/cudaemu"
 )
 
@@ -36,7 +37,7 @@ func TestUploadHasReadSrc(t *testing.T) {
 		var want [][]float32
 		src := make([]float32, n)
 		for u := range uploads {
-			buf, err := b.Alloc(core.Float32, n)
+			buf, err := b.Alloc(formula.Float32, n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,7 +85,7 @@ func firstDiff(a, b []float32) int {
 func TestUploadDoesNotWaitForKernels(t *testing.T) {
 	e, b := openEmu(t)
 	x := keep(t, b, 1000)
-	y, err := b.Alloc(core.Float32, 1000)
+	y, err := b.Alloc(formula.Float32, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestUploadDoesNotWaitForKernels(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.SetDelays(-1, 300*time.Millisecond)
-	if err := b.Forward(core.ReLU(), y, x.buf); err != nil {
+	if err := b.Forward(formula.ReLU(), y, x.buf); err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Now()

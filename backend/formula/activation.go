@@ -57,6 +57,15 @@ func (k Kind) UsesAlpha() bool {
 	return false
 }
 
+// WithAlpha returns the activation of kind k with parameter alpha (ignored, and 0, for a kind without
+// one). It is unchecked, like the constructors: a pass checks it (Check).
+func (k Kind) WithAlpha(alpha float64) Activation {
+	if !k.UsesAlpha() {
+		alpha = 0
+	}
+	return Activation{kind: k, alpha: alpha}
+}
+
 // Default returns the activation of kind k with its default α.
 func (k Kind) Default() Activation { return Activation{kind: k, alpha: kindInfo[k].defaultAlpha} }
 

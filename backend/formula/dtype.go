@@ -25,9 +25,20 @@ var dtypeInfo = map[DType]struct {
 	size    int
 	compute DType
 	round   func(float64) float64 // to the nearest value of the dtype
+	// minNormal is the smallest positive normal number: below it, values are denormal.
+	minNormal float64
 }{
-	Float32: {"float32", 4, Float32, func(v float64) float64 { return float64(float32(v)) }},
-	Float64: {"float64", 8, Float64, func(v float64) float64 { return v }},
+	Float32: {"float32", 4, Float32, func(v float64) float64 { return float64(float32(v)) }, 0x1p-126},
+	Float64: {"float64", 8, Float64, func(v float64) float64 { return v }, 0x1p-1022},
+}
+
+// SmallestNormal is the smallest positive normal number of d (NaN for an invalid DType): a device that
+// flushes denormals flushes the values below it (SEMANTICS §1.5).
+func (d DType) SmallestNormal() float64 {
+	if i, ok := dtypeInfo[d]; ok {
+		return i.minNormal
+	}
+	return math.NaN()
 }
 
 // Valid reports whether d is one of DTypes.

@@ -2,7 +2,6 @@ package formula
 
 import (
 	"math"
-	"unsafe"
 )
 
 // The oracle: SEMANTICS §1.1 written out one element at a time, as plainly as Go allows (ReLUForward,
@@ -20,13 +19,17 @@ import (
 // Float is the set of Go element types the oracle and the host copies work on.
 type Float interface{ float32 | float64 }
 
-// DTypeOf returns the DType that holds Go values of type T.
+// DTypeOf returns the DType that holds Go values of type T (0, an invalid DType that every backend
+// refuses, for a type added to Float without a case here).
 func DTypeOf[T Float]() DType {
 	var z T
-	if unsafe.Sizeof(z) == 4 {
+	switch any(z).(type) {
+	case float32:
 		return Float32
+	case float64:
+		return Float64
 	}
-	return Float64
+	return 0
 }
 
 // ReLUForward is x > 0 ? x : +0.

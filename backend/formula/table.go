@@ -111,6 +111,15 @@ func CheckAlpha(act Activation, dt DType) error {
 	return nil
 }
 
+// Tolerance is the tolerance of pass p of kind k on dt: Lookup, then Row.Tolerance.
+func Tolerance(k Kind, p Pass, dt DType) (uint64, error) {
+	r, err := Lookup(k, p)
+	if err != nil {
+		return 0, err
+	}
+	return r.Tolerance(dt)
+}
+
 // Tolerance is the largest distance from the oracle, in ULPs of dt, that SEMANTICS §2 allows for the row
 // on dt (0: bit-identical). A dtype without a tolerance is an error, never 0 or unbounded by default.
 func (r Row) Tolerance(dt DType) (uint64, error) {

@@ -1,6 +1,9 @@
 package formula
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Infinite is the ULP distance between a NaN and a number.
 const Infinite = math.MaxUint64
@@ -24,17 +27,19 @@ func ULPs[T Float](a, b T) uint64 {
 
 // ordered maps a non-NaN float to an integer that is monotone in its value, with ±0 both 0.
 func ordered[T Float](v T) int64 {
-	var i int64
-	if DTypeOf[T]() == Float32 {
-		i = int64(int32(math.Float32bits(float32(v))))
+	switch x := any(v).(type) {
+	case float32:
+		i := int64(int32(math.Float32bits(x)))
 		if i < 0 {
 			i = math.MinInt32 - i
 		}
 		return i
+	case float64:
+		i := int64(math.Float64bits(x))
+		if i < 0 {
+			i = math.MinInt64 - i
+		}
+		return i
 	}
-	i = int64(math.Float64bits(float64(v)))
-	if i < 0 {
-		i = math.MinInt64 - i
-	}
-	return i
+	panic(fmt.Sprintf("formula: no ULPs of %T", v)) // a type added to Float without its case here
 }

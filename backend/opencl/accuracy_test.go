@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/backend/verify"
 )
 
@@ -18,20 +19,20 @@ import (
 
 // accuracyCase runs pass p of act on inputs (a, b) on every usable device and fails beyond SPEC's
 // tolerance. It logs the largest ULP distance seen.
-func accuracyCase[T core.Float](t *testing.T, name string, p core.Pass, act core.Activation, a, b []T) {
+func accuracyCase[T formula.Float](t *testing.T, name string, p formula.Pass, act formula.Activation, a, b []T) {
 	t.Helper()
 	for _, d := range usableDevices(t) {
 		be, err := d.Open()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if core.DTypeOf[T]() == core.Float64 && !be.Info().Float64 {
+		if formula.DTypeOf[T]() == formula.Float64 && !be.Info().DTypes.Has(formula.Float64) {
 			be.Close()
 			continue
 		}
 		got := runPass(t, be, p, act, a, b)
 		r := verify.Check(p, act, got, a, b, be.Info().Denormals)
-		if !r.OK() && core.DTypeOf[T]() == core.Float64 && p != core.BackwardFromOutput {
+		if !r.OK() && formula.DTypeOf[T]() == formula.Float64 && p != formula.BackwardFromOutput {
 			r = rejudge(t, p, act, got, a, b, r)
 		}
 		if !r.OK() {
@@ -47,26 +48,29 @@ func accuracyCase[T core.Float](t *testing.T, name string, p core.Pass, act core
 // can be up to about 3.4 ULP from the exact value (it rounds α·exp(x), then the product with dy, on
 // top of math.Exp's error), so an element within 1 ULP of the exact value (math/big) is the oracle's
 // error, logged, not the kernel's.
-func rejudge[T core.Float](t *testing.T, p core.Pass, act core.Activation, got, a, b []T, r verify.Result) verify.Result {
+func rejudge[T formula.Float](t *testing.T, p formula.Pass, act formula.Activation, got, a, b []T, r verify.Result) verify.Result {
 	t.Helper()
-	want := verify.Want[T](p, act)
+	want, err := verify.Want[T](p, act)
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := verify.Result{N: r.N, Tolerance: r.Tolerance}
 	for i := range got {
 		var bi T
 		if b != nil {
 			bi = b[i]
 		}
-		u := verify.ULPs(got[i], want(a[i], bi))
+		u := formula.ULPs(got[i], want(a[i], bi))
 		out.MaxULP = max(out.MaxULP, u)
 		if u <= r.Tolerance {
 			continue
 		}
 		x, dy := float64(a[i]), 0.0
-		if p == core.BackwardFromInput {
+		if p == formula.BackwardFromInput {
 			x, dy = float64(bi), float64(a[i])
 		}
 		exact := T(exactELU(p, act.Alpha(), x, dy))
-		if e := verify.ULPs(got[i], exact); e <= 1 {
+		if e := formula.ULPs(got[i], exact); e <= 1 {
 			t.Logf("%s %s x=%v dy=%v: %d ULP from the oracle, %d from the exact value %v: the oracle's error", p, act, x, dy, u, e, exact)
 			continue
 		}
@@ -78,10 +82,10 @@ func rejudge[T core.Float](t *testing.T, p core.Pass, act core.Activation, got, 
 	return out
 }
 
-func runPass[T core.Float](t *testing.T, be core.Backend, p core.Pass, act core.Activation, a, b []T) []T {
+func runPass[T formula.Float](t *testing.T, be core.Backend, p formula.Pass, act formula.Activation, a, b []T) []T {
 	t.Helper()
 	n := len(a)
-	dt := core.DTypeOf[T]()
+	dt := formula.DTypeOf[T]()
 	up := func(v []T) core.Buffer {
 		buf, err := be.Alloc(dt, n)
 		if err != nil {
@@ -112,7 +116,7 @@ func runPass[T core.Float](t *testing.T, be core.Backend, p core.Pass, act core.
 	return got
 }
 
-func uniform[T core.Float](rng *rand.Rand, n int, lo, hi float64) []T {
+func uniform[T formula.Float](rng *rand.Rand, n int, lo, hi float64) []T {
 	v := make([]T, n)
 	for i := range v {
 		v[i] = T(lo + (hi-lo)*rng.Float64())
@@ -121,7 +125,7 @@ func uniform[T core.Float](rng *rand.Rand, n int, lo, hi float64) []T {
 }
 
 // logUniform returns ±10^U(lo, hi).
-func logUniform[T core.Float](rng *rand.Rand, n int, lo, hi float64) []T {
+func logUniform[T formula.Float](rng *rand.Rand, n int, lo, hi float64) []T {
 	v := make([]T, n)
 	for i := range v {
 		v[i] = T(math.Copysign(math.Pow(10, lo+(hi-lo)*rng.Float64()), rng.Float64()-0.5))
@@ -133,14 +137,14 @@ func TestELUAccuracy(t *testing.T) {
 	usableDevices(t)
 	const n = 1 << 18 // per case; TestELUExhaustive covers every float32 x
 	rng := rand.New(rand.NewPCG(1, 2))
-	alphas := []core.Activation{core.ELU(1), core.ELU(0.37), core.ELU(2.5), core.ELU(-0.8), core.ELU(1e-30), core.ELU(3e38)}
+	alphas := []formula.Activation{formula.ELU(1), formula.ELU(0.37), formula.ELU(2.5), formula.ELU(-0.8), formula.ELU(1e-30), formula.ELU(3e38)}
 
 	// float32: exp(x) subnormal (x < -87.3) while α·exp(x)·dy is normal (|dy| up to 1e38).
 	for _, act := range alphas {
-		accuracyCase(t, "f32 subnormal exp", core.BackwardFromInput, act, logUniform[float32](rng, n, 0, 38), uniform[float32](rng, n, -110, -80))
-		accuracyCase(t, "f32 wide", core.BackwardFromInput, act, logUniform[float32](rng, n, -45, 38), uniform[float32](rng, n, -300, 0))
-		accuracyCase(t, "f32 [-20, 0]", core.Forward, act, uniform[float32](rng, n, -20, 0), nil)
-		accuracyCase(t, "f32 tiny", core.Forward, act, logUniform[float32](rng, n, -45, 0), nil)
+		accuracyCase(t, "f32 subnormal exp", formula.BackwardFromInput, act, logUniform[float32](rng, n, 0, 38), uniform[float32](rng, n, -110, -80))
+		accuracyCase(t, "f32 wide", formula.BackwardFromInput, act, logUniform[float32](rng, n, -45, 38), uniform[float32](rng, n, -300, 0))
+		accuracyCase(t, "f32 [-20, 0]", formula.Forward, act, uniform[float32](rng, n, -20, 0), nil)
+		accuracyCase(t, "f32 tiny", formula.Forward, act, logUniform[float32](rng, n, -45, 0), nil)
 	}
 	// Near the reduction boundaries x = (k + 1/2)·ln2, where k switches.
 	var xb []float32
@@ -152,21 +156,21 @@ func TestELUAccuracy(t *testing.T) {
 	}
 	dyb := logUniform[float32](rng, len(xb), 0, 30)
 	for _, act := range alphas[:3] {
-		accuracyCase(t, "f32 reduction boundaries", core.Forward, act, xb, nil)
-		accuracyCase(t, "f32 reduction boundaries", core.BackwardFromInput, act, dyb, xb)
+		accuracyCase(t, "f32 reduction boundaries", formula.Forward, act, xb, nil)
+		accuracyCase(t, "f32 reduction boundaries", formula.BackwardFromInput, act, dyb, xb)
 	}
 	// backward from output: y anywhere in ELU's range and beyond, dy wide.
 	for _, act := range alphas[:3] {
-		accuracyCase(t, "f32 from output", core.BackwardFromOutput, act, logUniform[float32](rng, n, -40, 38), uniform[float32](rng, n, -3, 1))
+		accuracyCase(t, "f32 from output", formula.BackwardFromOutput, act, logUniform[float32](rng, n, -40, 38), uniform[float32](rng, n, -3, 1))
 	}
 
 	// float64: exp(x) subnormal (x < -708) while α·exp(x)·dy is normal (|dy| up to 1e307).
 	for _, act := range alphas[:4] {
-		accuracyCase(t, "f64 subnormal exp", core.BackwardFromInput, act, logUniform[float64](rng, n, 0, 307), uniform[float64](rng, n, -750, -700))
-		accuracyCase(t, "f64 wide", core.BackwardFromInput, act, logUniform[float64](rng, n, -300, 307), uniform[float64](rng, n, -2000, 0))
-		accuracyCase(t, "f64 [-40, 0]", core.Forward, act, uniform[float64](rng, n, -40, 0), nil)
-		accuracyCase(t, "f64 tiny", core.Forward, act, logUniform[float64](rng, n, -320, 0), nil)
-		accuracyCase(t, "f64 from output", core.BackwardFromOutput, core.ELU(math.Abs(act.Alpha())), logUniform[float64](rng, n, -300, 300), uniform[float64](rng, n, -3, 1))
+		accuracyCase(t, "f64 subnormal exp", formula.BackwardFromInput, act, logUniform[float64](rng, n, 0, 307), uniform[float64](rng, n, -750, -700))
+		accuracyCase(t, "f64 wide", formula.BackwardFromInput, act, logUniform[float64](rng, n, -300, 307), uniform[float64](rng, n, -2000, 0))
+		accuracyCase(t, "f64 [-40, 0]", formula.Forward, act, uniform[float64](rng, n, -40, 0), nil)
+		accuracyCase(t, "f64 tiny", formula.Forward, act, logUniform[float64](rng, n, -320, 0), nil)
+		accuracyCase(t, "f64 from output", formula.BackwardFromOutput, formula.ELU(math.Abs(act.Alpha())), logUniform[float64](rng, n, -300, 300), uniform[float64](rng, n, -3, 1))
 	}
 }
 
@@ -189,7 +193,7 @@ func TestELUExhaustive(t *testing.T) {
 	for i := range ones {
 		ones[i], huge[i] = 1, 0x1p100
 	}
-	act := core.ELU(1)
+	act := formula.ELU(1)
 	worst := map[string]uint64{}
 	for start := uint64(0x80000000); start < 0x100000000; start += chunk {
 		for i := range x {
@@ -197,12 +201,12 @@ func TestELUExhaustive(t *testing.T) {
 		}
 		for _, c := range []struct {
 			name string
-			p    core.Pass
+			p    formula.Pass
 			a, b []float32
 		}{
-			{"forward", core.Forward, x, nil},
-			{"backward dy=1", core.BackwardFromInput, ones, x},
-			{"backward dy=2^100", core.BackwardFromInput, huge, x},
+			{"forward", formula.Forward, x, nil},
+			{"backward dy=1", formula.BackwardFromInput, ones, x},
+			{"backward dy=2^100", formula.BackwardFromInput, huge, x},
 		} {
 			got := runPass(t, be, c.p, act, c.a, c.b)
 			r := verify.Check(c.p, act, got, c.a, c.b, be.Info().Denormals)
@@ -226,25 +230,25 @@ func TestELUFloat64NearExact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !be.Info().Float64 {
+		if !be.Info().DTypes.Has(formula.Float64) {
 			be.Close()
 			continue
 		}
 		for _, c := range []struct {
 			name   string
-			p      core.Pass
+			p      formula.Pass
 			lo, hi float64
 		}{
-			{"forward [-40, 0]", core.Forward, -40, 0},
-			{"backward [-40, 0]", core.BackwardFromInput, -40, 0},
-			{"backward, exp(x) subnormal", core.BackwardFromInput, -750, -700},
+			{"forward [-40, 0]", formula.Forward, -40, 0},
+			{"backward [-40, 0]", formula.BackwardFromInput, -40, 0},
+			{"backward, exp(x) subnormal", formula.BackwardFromInput, -750, -700},
 		} {
 			for _, alpha := range []float64{1, 0.37, 2.5} {
-				act := core.ELU(alpha)
+				act := formula.ELU(alpha)
 				x := uniform[float64](rng, n, c.lo, c.hi)
 				dy := logUniform[float64](rng, n, 0, 307)
 				var got []float64
-				if c.p == core.Forward {
+				if c.p == formula.Forward {
 					got = runPass(t, be, c.p, act, x, nil)
 				} else {
 					got = runPass(t, be, c.p, act, dy, x)
@@ -252,7 +256,7 @@ func TestELUFloat64NearExact(t *testing.T) {
 				worst := uint64(0)
 				for i := range got {
 					want := exactELU(c.p, alpha, x[i], dy[i])
-					if u := verify.ULPs(got[i], want); u > worst {
+					if u := formula.ULPs(got[i], want); u > worst {
 						worst = u
 						if u > 1 {
 							t.Errorf("%s %s %s x=%v dy=%v: got %v, exact %v (%d ULP)", d.Spec, c.name, act, x[i], dy[i], got[i], want, u)
@@ -267,7 +271,7 @@ func TestELUFloat64NearExact(t *testing.T) {
 }
 
 // exactELU is α·expm1(x) (forward) or α·exp(x)·dy, for x <= 0, in 300-bit arithmetic rounded once.
-func exactELU(p core.Pass, alpha, x, dy float64) float64 {
+func exactELU(p formula.Pass, alpha, x, dy float64) float64 {
 	const prec = 300
 	f := func(v float64) *big.Float { return new(big.Float).SetPrec(prec).SetFloat64(v) }
 	ln2, _ := new(big.Float).SetPrec(prec).SetString("0.69314718055994530941723212145817656807550013436025525412068000949339362196969471560586332699641868754200148102")
@@ -281,7 +285,7 @@ func exactELU(p core.Pass, alpha, x, dy float64) float64 {
 		e.Add(e, term)
 	}
 	e.SetMantExp(e, int(k))
-	if p == core.Forward {
+	if p == formula.Forward {
 		e.Sub(e, f(1))
 	} else {
 		e.Mul(e, f(dy))

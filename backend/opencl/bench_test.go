@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/backend/opencl/internal/cl"
 )
 
@@ -31,7 +32,7 @@ func BenchmarkFloat32(b *testing.B) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		host := make([]float32, benchN)
 		for i := range bufs {
-			if bufs[i], err = be.Alloc(core.Float32, benchN); err != nil {
+			if bufs[i], err = be.Alloc(formula.Float32, benchN); err != nil {
 				b.Fatal(err)
 			}
 			for j := range host {
@@ -43,16 +44,16 @@ func BenchmarkFloat32(b *testing.B) {
 		}
 		x, dy, y, out := bufs[0], bufs[1], bufs[2], bufs[3]
 		timer := be.(core.Timer)
-		for _, act := range []core.Activation{core.ReLU(), core.LeakyReLU(core.DefaultLeakyReLUAlpha), core.ELU(core.DefaultELUAlpha)} {
+		for _, act := range []formula.Activation{formula.ReLU(), formula.LeakyReLU(formula.DefaultLeakyReLUAlpha), formula.ELU(formula.DefaultELUAlpha)} {
 			if err := be.Forward(act, y, x); err != nil {
 				b.Fatal(err)
 			}
-			for _, p := range core.Passes {
+			for _, p := range formula.Passes {
 				in1, in2 := x, core.Buffer{}
 				switch p {
-				case core.BackwardFromInput:
+				case formula.BackwardFromInput:
 					in1, in2 = dy, x
-				case core.BackwardFromOutput:
+				case formula.BackwardFromOutput:
 					in1, in2 = dy, y
 				}
 				b.Run(fmt.Sprintf("%s/%s/%s", dev.Spec, act.Kind(), p), func(b *testing.B) {

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/backend/opencl/internal/cl"
 )
 
@@ -73,6 +74,14 @@ type deviceInfo struct {
 // returned, so once one discovery has finished the driver's initialisation has too. Later discoveries
 // also take turns; each takes a few milliseconds.
 var discovery sync.Mutex
+
+// dtypes are the dtypes the device computes: float32 always, float64 with cl_khr_fp64.
+func (dev *deviceInfo) dtypes() formula.DTypeSet {
+	if dev.fp64 {
+		return formula.SetOf(formula.Float32, formula.Float64)
+	}
+	return formula.SetOf(formula.Float32)
+}
 
 // discover lists every device of every platform. A failure to search (no library, no platform) is an
 // error that says why; a device that cannot be used is listed with its reason. It is safe to call

@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/gpuact/gpuact/backend/core"
-	"github.com/gpuact/gpuact/backend/cpu"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/backend/opencl/internal/cl"
 )
 
@@ -39,31 +39,7 @@ const (
 	nArgs
 )
 
-// kernelName is the kernel of activations.cl that runs pass p of kind k: the from-output passes of
-// ReLU and LeakyReLU are their from-input kernels with y for x.
-func kernelName(p core.Pass, k core.Kind) string {
-	switch k {
-	case core.KindReLU:
-		if p == core.Forward {
-			return "relu_fwd"
-		}
-		return "relu_bwd"
-	case core.KindLeakyReLU:
-		if p == core.Forward {
-			return "leaky_fwd"
-		}
-		return "leaky_bwd"
-	}
-	switch p {
-	case core.Forward:
-		return "elu_fwd"
-	case core.BackwardFromInput:
-		return "elu_bwd_in"
-	}
-	return "elu_bwd_out"
-}
-
-func (b *Backend) run(p core.Pass, act core.Activation, out, in1, in2 core.Buffer) error {
+func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core.Buffer) error {
 	l, err := b.owner.BeginPass(p, act, out, in1, in2)
 	if err != nil {
 		return err
@@ -73,41 +49,52 @@ func (b *Backend) run(p core.Pass, act core.Activation, out, in1, in2 core.Buffe
 		return nil
 	}
 	geo := b.sh.geo
-	vw, suffix := geo.vwFloat, "_f32"
-	if l.DType == core.Float64 {
+	var vw int
+	var suffix string
+	switch l.DType {
+	case formula.Float32:
+		vw, suffix = geo.vwFloat, "_f32"
+	case formula.Float64:
 		vw, suffix = geo.vwDouble, "_f64"
+	default:
+		return fmt.Errorf("%w: %s: %s: activations.cl has no kernels for %s", core.ErrUnsupportedDType, b.info.Spec, p, l.DType)
 	}
-	if p == core.Forward {
+	if p == formula.Forward {
 		in2 = in1 // unused by the kernel, but it must be a valid buffer
 	}
 	if geo.aligned && out.Offset()%vw == 0 && in1.Offset()%vw == 0 && in2.Offset()%vw == 0 {
 		suffix += "_al"
 	}
-	name := kernelName(p, act.Kind()) + suffix
+	// The kernel of the formula table's row: activations.cl names it <kernel>_<f32|f64>[_al].
+	name := l.Row.Kernel + suffix
 
 	var args [nArgs]uint64
 	args[argOut], args[argOutOff] = uint64(handle(out)), uint64(out.Offset())
 	args[argIn1], args[argIn1Off] = uint64(handle(in1)), uint64(in1.Offset())
 	args[argIn2], args[argIn2Off] = uint64(handle(in2)), uint64(in2.Offset())
 	args[argN] = uint64(l.N)
-	if l.DType == core.Float32 {
-		a := cpu.Round[float32](act.Alpha())
+	expTimes := l.Row.Kernel == "elu_bwd_in" // α·exp(x)·dy, whose kernel needs the cutoff below
+	switch l.DType {
+	case formula.Float32:
+		a := formula.Round[float32](act.Alpha())
 		am, ae := mantissaExponent(float64(a))
 		args[argAlpha] = uint64(math.Float32bits(a))
 		args[argAM] = uint64(math.Float32bits(float32(am)))
 		args[argAE] = uint64(uint32(int32(ae)))
-		if p == core.BackwardFromInput && act.Kind() == core.KindELU {
+		if expTimes {
 			args[argXCut] = uint64(math.Float32bits(expCutoff32(float64(a))))
 		}
-	} else {
+	case formula.Float64:
 		a := act.Alpha()
 		am, ae := mantissaExponent(a)
 		args[argAlpha] = math.Float64bits(a)
 		args[argAM] = math.Float64bits(am)
 		args[argAE] = uint64(uint32(int32(ae)))
-		if p == core.BackwardFromInput && act.Kind() == core.KindELU {
+		if expTimes {
 			args[argXCut] = math.Float64bits(expCutoff64(a))
 		}
+	default: // refused above; kept so that a new dtype cannot pass without its arguments
+		return fmt.Errorf("%w: %s: %s: no kernel arguments for %s", core.ErrUnsupportedDType, b.info.Spec, p, l.DType)
 	}
 
 	b.mu.Lock()
@@ -155,7 +142,7 @@ func (b *Backend) kernel(name string) (*kernel, error) {
 }
 
 // setArgs sets the arguments that differ from the kernel's last launch. b.mu is held.
-func (b *Backend) setArgs(k *kernel, args *[nArgs]uint64, dt core.DType) error {
+func (b *Backend) setArgs(k *kernel, args *[nArgs]uint64, dt formula.DType) error {
 	for i, v := range args {
 		if k.set[i] && k.args[i] == v {
 			continue
@@ -167,10 +154,13 @@ func (b *Backend) setArgs(k *kernel, args *[nArgs]uint64, dt core.DType) error {
 		case argAE:
 			err = b.lib.SetArgInt32(k.k, uint32(i), int32(uint32(v)))
 		case argAlpha, argAM, argXCut:
-			if dt == core.Float32 {
+			switch dt {
+			case formula.Float32:
 				err = b.lib.SetArgFloat32(k.k, uint32(i), math.Float32frombits(uint32(v)))
-			} else {
+			case formula.Float64:
 				err = b.lib.SetArgFloat64(k.k, uint32(i), math.Float64frombits(v))
+			default:
+				err = fmt.Errorf("%w: no kernel arguments of %s", core.ErrUnsupportedDType, dt)
 			}
 		default:
 			err = b.lib.SetArgUint64(k.k, uint32(i), v)
@@ -195,7 +185,7 @@ func mantissaExponent(a float64) (float64, int) {
 }
 
 // expCutoff64 is the smallest float64 x for which the oracle's α·exp(x) (evaluated in float64, see
-// cpu.ELUBackwardFromInput) is not zero: below it the oracle's α·exp(x)·±Inf is 0·Inf = NaN, above it
+// formula.ELUBackwardFromInput) is not zero: below it the oracle's α·exp(x)·±Inf is 0·Inf = NaN, above it
 // ±Inf. It is +Inf for α = 0, where that product is NaN for every x.
 func expCutoff64(a float64) float64 {
 	if a == 0 {

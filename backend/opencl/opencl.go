@@ -22,6 +22,7 @@ import (
 	"unsafe"
 
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/backend/opencl/internal/cl"
 )
 
@@ -70,7 +71,7 @@ func open(l *cl.Lib, dev *deviceInfo) (*Backend, error) {
 		return nil, fmt.Errorf("%w: %s (%s): %w", core.ErrUnavailable, dev.spec, dev.name, err)
 	}
 	b := &Backend{sh: sh, lib: l, queue: q, kernels: map[string]*kernel{}, recs: map[*recording]struct{}{}}
-	b.owner = core.NewOwner(dev.spec, dev.fp64, func(m any) error {
+	b.owner = core.NewOwner(dev.spec, dev.dtypes(), func(m any) error {
 		if h := m.(mem); h != 0 {
 			return l.ReleaseMem(h)
 		}
@@ -97,7 +98,7 @@ func open(l *cl.Lib, dev *deviceInfo) (*Backend, error) {
 		Driver:       dev.driver,
 		Memory:       dev.memory,
 		ComputeUnits: dev.units,
-		Float64:      dev.fp64,
+		DTypes:       dev.dtypes(),
 		Denormals:    dev.denormals,
 		Details:      details,
 	}
@@ -109,7 +110,7 @@ func (b *Backend) Info() core.Info { return b.info.Clone() }
 
 // Alloc allocates a device buffer. Sizes beyond CL_DEVICE_MAX_MEM_ALLOC_SIZE or the device's memory
 // give ErrOutOfMemory without asking the driver (which may allocate lazily and fail only at first use).
-func (b *Backend) Alloc(dtype core.DType, n int) (core.Buffer, error) {
+func (b *Backend) Alloc(dtype formula.DType, n int) (core.Buffer, error) {
 	return b.owner.Alloc(dtype, n, func(bytes int64) (any, error) {
 		if bytes == 0 {
 			return mem(0), nil
@@ -184,18 +185,18 @@ func (b *Backend) Copy(dst, src core.Buffer) error {
 }
 
 // Forward computes y = f(x).
-func (b *Backend) Forward(act core.Activation, y, x core.Buffer) error {
-	return b.run(core.Forward, act, y, x, core.Buffer{})
+func (b *Backend) Forward(act formula.Activation, y, x core.Buffer) error {
+	return b.run(formula.Forward, act, y, x, core.Buffer{})
 }
 
 // BackwardFromInput computes dx = f'(x)·dy.
-func (b *Backend) BackwardFromInput(act core.Activation, dx, dy, x core.Buffer) error {
-	return b.run(core.BackwardFromInput, act, dx, dy, x)
+func (b *Backend) BackwardFromInput(act formula.Activation, dx, dy, x core.Buffer) error {
+	return b.run(formula.BackwardFromInput, act, dx, dy, x)
 }
 
 // BackwardFromOutput computes dx = f'(x)·dy from y = f(x).
-func (b *Backend) BackwardFromOutput(act core.Activation, dx, dy, y core.Buffer) error {
-	return b.run(core.BackwardFromOutput, act, dx, dy, y)
+func (b *Backend) BackwardFromOutput(act formula.Activation, dx, dy, y core.Buffer) error {
+	return b.run(formula.BackwardFromOutput, act, dx, dy, y)
 }
 
 // Sync waits for every queued command and reports the first error of asynchronous work.

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/gpuact/gpuact/backend/core"
-	"github.com/gpuact/gpuact/backend/cpu"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/backend/opencl/internal/cl"
 	"github.com/gpuact/gpuact/backend/opencl/internal/clshim"
 )
@@ -128,7 +128,7 @@ func upload(t *testing.T, b core.Backend, n int, seed uint64) data {
 	for i := range v {
 		v[i] = float32(8*rng.Float64() - 4)
 	}
-	buf, err := b.Alloc(core.Float32, n)
+	buf, err := b.Alloc(formula.Float32, n)
 	if err != nil {
 		t.Fatalf("Alloc: %v", err)
 	}
@@ -156,7 +156,7 @@ func (d data) check(t *testing.T, b core.Backend, what string) {
 func relu(x []float32) []float32 {
 	y := make([]float32, len(x))
 	for i, v := range x {
-		y[i] = cpu.ReLU(v)
+		y[i] = formula.ReLUForward(v)
 	}
 	return y
 }
@@ -176,11 +176,11 @@ func isCL(t *testing.T, err, want error, fn, status, what string) {
 func works(t *testing.T, b core.Backend, keep ...data) {
 	t.Helper()
 	x := upload(t, b, 5000, 7)
-	y, err := b.Alloc(core.Float32, 5000)
+	y, err := b.Alloc(formula.Float32, 5000)
 	if err != nil {
 		t.Fatalf("the backend no longer works: Alloc: %v", err)
 	}
-	if err := b.Forward(core.ReLU(), y, x.buf); err != nil {
+	if err := b.Forward(formula.ReLU(), y, x.buf); err != nil {
 		t.Fatalf("the backend no longer works: Forward: %v", err)
 	}
 	data{y, relu(x.want)}.check(t, b, "y after the fault")
@@ -228,12 +228,12 @@ func TestShimForwards(t *testing.T) {
 	b := s.open()
 	x := upload(t, b, 70001, 1)
 	y := upload(t, b, 70001, 2)
-	if err := b.Forward(core.ReLU(), y.buf, x.buf); err != nil {
+	if err := b.Forward(formula.ReLU(), y.buf, x.buf); err != nil {
 		t.Fatal(err)
 	}
 	y.want = relu(x.want)
 	y.check(t, b, "y")
-	c, _ := b.Alloc(core.Float32, 70001)
+	c, _ := b.Alloc(formula.Float32, 70001)
 	if err := b.Copy(c, y.buf); err != nil {
 		t.Fatal(err)
 	}
@@ -265,11 +265,11 @@ func TestFaultAllocation(t *testing.T) {
 	b := s.open()
 	x := upload(t, b, 4099, 1)
 	s.fail("clCreateBuffer", 2, 1, clshim.MemObjectAllocationFailure)
-	y, err := b.Alloc(core.Float32, 1000)
+	y, err := b.Alloc(formula.Float32, 1000)
 	if err != nil {
 		t.Fatalf("the first Alloc after arming: %v", err)
 	}
-	_, err = b.Alloc(core.Float32, 1000)
+	_, err = b.Alloc(formula.Float32, 1000)
 	isCL(t, err, core.ErrOutOfMemory, "clCreateBuffer", "CL_MEM_OBJECT_ALLOCATION_FAILURE", "Alloc failed by the driver")
 	if s.failed("clCreateBuffer") != 1 {
 		t.Fatal("the fault was not injected")
@@ -293,12 +293,12 @@ func TestFaultLaunch(t *testing.T) {
 	x := upload(t, b, 10000, 1)
 	y := upload(t, b, 10000, 2)
 	z := upload(t, b, 10000, 3)
-	if err := b.Forward(core.ReLU(), z.buf, x.buf); err != nil { // the kernel exists before the fault
+	if err := b.Forward(formula.ReLU(), z.buf, x.buf); err != nil { // the kernel exists before the fault
 		t.Fatal(err)
 	}
 	z.want = relu(x.want)
 	s.fail("clEnqueueNDRangeKernel", 1, 1, clshim.OutOfResources)
-	err := b.Forward(core.ReLU(), y.buf, x.buf)
+	err := b.Forward(formula.ReLU(), y.buf, x.buf)
 	isCL(t, err, core.ErrDevice, "clEnqueueNDRangeKernel", "CL_OUT_OF_RESOURCES", "Forward refused by the driver")
 	if errors.Is(err, core.ErrOutOfMemory) {
 		t.Errorf("a refused launch is not an allocation: %v matches ErrOutOfMemory", err)
@@ -320,7 +320,7 @@ func TestFaultFinish(t *testing.T) {
 	b := s.open()
 	x := upload(t, b, 3000, 1)
 	y := upload(t, b, 3000, 2)
-	if err := b.Forward(core.ReLU(), y.buf, x.buf); err != nil {
+	if err := b.Forward(formula.ReLU(), y.buf, x.buf); err != nil {
 		t.Fatal(err)
 	}
 	y.want = relu(x.want)
@@ -335,7 +335,7 @@ func TestFaultFinish(t *testing.T) {
 
 	// Download of zero elements synchronises with clFinish too.
 	s.fail("clFinish", 1, 1, clshim.OutOfResources)
-	empty, _ := b.Alloc(core.Float32, 0)
+	empty, _ := b.Alloc(formula.Float32, 0)
 	isCL(t, b.Download(core.HostOf([]float32{}), empty), core.ErrDevice, "clFinish", "CL_OUT_OF_RESOURCES", "Download of nothing")
 
 	s.fail("clFinish", 1, 1, clshim.OutOfResources)
@@ -362,8 +362,8 @@ func TestFaultSticky(t *testing.T) {
 	s.fail("clEnqueueNDRangeKernel", 1, -1, clshim.OutOfResources)
 	s.fail("clFinish", 1, -1, clshim.OutOfResources)
 	for i := range 3 {
-		for _, p := range core.Passes {
-			err := core.Run(b, p, core.ELU(1), y.buf, x.buf, x.buf)
+		for _, p := range formula.Passes {
+			err := core.Run(b, p, formula.ELU(1), y.buf, x.buf, x.buf)
 			isCL(t, err, core.ErrDevice, "clEnqueueNDRangeKernel", "CL_OUT_OF_RESOURCES", fmt.Sprintf("%s %d after the device failed", p, i))
 		}
 		isCL(t, b.Sync(), core.ErrDevice, "clFinish", "CL_OUT_OF_RESOURCES", "Sync after the device failed")
@@ -489,9 +489,9 @@ func TestFaultCommands(t *testing.T) {
 		{"clEnqueueWriteBuffer", func() error { return b.Upload(y.buf, core.HostOf(host)) }},
 		{"clEnqueueReadBuffer", func() error { return b.Download(core.HostOf(host), y.buf) }},
 		{"clEnqueueCopyBuffer", func() error { return b.Copy(y.buf, x.buf) }},
-		{"clSetKernelArg", func() error { return b.Forward(core.LeakyReLU(0.5), y.buf, x.buf) }},
-		{"clCreateKernel", func() error { return b.BackwardFromOutput(core.ELU(1), y.buf, x.buf, x.buf) }},
-		{"clGetKernelWorkGroupInfo", func() error { return b.BackwardFromInput(core.ELU(1), y.buf, x.buf, x.buf) }},
+		{"clSetKernelArg", func() error { return b.Forward(formula.LeakyReLU(0.5), y.buf, x.buf) }},
+		{"clCreateKernel", func() error { return b.BackwardFromOutput(formula.ELU(1), y.buf, x.buf, x.buf) }},
+		{"clGetKernelWorkGroupInfo", func() error { return b.BackwardFromInput(formula.ELU(1), y.buf, x.buf, x.buf) }},
 		{"clFlush", nil}, // the launch was queued: its output is written
 		{"clReleaseMemObject", nil},
 	} {
@@ -499,12 +499,12 @@ func TestFaultCommands(t *testing.T) {
 			switch c.fn {
 			case "clFlush":
 				s.fail(c.fn, 1, 1, clshim.OutOfResources)
-				isCL(t, b.Forward(core.ReLU(), y.buf, x.buf), core.ErrDevice, c.fn, "CL_OUT_OF_RESOURCES", "Forward")
+				isCL(t, b.Forward(formula.ReLU(), y.buf, x.buf), core.ErrDevice, c.fn, "CL_OUT_OF_RESOURCES", "Forward")
 				y.want = relu(x.want)
 			case "clReleaseMemObject":
 				// The driver reports a failure but has released the buffer: Free says so, and the buffer is
 				// gone (the leak check at the end of the test sees it).
-				z, _ := b.Alloc(core.Float32, 100)
+				z, _ := b.Alloc(formula.Float32, 100)
 				s.fail(c.fn, 1, 1, clshim.OutOfResources)
 				isCL(t, b.Free(z), core.ErrDevice, c.fn, "CL_OUT_OF_RESOURCES", "Free")
 				if err := b.Free(z); err != nil {
@@ -524,11 +524,11 @@ func TestFaultCommands(t *testing.T) {
 	}
 	// After the failed clSetKernelArg, the same pass with other buffers and α must still be right.
 	z := upload(t, b, 20000, 3)
-	if err := b.Forward(core.LeakyReLU(0.5), z.buf, x.buf); err != nil {
+	if err := b.Forward(formula.LeakyReLU(0.5), z.buf, x.buf); err != nil {
 		t.Fatal(err)
 	}
 	for i, v := range x.want {
-		z.want[i] = cpu.LeakyReLU(0.5, v)
+		z.want[i] = formula.LeakyReLUForward(0.5, v)
 	}
 	z.check(t, b, "LeakyReLU(0.5) after a failed clSetKernelArg")
 }
@@ -541,7 +541,7 @@ func TestNoLeaks(t *testing.T) {
 	b := s.open()
 	m0 := s.Objects(clshim.Mem)
 	for i := range 10000 {
-		buf, err := b.Alloc(core.Float32, 1+i%4096)
+		buf, err := b.Alloc(formula.Float32, 1+i%4096)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
 	"github.com/gpuact/gpuact/backend/opencl/internal/clshim"
 )
 
@@ -26,7 +27,7 @@ func TestTimeDevicePanicStopsRecording(t *testing.T) {
 			}
 		}()
 		b.TimeDevice(func() error {
-			if err := b.Forward(core.ReLU(), y.buf, x.buf); err != nil {
+			if err := b.Forward(formula.ReLU(), y.buf, x.buf); err != nil {
 				t.Error(err)
 			}
 			panic(boom)
@@ -35,7 +36,7 @@ func TestTimeDevicePanicStopsRecording(t *testing.T) {
 	ev0 := s.Objects(clshim.Event)
 	const launches = 1000
 	for range launches {
-		if err := b.Forward(core.ReLU(), y.buf, x.buf); err != nil {
+		if err := b.Forward(formula.ReLU(), y.buf, x.buf); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,7 +76,7 @@ func TestTimeDeviceEvents(t *testing.T) {
 	before := s.Objects(clshim.Event)
 	var inner time.Duration
 	outer, err := b.TimeDevice(func() error {
-		if err := b.Forward(core.ReLU(), y.buf, x.buf); err != nil {
+		if err := b.Forward(formula.ReLU(), y.buf, x.buf); err != nil {
 			return err
 		}
 		var err error
@@ -110,7 +111,7 @@ func TestTimeDeviceEvents(t *testing.T) {
 			d, err := b.TimeDevice(func() error {
 				open.Done()
 				open.Wait()
-				err := b.Forward(core.ReLU(), y.buf, x.buf)
+				err := b.Forward(formula.ReLU(), y.buf, x.buf)
 				queued.Done()
 				queued.Wait()
 				return err
@@ -141,7 +142,7 @@ func TestTimeDeviceCloseRacing(t *testing.T) {
 	}()
 	_, err := b.TimeDevice(func() error {
 		for range 3 {
-			if err := b.Forward(core.ReLU(), y.buf, x.buf); err != nil {
+			if err := b.Forward(formula.ReLU(), y.buf, x.buf); err != nil {
 				return err
 			}
 		}
@@ -166,7 +167,7 @@ func TestTimeDeviceFaults(t *testing.T) {
 	b := s.open()
 	x := upload(t, b, 1<<16, 1)
 	y := upload(t, b, 1<<16, 2)
-	run := func() error { return b.Forward(core.ReLU(), y.buf, x.buf) }
+	run := func() error { return b.Forward(formula.ReLU(), y.buf, x.buf) }
 	for _, c := range []struct {
 		fn     string
 		status string

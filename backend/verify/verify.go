@@ -1,90 +1,44 @@
-// Package verify compares results with the CPU oracle within the tolerances of SPEC §2. The conformance
-// suite (backend/backendtest) and cmd/gpubench both check every result through it.
+// Package verify compares results with the oracle (package formula) within the tolerances of SEMANTICS
+// §2. The conformance suite (backend/backendtest) and cmd/gpubench both check every result through it.
 package verify
 
 import (
 	"fmt"
 	"math"
 
-	"github.com/gpuact/gpuact/backend/core"
-	"github.com/gpuact/gpuact/backend/cpu"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
-// Infinite is the ULP distance between a NaN and a number.
-const Infinite = math.MaxUint64
-
-// ULPs returns how many representable values of T lie between a and b: 0 for equal values, for +0 and
-// -0, and for two NaNs (any payload); Infinite for a NaN and a non-NaN. The largest finite value and
-// the infinity of its sign are 1 apart.
-func ULPs[T core.Float](a, b T) uint64 {
-	if a != a || b != b {
-		if a != a && b != b {
-			return 0
-		}
-		return Infinite
+// Want returns the value SEMANTICS §2 measures pass p of act against, for inputs (a, b) = (x, -) for
+// Forward or (dy, x) and (dy, y) for the backward passes. It is the oracle (formula.Reference), except for
+// ELU backward on float64: from output §2 measures against (y + α)·dy evaluated exactly, and from input
+// against α·math.Exp(x)·dy; Want rounds each once, from a double-double evaluation. (The oracle rounds
+// α·exp(x) and then the product with dy: with math.Exp's own error that is up to about 3.5 ULP from
+// α·exp(x)·dy, more than the 3 ULP a backend is allowed, so a correctly rounded backend could fail
+// against it.) A pass that cannot run act is an error (formula.Reference).
+func Want[T formula.Float](p formula.Pass, act formula.Activation) (func(a, b T) T, error) {
+	ref, err := formula.Reference[T](p, act)
+	if err != nil {
+		return nil, err
 	}
-	ia, ib := ordered(a), ordered(b)
-	if ia > ib {
-		return uint64(ia) - uint64(ib)
+	if p == formula.Forward || act.Kind() != formula.KindELU || formula.DTypeOf[T]() != formula.Float64 {
+		return ref, nil
 	}
-	return uint64(ib) - uint64(ia)
-}
-
-// ordered maps a non-NaN float to an integer that is monotone in its value, with ±0 both 0.
-func ordered[T core.Float](v T) int64 {
-	var i int64
-	if core.DTypeOf[T]() == core.Float32 {
-		i = int64(int32(math.Float32bits(float32(v))))
-		if i < 0 {
-			i = math.MinInt32 - i
-		}
-		return i
-	}
-	i = int64(math.Float64bits(float64(v)))
-	if i < 0 {
-		i = math.MinInt64 - i
-	}
-	return i
-}
-
-// Tolerance is the largest ULP distance SPEC §2 allows for pass p of kind k on dtype dt: 0 (bit-exact)
-// for ReLU and LeakyReLU; for ELU 2 on float32 and 3 on float64, and 2 for backward from output.
-func Tolerance(p core.Pass, k core.Kind, dt core.DType) uint64 {
-	switch {
-	case k != core.KindELU:
-		return 0
-	case p == core.BackwardFromOutput || dt == core.Float32:
-		return 2
-	}
-	return 3
-}
-
-// Want returns the value SPEC §2 measures pass p of act against, for inputs (a, b) = (x, -) for Forward
-// or (dy, x) and (dy, y) for the backward passes. It is the CPU oracle, except for ELU backward on
-// float64: from output SPEC measures against (y + α)·dy evaluated exactly, and from input against
-// α·math.Exp(x)·dy; Want rounds each once, from a double-double evaluation. (The oracle rounds α·exp(x)
-// and then the product with dy: with math.Exp's own error that is up to about 3.5 ULP from α·exp(x)·dy,
-// more than the 3 ULP a backend is allowed, so a correctly rounded backend could fail against it.)
-func Want[T core.Float](p core.Pass, act core.Activation) func(a, b T) T {
-	ref := cpu.Reference[T](p, act)
-	if p == core.Forward || act.Kind() != core.KindELU || core.DTypeOf[T]() != core.Float64 {
-		return ref
-	}
-	alpha := float64(cpu.Round[T](act.Alpha()))
-	if p == core.BackwardFromInput {
+	alpha := float64(formula.Round[T](act.Alpha()))
+	if p == formula.BackwardFromInput {
 		return func(dy, x T) T {
 			if x != x || x > 0 {
 				return ref(dy, x)
 			}
 			return T(expTimesOnce(alpha, float64(x), float64(dy), float64(ref(dy, x))))
-		}
+		}, nil
 	}
 	return func(dy, y T) T {
 		if y != y || y > 0 {
 			return ref(dy, y)
 		}
 		return T(exactSumTimes(float64(y), alpha, float64(dy)))
-	}
+	}, nil
 }
 
 // expTimesOnce returns a·math.Exp(x)·d with both products exact (FMA), rounded once. Where exp(x),
@@ -126,6 +80,9 @@ type Result struct {
 	// Tolerance is the allowed distance; First describes the first element beyond it.
 	Tolerance uint64
 	First     *Mismatch
+	// Err is why nothing could be compared (no formula for the pass, α not allowed, no tolerance for
+	// the dtype); OK is false then.
+	Err error
 }
 
 // Mismatch is one element beyond tolerance.
@@ -138,16 +95,19 @@ type Mismatch struct {
 
 func (m *Mismatch) String() string {
 	u := fmt.Sprint(m.ULPs)
-	if m.ULPs == Infinite {
+	if m.ULPs == formula.Infinite {
 		u = "inf"
 	}
 	return fmt.Sprintf("[%d] inputs (%g, %g): got %g, want %g (%s ULP)", m.Index, m.A, m.B, m.Got, m.Want, u)
 }
 
-// OK reports whether no element was beyond tolerance.
-func (r Result) OK() bool { return r.Bad == 0 }
+// OK reports whether the comparison was made and no element was beyond tolerance.
+func (r Result) OK() bool { return r.Bad == 0 && r.Err == nil }
 
 func (r Result) String() string {
+	if r.Err != nil {
+		return "not compared: " + r.Err.Error()
+	}
 	if r.OK() {
 		return fmt.Sprintf("%d elements, max %d ULP (tolerance %d)", r.N, r.MaxULP, r.Tolerance)
 	}
@@ -157,18 +117,25 @@ func (r Result) String() string {
 // Check compares got with Want for every element. a and b are the inputs as for Want (b is ignored for
 // Forward). When denormals is false the device may flush denormal inputs and results to zero: an
 // element also passes if it matches the oracle evaluated on flushed inputs, flushed.
-func Check[T core.Float](p core.Pass, act core.Activation, got, a, b []T, denormals bool) Result {
-	want := Want[T](p, act)
-	r := Result{N: len(got), Tolerance: Tolerance(p, act.Kind(), core.DTypeOf[T]())}
+func Check[T formula.Float](p formula.Pass, act formula.Activation, got, a, b []T, denormals bool) Result {
+	r := Result{N: len(got)}
+	want, err := Want[T](p, act)
+	if err == nil {
+		r.Tolerance, err = formula.Tolerance(act.Kind(), p, formula.DTypeOf[T]())
+	}
+	if err != nil {
+		r.Err = err
+		return r
+	}
 	for i, g := range got {
 		var bi T
-		if p != core.Forward {
+		if p != formula.Forward {
 			bi = b[i]
 		}
 		w := want(a[i], bi)
-		d := ULPs(g, w)
+		d := formula.ULPs(g, w)
 		if d > r.Tolerance && !denormals {
-			d = min(d, ULPs(g, flush(want(flush(a[i]), flush(bi)))))
+			d = min(d, formula.ULPs(g, flush(want(flush(a[i]), flush(bi)))))
 		}
 		r.MaxULP = max(r.MaxULP, d)
 		if d > r.Tolerance {
@@ -182,11 +149,8 @@ func Check[T core.Float](p core.Pass, act core.Activation, got, a, b []T, denorm
 }
 
 // flush returns v with a denormal value replaced by a zero of its sign.
-func flush[T core.Float](v T) T {
-	limit := 0x1p-1022
-	if core.DTypeOf[T]() == core.Float32 {
-		limit = 0x1p-126
-	}
+func flush[T formula.Float](v T) T {
+	limit := formula.DTypeOf[T]().SmallestNormal()
 	if v != 0 && math.Abs(float64(v)) < limit {
 		return T(math.Copysign(0, float64(v)))
 	}

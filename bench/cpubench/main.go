@@ -27,6 +27,7 @@ import (
 
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cpu"
+	"github.com/gpuact/gpuact/backend/formula"
 )
 
 // Doc and Row are the JSON schema shared with bench/torch_cpu.py and gpubench -compare.
@@ -111,11 +112,11 @@ func measure(b core.Backend, host, sizes, dtypes string, reps int) (doc Doc, cop
 	copies = map[string]float64{}  // dtype/n → copy() GB/s
 	copies2 = map[string]float64{} // dtype/n → GB/s of copy() split over all cores
 	for _, dts := range strings.Split(dtypes, ",") {
-		i := slices.IndexFunc(core.DTypes, func(d core.DType) bool { return d.String() == dts })
+		i := slices.IndexFunc(formula.DTypes, func(d formula.DType) bool { return d.String() == dts })
 		if i < 0 {
 			log.Fatalf("unknown dtype %q", dts)
 		}
-		dt := core.DTypes[i]
+		dt := formula.DTypes[i]
 		for _, ns := range strings.Split(sizes, ",") {
 			n, err := strconv.Atoi(ns)
 			if err != nil {
@@ -131,8 +132,8 @@ func measure(b core.Backend, host, sizes, dtypes string, reps int) (doc Doc, cop
 			t2 := median(reps, func() { parallelCopy(dst, src) })
 			copies2[key(dts, n)] = gbps(2, bytes, t2)
 			fmt.Fprintf(os.Stderr, "copy() %-8s n=%-9d %7.2f GB/s, on %d goroutines %7.2f GB/s\n", dts, n, gbps(2, bytes, t), runtime.GOMAXPROCS(0), gbps(2, bytes, t2))
-			for _, p := range core.Passes {
-				for _, k := range core.Kinds {
+			for _, p := range formula.Passes {
+				for _, k := range formula.Kinds {
 					act := k.Default()
 					bufs := buffers(b, dt, n, p, act)
 					t := median(reps, func() {
@@ -305,7 +306,7 @@ func parallelCopy(dst, src []byte) {
 
 // buffers returns out, in1, in2 for pass p: x and dy uniform in [-4, 4] as in the torch script, and
 // for backward from output y = f(x).
-func buffers(b core.Backend, dt core.DType, n int, p core.Pass, act core.Activation) [3]core.Buffer {
+func buffers(b core.Backend, dt formula.DType, n int, p formula.Pass, act formula.Activation) [3]core.Buffer {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var bufs [3]core.Buffer
 	for i := range bufs {
@@ -317,21 +318,24 @@ func buffers(b core.Backend, dt core.DType, n int, p core.Pass, act core.Activat
 		for j := range h {
 			h[j] = 8*rng.Float64() - 4
 		}
-		if dt == core.Float32 {
+		switch dt {
+		case formula.Float32:
 			h32 := make([]float32, n)
 			for j := range h {
 				h32[j] = float32(h[j])
 			}
 			err = b.Upload(buf, core.HostOf(h32))
-		} else {
+		case formula.Float64:
 			err = b.Upload(buf, core.HostOf(h))
+		default:
+			err = fmt.Errorf("cpubench has no inputs for %s", dt)
 		}
 		if err != nil {
 			log.Fatal(err)
 		}
 		bufs[i] = buf
 	}
-	if p == core.BackwardFromOutput { // y = f(x) in place of the random second input
+	if p == formula.BackwardFromOutput { // y = f(x) in place of the random second input
 		if err := b.Forward(act, bufs[2], bufs[2]); err != nil {
 			log.Fatal(err)
 		}

@@ -30,7 +30,7 @@ type reference struct {
 	rows []Row // the rows, normalised
 }
 
-// loadReference reads and normalises a JSON report: activations as core.Activation.String() writes them
+// loadReference reads and normalises a JSON report: activations as backend.Activation.String() writes them
 // ("elu" becomes "elu:1"), passes and dtypes in gpubench's spelling, gbps computed where only median_ns
 // is given.
 func loadReference(path string) (*reference, error) {
@@ -50,28 +50,24 @@ func loadReference(path string) (*reference, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: row %d: %w", path, i, err)
 		}
-		pass, ok := normPass(r.Pass)
-		if !ok {
-			return nil, fmt.Errorf("%s: row %d: pass %q: want forward, backward-input or backward-output", path, i, r.Pass)
+		pass, err := backend.ParsePass(r.Pass)
+		if err != nil {
+			return nil, fmt.Errorf("%s: row %d: %w", path, i, err)
 		}
-		dt := strings.TrimPrefix(strings.ToLower(r.DType), "torch.")
-		if dt != "float32" && dt != "float64" {
-			return nil, fmt.Errorf("%s: row %d: dtype %q: want float32 or float64", path, i, r.DType)
+		dt, err := backend.ParseDType(strings.TrimPrefix(strings.ToLower(r.DType), "torch."))
+		if err != nil {
+			return nil, fmt.Errorf("%s: row %d: %w", path, i, err)
 		}
 		if r.N < 1 || r.N != float64(int(r.N)) {
 			return nil, fmt.Errorf("%s: row %d: n %v is not a positive integer", path, i, r.N)
 		}
-		row := Row{Backend: r.Backend, Device: r.Device, Pass: pass.String(), Activation: act.String(), DType: dt,
+		row := Row{Backend: r.Backend, Device: r.Device, Pass: pass.String(), Activation: act.String(), DType: dt.String(),
 			N: int(r.N), MedianNs: r.MedianNs, GBps: r.GBps}
 		if row.Backend == "" {
 			row.Backend = cmpOr(ref.Tool, "reference")
 		}
 		if row.GBps <= 0 && row.MedianNs > 0 {
-			size := 4
-			if dt == "float64" {
-				size = 8
-			}
-			row.GBps = float64(pass.Arrays()*row.N*size) / row.MedianNs
+			row.GBps = float64(pass.Arrays()*row.N*dt.Size()) / row.MedianNs
 		}
 		ref.rows = append(ref.rows, row)
 	}
@@ -83,22 +79,6 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
-}
-
-func normPass(s string) (backend.Pass, bool) {
-	s = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "_", "-")
-	switch s {
-	case "backward-from-input":
-		s = "backward-input"
-	case "backward-from-output":
-		s = "backward-output"
-	}
-	for _, p := range []backend.Pass{backend.Forward, backend.BackwardFromInput, backend.BackwardFromOutput} {
-		if p.String() == s {
-			return p, true
-		}
-	}
-	return 0, false
 }
 
 // writeCompare prints this run's GB/s beside the reference's for every row they share (matched by pass,

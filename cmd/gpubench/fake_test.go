@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gpuact/gpuact/backend"
-	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/cpu"
 )
 
@@ -58,14 +57,14 @@ type fakeGPU struct {
 	spec string
 }
 
-var _ core.Timer = fakeGPU{}
+var _ backend.Timer = fakeGPU{}
 
 func (f fakeGPU) Info() backend.Info {
 	i := f.Backend.Info()
 	i.Spec, i.Platform, i.Type, i.Name, i.Vendor = f.spec, backend.PlatformCUDA, backend.DeviceGPU, "Fake H100", "NVIDIA"
-	i.Details[core.DetailCacheBytes] = "1048576"
-	i.Details[core.DetailMemoryClockKHz] = "2619000"
-	i.Details[core.DetailMemoryBusBits] = "5120"
+	i.Details[backend.DetailCacheBytes] = "1048576"
+	i.Details[backend.DetailMemoryClockKHz] = "2619000"
+	i.Details[backend.DetailMemoryBusBits] = "5120"
 	return i
 }
 

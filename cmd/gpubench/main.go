@@ -8,7 +8,7 @@
 //	go run ./cmd/gpubench -compare torch.json     # side by side with a PyTorch reference run
 //
 // For each backend × pass × activation × dtype × size it reports the median time of one call with its
-// spread (p10..p90), kernel time from device events where the backend has them (core.Timer), host time
+// spread (p10..p90), kernel time from device events where the backend has them (backend.Timer), host time
 // per synchronised call, the enqueue cost of asynchronous backends, the effective bandwidth (forward
 // moves 2 arrays of n elements, backward 3) as GB/s and as a share of the device's own copy measured in
 // the same run, and the largest distance from the oracle in ULP. A result beyond SPEC §2's tolerance is
@@ -32,7 +32,6 @@ import (
 	"time"
 
 	"github.com/gpuact/gpuact/backend"
-	"github.com/gpuact/gpuact/backend/core"
 )
 
 // Exit statuses.
@@ -89,7 +88,7 @@ Examples:
 
 How it measures: each timing warms up, then takes samples of batches of calls until both -time and -reps
 are reached, and reports the median and p10..p90. Host time is the wall time of a call and its Sync;
-kernel time comes from device events (backends that implement core.Timer: CUDA, OpenCL); enqueue is the
+kernel time comes from device events (backends that implement backend.Timer: CUDA, OpenCL); enqueue is the
 host cost of queuing a call on asynchronous backends. Bandwidth uses the kernel time where there is one.
 When one call's buffers would fit in the device's cache (Info detail cache_bytes; on a CPU the LLC from
 sysfs; else 64 MiB), calls rotate among buffer sets that together hold 3x the cache, so the numbers are
@@ -370,8 +369,8 @@ func (d *device) describe() DeviceInfo {
 	i := d.info
 	return DeviceInfo{
 		Backend: i.Spec, Name: i.Name, Vendor: i.Vendor, Driver: i.Driver, Type: i.Type.String(), MemoryBytes: i.Memory,
-		ComputeUnits: i.ComputeUnits, Path: i.Details[core.DetailPath], CacheBytes: d.cache, CacheFrom: d.cacheFrom,
-		PeakGBps: d.peakGBps, Timer: d.timer != nil, Float64: i.Float64, Denormals: i.Denormals, Details: i.Details,
+		ComputeUnits: i.ComputeUnits, Path: i.Details[backend.DetailPath], CacheBytes: d.cache, CacheFrom: d.cacheFrom,
+		PeakGBps: d.peakGBps, Timer: d.timer != nil, DTypes: dtypeNames(i.DTypes.List()), Denormals: i.Denormals, Details: i.Details,
 	}
 }
 
@@ -444,42 +443,36 @@ func split(s string) []string {
 }
 
 func parseDTypes(s string) ([]backend.DType, error) {
-	var out []backend.DType
+	return parseList("-dtype", s, backend.ParseDType)
+}
+
+func parsePasses(s string) ([]backend.Pass, error) { return parseList("-pass", s, backend.ParsePass) }
+
+// parseList parses a comma-separated flag value with parse, dropping repeats.
+func parseList[T comparable](flag, s string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
 	for _, f := range split(s) {
-		var dt backend.DType
-		switch strings.ToLower(f) {
-		case "float32", "f32":
-			dt = backend.Float32
-		case "float64", "f64":
-			dt = backend.Float64
-		default:
-			return nil, fmt.Errorf("-dtype %q: want float32 or float64", f)
+		v, err := parse(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %w", flag, f, err)
 		}
-		if !slices.Contains(out, dt) {
-			out = append(out, dt)
+		if !slices.Contains(out, v) {
+			out = append(out, v)
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("-dtype %q: name at least one dtype", s)
+		return nil, fmt.Errorf("%s %q: name at least one", flag, s)
 	}
 	return out, nil
 }
 
-func parsePasses(s string) ([]backend.Pass, error) {
-	var out []backend.Pass
-	for _, f := range split(s) {
-		p, ok := normPass(f)
-		if !ok {
-			return nil, fmt.Errorf("-pass %q: want forward, backward-input or backward-output", f)
-		}
-		if !slices.Contains(out, p) {
-			out = append(out, p)
-		}
+// dtypeNames are the names of dts.
+func dtypeNames(dts []backend.DType) []string {
+	out := make([]string, len(dts))
+	for i, dt := range dts {
+		out[i] = dt.String()
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("-pass %q: name at least one pass", s)
-	}
-	return out, nil
+	return out
 }
 
 func parseActs(s string) ([]backend.Activation, error) {

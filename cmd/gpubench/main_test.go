@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/gpuact/gpuact/backend"
-	"github.com/gpuact/gpuact/backend/core"
 )
 
 func args(extra ...string) []string { return append(slices.Clone(small), extra...) }
@@ -94,7 +93,7 @@ func TestRunJSON(t *testing.T) {
 		}
 	}
 	if !acts["relu"] || !acts["elu:0.5"] || len(acts) != 2 {
-		t.Errorf("activations %v, want relu and elu:0.5 as core.Activation.String writes them", acts)
+		t.Errorf("activations %v, want relu and elu:0.5 as backend.Activation.String writes them", acts)
 	}
 	// The summary goes to stderr, so that stdout stays JSON.
 	if !strings.Contains(r.stderr, "Summary") {
@@ -557,8 +556,8 @@ func TestParse(t *testing.T) {
 	if sizes, _ := parseSizes("", 10, 12); !slices.Equal(sizes, []int{1024, 2048, 4096}) {
 		t.Errorf("parseSizes of -min 10 -max 12 = %v", sizes)
 	}
-	if p, ok := normPass("backward_from_output"); !ok || p != backend.BackwardFromOutput {
-		t.Errorf("normPass(backward_from_output) = %v, %v", p, ok)
+	if p, err := parsePasses("backward_from_output,forward"); err != nil || !slices.Equal(p, []backend.Pass{backend.BackwardFromOutput, backend.Forward}) {
+		t.Errorf("parsePasses(backward_from_output,forward) = %v, %v", p, err)
 	}
 	if peakGBps(map[string]string{"memory_clock_khz": "2619000"}) != 0 {
 		t.Error("a peak without the bus width")
@@ -580,7 +579,7 @@ func (c *counting) finish()             {}
 // The bar ends full even when a device error cuts a sweep short.
 func TestProgressCountsEveryStep(t *testing.T) {
 	b := failing{backendCPU(t)}
-	cfg := config{sizes: []int{100, 200}, dtypes: []backend.DType{backend.Float32, backend.Float64}, passes: core.Passes,
+	cfg := config{sizes: []int{100, 200}, dtypes: []backend.DType{backend.Float32, backend.Float64}, passes: backend.Passes,
 		acts: []backend.Activation{backend.ReLU(), backend.ELU(1)}, minTime: time.Millisecond, minReps: 1, verify: true, cache: 0}
 	c := &counting{}
 	bn := &bench{cfg: cfg, devs: []*device{newDevice(b, 0, nil)}, rep: &Report{}, progress: c}

@@ -13,7 +13,6 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/gpuact/gpuact/backend"
-	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/verify"
 )
 
@@ -53,7 +52,7 @@ const (
 type device struct {
 	b     backend.Backend
 	info  backend.Info
-	timer core.Timer // nil where the backend cannot time its own work
+	timer backend.Timer // nil where the backend cannot time its own work
 	// async: calls return before the device has finished (every platform but the native CPU).
 	async bool
 	// cache is the size of the cache to defeat (0: no rotation) and cacheFrom says where it came from.
@@ -65,9 +64,9 @@ type device struct {
 
 func newDevice(b backend.Backend, cacheFlag int64, llc func() (int64, bool)) *device {
 	d := &device{b: b, info: b.Info()}
-	d.timer, _ = b.(core.Timer)
+	d.timer, _ = b.(backend.Timer)
 	d.async = d.info.Platform != backend.PlatformCPU
-	switch v, err := strconv.ParseInt(d.info.Details[core.DetailCacheBytes], 10, 64); {
+	switch v, err := strconv.ParseInt(d.info.Details[backend.DetailCacheBytes], 10, 64); {
 	case cacheFlag >= 0:
 		d.cache, d.cacheFrom = cacheFlag, "-cache"
 	case err == nil && v > 0:
@@ -87,8 +86,8 @@ func newDevice(b backend.Backend, cacheFlag int64, llc func() (int64, bool)) *de
 // peakGBps is the theoretical memory bandwidth: 2 (double data rate) × memory clock × bus width / 8, in
 // GB/s; 0 when the device does not report both.
 func peakGBps(details map[string]string) float64 {
-	khz, err1 := strconv.ParseFloat(details[core.DetailMemoryClockKHz], 64)
-	bits, err2 := strconv.ParseFloat(details[core.DetailMemoryBusBits], 64)
+	khz, err1 := strconv.ParseFloat(details[backend.DetailMemoryClockKHz], 64)
+	bits, err2 := strconv.ParseFloat(details[backend.DetailMemoryBusBits], 64)
 	if err1 != nil || err2 != nil || khz <= 0 || bits <= 0 {
 		return 0
 	}
@@ -149,7 +148,7 @@ func summarize(ns []float64, batch int) stats {
 // timing is everything measured for one row.
 type timing struct {
 	host    stats // wall time of call + Sync, per call
-	kernel  stats // device time per call (core.Timer); zero without one
+	kernel  stats // device time per call (backend.Timer); zero without one
 	enqueue stats // wall time of queuing one call without waiting; zero on synchronous backends
 }
 
@@ -307,12 +306,14 @@ func (e *bench) run() {
 			end := e.done + e.stepsPerDType()
 			var err error
 			switch {
-			case dt == backend.Float64 && !d.info.Float64:
-				e.rep.Notes = append(e.rep.Notes, fmt.Sprintf("%s: float64 skipped: the device has no float64 support", d.info.Spec))
+			case !d.info.DTypes.Has(dt):
+				e.rep.Notes = append(e.rep.Notes, fmt.Sprintf("%s: %s skipped: the device does not support it (it has %s)", d.info.Spec, dt, d.info.DTypes))
 			case dt == backend.Float32:
 				err = runDType[float32](e, d)
-			default:
+			case dt == backend.Float64:
 				err = runDType[float64](e, d)
+			default:
+				err = fmt.Errorf("gpubench has no measurements for %s", dt)
 			}
 			if err != nil {
 				e.rep.Errors = append(e.rep.Errors, fmt.Sprintf("%s %s: %v", d.info.Spec, dt, err))
@@ -329,7 +330,7 @@ func (e *bench) run() {
 // hostInputs returns random x and dy long enough for every device: uniform in [-4, 4), never zero, the
 // same for every device.
 func hostInputs[T backend.Float](e *bench) *inputs[T] {
-	dt := core.DTypeOf[T]()
+	dt := backend.DTypeOf[T]()
 	if in, ok := e.inputs[dt].(*inputs[T]); ok {
 		return in
 	}
@@ -382,7 +383,7 @@ func views(pool backend.Buffer, n, k int) ([]backend.Buffer, error) {
 // once per activation.
 func runDType[T backend.Float](e *bench, d *device) error {
 	b, cfg := d.b, e.cfg
-	dt := core.DTypeOf[T]()
+	dt := backend.DTypeOf[T]()
 	in := hostInputs[T](e)
 	l := poolLen(d.cache, cfg.sizes, dt.Size())
 	pools, err := allocAll(b, dt, l, 4)
@@ -395,10 +396,10 @@ func runDType[T backend.Float](e *bench, d *device) error {
 		}
 	}()
 	px, pdy, py, pout := pools[0], pools[1], pools[2], pools[3]
-	if err := b.Upload(px, core.HostOf(in.x[:l])); err != nil {
+	if err := b.Upload(px, backend.HostOf(in.x[:l])); err != nil {
 		return err
 	}
-	if err := b.Upload(pdy, core.HostOf(in.dy[:l])); err != nil {
+	if err := b.Upload(pdy, backend.HostOf(in.dy[:l])); err != nil {
 		return err
 	}
 	// Write the output pools once before timing: the first write to fresh memory costs a page fault
@@ -475,7 +476,7 @@ func runDType[T backend.Float](e *bench, d *device) error {
 		if hostY != nil {
 			head, err := py.Slice(0, maxN)
 			if err == nil {
-				err = b.Download(core.HostOf(hostY), head)
+				err = b.Download(backend.HostOf(hostY), head)
 			}
 			if err != nil {
 				return err
@@ -484,8 +485,8 @@ func runDType[T backend.Float](e *bench, d *device) error {
 		for si, s := range sets {
 			for _, p := range cfg.passes {
 				e.step(fmt.Sprintf("%s %s n=%d %s %s", d.info.Spec, dt, s.n, p, act))
-				if err := p.Check(act); err != nil {
-					// Backward from output with α < 0 is refused by design (SPEC §1).
+				if _, err := backend.Check(p, act); err != nil {
+					// Backward from output with α < 0 is refused by design (SEMANTICS §1.3).
 					note := fmt.Sprintf("%s %s skipped: %v", p, act, err)
 					if !slices.Contains(e.rep.Notes, note) {
 						e.rep.Notes = append(e.rep.Notes, note)
@@ -506,7 +507,7 @@ func runDType[T backend.Float](e *bench, d *device) error {
 				var res *verify.Result
 				var warmed time.Duration
 				if cfg.verify {
-					err := b.Upload(s.out[0], core.HostOf(poison[:s.n]))
+					err := b.Upload(s.out[0], backend.HostOf(poison[:s.n]))
 					if err == nil {
 						t0 := time.Now()
 						if err = call(0); err == nil {
@@ -515,7 +516,7 @@ func runDType[T backend.Float](e *bench, d *device) error {
 						warmed = max(time.Since(t0), 1)
 					}
 					if err == nil {
-						err = b.Download(core.HostOf(got[:s.n]), s.out[0])
+						err = b.Download(backend.HostOf(got[:s.n]), s.out[0])
 					}
 					if err != nil {
 						return fmt.Errorf("%s %s n=%d: verifying: %w", p, act, s.n, err)
@@ -598,7 +599,11 @@ func checkParallel[T backend.Float](p backend.Pass, act backend.Activation, got,
 	const chunk = 1 << 16
 	n := len(got)
 	var mu sync.Mutex
-	total := verify.Result{Tolerance: verify.Tolerance(p, act.Kind(), core.DTypeOf[T]())}
+	tol, err := backend.Tolerance(act.Kind(), p, backend.DTypeOf[T]())
+	total := verify.Result{Tolerance: tol, Err: err}
+	if err != nil {
+		return total
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for lo := 0; lo < n; lo += chunk {

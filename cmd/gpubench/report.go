@@ -55,8 +55,8 @@ type DeviceInfo struct {
 	CacheBytes   int64             `json:"cache_bytes"`
 	CacheFrom    string            `json:"cache_from,omitempty"` // device, sysfs LLC, default, -cache
 	PeakGBps     float64           `json:"peak_gbps,omitempty"`
-	Timer        bool              `json:"timer"` // kernel times come from device events
-	Float64      bool              `json:"float64"`
+	Timer        bool              `json:"timer"`  // kernel times come from device events
+	DTypes       []string          `json:"dtypes"` // the dtypes the device supports
 	Denormals    bool              `json:"denormals"`
 	Details      map[string]string `json:"details,omitempty"`
 }

@@ -1,0 +1,50 @@
+package core
+
+import (
+	"unsafe"
+
+	"github.com/gpuact/gpuact/backend/formula"
+)
+
+// Host is an untyped view of a Go slice of float32 or float64, the form in which host memory crosses the
+// Backend interface (interfaces cannot have generic methods). Make one with HostOf; it keeps the slice
+// alive. The zero Host is an empty view with no dtype.
+type Host struct {
+	ptr   unsafe.Pointer
+	n     int
+	dtype formula.DType
+}
+
+// HostOf returns a view of s.
+func HostOf[T formula.Float](s []T) Host {
+	return Host{ptr: unsafe.Pointer(unsafe.SliceData(s)), n: len(s), dtype: formula.DTypeOf[T]()}
+}
+
+// Len is the number of elements in h.
+func (h Host) Len() int { return h.n }
+
+// DType is the element type of h.
+func (h Host) DType() formula.DType { return h.dtype }
+
+// Pointer is the address of h's first element (nil for an empty view of a nil slice), for backends that
+// hand it to a driver. The memory is Go memory: keep h alive until the driver call returns.
+func (h Host) Pointer() unsafe.Pointer { return h.ptr }
+
+// Bytes is the size of h in bytes.
+func (h Host) Bytes() int { return h.n * h.dtype.Size() }
+
+// Float32s returns h as a []float32, or nil if h holds float64.
+func (h Host) Float32s() []float32 {
+	if h.dtype != formula.Float32 || h.ptr == nil {
+		return nil
+	}
+	return unsafe.Slice((*float32)(h.ptr), h.n)
+}
+
+// Float64s returns h as a []float64, or nil if h holds float32.
+func (h Host) Float64s() []float64 {
+	if h.dtype != formula.Float64 || h.ptr == nil {
+		return nil
+	}
+	return unsafe.Slice((*float64)(h.ptr), h.n)
+}
