@@ -1,5 +1,5 @@
 // gpuact's activations in OpenCL C 1.2: ReLU, LeakyReLU and ELU, forward, backward from input and
-// backward from output (SPEC §1), for float and, where the device has cl_khr_fp64, double.
+// backward from output (docs/SEMANTICS.md §1.1), for float and, where the device has cl_khr_fp64, double.
 //
 // The host (backend/opencl) compiles this file once per device with:
 //   -D VWF=n   the float vector width (4, 8 or 16) each work-item loads, computes and stores at once;
@@ -19,7 +19,7 @@
 //   xcut: the smallest x for which the oracle's float64 α·exp(x) is not zero (see elu_bwd_in).
 // Work-item 0 also handles the n % VW elements after the last whole vector.
 //
-// Accuracy (SPEC §2). ReLU and LeakyReLU are selects and one multiply: bit-exact. ELU does not call
+// Accuracy (SEMANTICS §2). ReLU and LeakyReLU are selects and one multiply: bit-exact. ELU does not call
 // the builtin exp or expm1, which OpenCL 1.2 lets be 3 ULP off (and which PoCL calls out of line, one
 // element at a time: 1 GB/s). It reduces x = k·ln2 + r + c (r exact, c tiny), evaluates expm1(r) as
 // an unevaluated sum qh + ql of two numbers (the low part carries what rounding the high part lost),

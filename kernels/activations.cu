@@ -1,4 +1,4 @@
-// gpuact's CUDA kernels: the nine formulas of SPEC §1 for float32 and float64, elementwise over
+// gpuact's CUDA kernels: the nine formulas of docs/SEMANTICS.md §1.1 for float32 and float64, elementwise over
 // device buffers that may start at any element (the Go side passes base + offset).
 //
 // Compiled ahead of time into activations.fatbin by `make generate` (gen_cuda.sh): no --use_fast_math, no

@@ -10,7 +10,7 @@ import (
 )
 
 // testInPlace runs every pass with the output exactly an input: y = x for Forward, dx = dy for the
-// backward passes (SPEC §1), and dx = x or dx = y, which elementwise passes can serve as well.
+// backward passes (SEMANTICS §4), and dx = x or dx = y, which elementwise passes can serve as well.
 func testInPlace(t *testing.T, b core.Backend) {
 	for _, dt := range dtypes(b) {
 		for _, p := range formula.Passes {

@@ -10,7 +10,7 @@ import (
 	"github.com/gpuact/gpuact/backend/formula"
 )
 
-// testBadInput checks every case of SPEC §3: the sentinel error, a message that names the argument and
+// testBadInput checks every case of SEMANTICS §6: the sentinel error, a message that names the argument and
 // values, nothing written, and a backend that still works afterwards.
 func testBadInput(t *testing.T, b core.Backend, open Opener) {
 	const n = 16

@@ -98,7 +98,7 @@ func inputsFor[T formula.Float](rng *rand.Rand, p formula.Pass, act formula.Acti
 }
 
 // checkPass runs pass p of act on n elements, with the output and inputs at element offsets offs, and
-// checks everything SPEC §2 asks of the result.
+// checks everything SEMANTICS §2 and §3 ask of the result.
 func checkPass[T formula.Float](be core.Backend, rng *rand.Rand, p formula.Pass, act formula.Activation, n int, offs [3]int) (err error) {
 	a, b := inputsFor[T](rng, p, act, n)
 	var bufs []placed[T]

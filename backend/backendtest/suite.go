@@ -1,5 +1,5 @@
 // Package backendtest is gpuact's conformance suite: one entry point, Run, that every backend's tests
-// call unchanged. It checks SPEC §1–§3 against the CPU oracle: every pass × dtype at the sizes, edge
+// call unchanged. It checks docs/SEMANTICS.md (all that §3 lists) against the oracle: every pass × dtype at the sizes, edge
 // values, unaligned views, poisoned outputs and tolerances of §2; in-place aliasing and refused
 // overlaps; every bad-input case of §3 with its sentinel; a gradient check of each backward pass
 // against a central difference of the forward pass; concurrent use from 32 goroutines; alloc/free

@@ -133,7 +133,7 @@ type Info struct {
 	// DTypes are the dtypes the device supports; Alloc refuses the others with ErrUnsupportedDType.
 	DTypes formula.DTypeSet
 	// Denormals reports whether denormal (subnormal) float32 values are preserved. A device that flushes
-	// them to zero says false here; SPEC §1 asks for them wherever the hardware has them.
+	// them to zero says false here; SEMANTICS §1.5 asks for them wherever the hardware has them.
 	Denormals bool
 	// Details holds other facts worth printing in a report; the Detail* keys are the ones tools read.
 	Details map[string]string

@@ -9,6 +9,6 @@
 // the same part for database/sql).
 //
 // Core also holds the bookkeeping that every backend would otherwise write again (see Owner): argument
-// validation in SPEC order, ownership of buffers, idempotent Free and Close, and the locks that make a
+// validation in the order of SEMANTICS §6.1, ownership of buffers, idempotent Free and Close, and the locks that make a
 // Backend safe for concurrent use and keep a buffer alive while a call uses it.
 package core

@@ -16,7 +16,7 @@ import (
 	"github.com/gpuact/gpuact/backend/verify"
 )
 
-// The ELU kernels' vectorised exp/expm1 against the oracle (SPEC §2: float32 ≤ 2 ULP, float64 ≤ 3 ULP).
+// The ELU kernels' vectorised exp/expm1 against the oracle (SEMANTICS §2: float32 ≤ 2 ULP, float64 ≤ 3 ULP).
 // TestELUFloat32Dense samples the float32 values ≤ 0 in CI; GPUACT_EXHAUSTIVE=1 makes it try every one
 // of them (2^31 bit patterns: -0, the denormals, every normal, -Inf and the negative NaNs).
 // TestELUFloat64Sampled draws float64 inputs; GPUACT_F64_SAMPLES raises its count.

@@ -1,10 +1,9 @@
-// Package cpu is gpuact's native CPU backend: the fallback when no GPU is usable, and the correctness
-// oracle that every other backend is tested against.
+// Package cpu is gpuact's native CPU backend: the fallback when no GPU is usable.
 //
-// The oracle is the set of per-element reference functions in oracle.go (ReLU, LeakyReLUBackward, ELU
-// and so on): SPEC §1 written out plainly. The backend computes the passes with the best implementation
-// the machine has (impl.go: AVX2+FMA assembly on amd64, else the oracle's functions in plain loops),
-// splitting large calls into chunks that run on all cores.
+// It computes the passes with the best implementation the machine has (impl.go: AVX2+FMA assembly on
+// amd64, else the oracle's functions of package formula in plain loops, generic.go), splitting large calls
+// into chunks that run on all cores. Its plain loops are the oracle applied element by element; the
+// conformance suite checks every implementation against the oracle itself.
 package cpu
 
 import (

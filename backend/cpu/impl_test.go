@@ -184,7 +184,7 @@ func TestParallelSplit(t *testing.T) {
 	})
 }
 
-// ulpStats accumulates the ULP distances of a kernel's results from SPEC §2's reference.
+// ulpStats accumulates the ULP distances of a kernel's results from SEMANTICS §2's reference.
 type ulpStats struct {
 	n, bad int
 	max    uint64

@@ -13,7 +13,7 @@ import (
 )
 
 // TestReference checks the CPU backend against values computed independently of Go, with mpmath at 80
-// digits (../formula/testdata/reference.py): SPEC's edge values through all nine formulas, several α, both
+// digits (../formula/testdata/reference.py): SEMANTICS §3's edge values through all nine formulas, several α, both
 // dtypes. The conformance suite compares backends with the oracle; this test checks the oracle.
 func TestReference(t *testing.T) {
 	data, err := os.ReadFile("../formula/testdata/reference.json")

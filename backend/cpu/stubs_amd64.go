@@ -8,7 +8,7 @@ package cpu
 // nt: non-temporal stores, dst 32-byte aligned):
 //
 //	for i, x := range a[:len(dst)] {
-//		dst[i] = ReLU(x) // x > 0 || x != x ? x : +0
+//		dst[i] = formula.ReLUForward(x) // x > 0 || x != x ? x : +0
 //	}
 //
 // It returns len(dst).
@@ -20,7 +20,7 @@ func reluAVX2F32(alpha float32, dst []float32, a []float32, b []float32, nt bool
 // nt: non-temporal stores, dst 32-byte aligned):
 //
 //	for i, x := range a[:len(dst)] {
-//		dst[i] = ReLU(x) // x > 0 || x != x ? x : +0
+//		dst[i] = formula.ReLUForward(x) // x > 0 || x != x ? x : +0
 //	}
 //
 // It returns len(dst).
@@ -32,7 +32,7 @@ func reluAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt bool
 // nt: non-temporal stores, dst 32-byte aligned):
 //
 //	for i, dy := range a[:len(dst)] {
-//		dst[i] = ReLUBackward(dy, b[i]) // b = x or y
+//		dst[i] = formula.ReLUBackward(dy, b[i]) // b = x or y
 //	}
 //
 // It returns len(dst).
@@ -44,7 +44,7 @@ func reluBackwardAVX2F32(alpha float32, dst []float32, a []float32, b []float32,
 // nt: non-temporal stores, dst 32-byte aligned):
 //
 //	for i, dy := range a[:len(dst)] {
-//		dst[i] = ReLUBackward(dy, b[i]) // b = x or y
+//		dst[i] = formula.ReLUBackward(dy, b[i]) // b = x or y
 //	}
 //
 // It returns len(dst).
@@ -56,7 +56,7 @@ func reluBackwardAVX2F64(alpha float64, dst []float64, a []float64, b []float64,
 // nt: non-temporal stores, dst 32-byte aligned):
 //
 //	for i, x := range a[:len(dst)] {
-//		dst[i] = LeakyReLU(alpha, x)
+//		dst[i] = formula.LeakyReLUForward(alpha, x)
 //	}
 //
 // It returns len(dst).
@@ -68,7 +68,7 @@ func leakyReLUAVX2F32(alpha float32, dst []float32, a []float32, b []float32, nt
 // nt: non-temporal stores, dst 32-byte aligned):
 //
 //	for i, x := range a[:len(dst)] {
-//		dst[i] = LeakyReLU(alpha, x)
+//		dst[i] = formula.LeakyReLUForward(alpha, x)
 //	}
 //
 // It returns len(dst).
@@ -80,7 +80,7 @@ func leakyReLUAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt
 // nt: non-temporal stores, dst 32-byte aligned):
 //
 //	for i, dy := range a[:len(dst)] {
-//		dst[i] = LeakyReLUBackward(alpha, dy, b[i]) // b = x or y
+//		dst[i] = formula.LeakyReLUBackward(alpha, dy, b[i]) // b = x or y
 //	}
 //
 // It returns len(dst).
@@ -92,7 +92,7 @@ func leakyReLUBackwardAVX2F32(alpha float32, dst []float32, a []float32, b []flo
 // nt: non-temporal stores, dst 32-byte aligned):
 //
 //	for i, dy := range a[:len(dst)] {
-//		dst[i] = LeakyReLUBackward(alpha, dy, b[i]) // b = x or y
+//		dst[i] = formula.LeakyReLUBackward(alpha, dy, b[i]) // b = x or y
 //	}
 //
 // It returns len(dst).
@@ -104,7 +104,7 @@ func leakyReLUBackwardAVX2F64(alpha float64, dst []float64, a []float64, b []flo
 // nt: non-temporal stores, dst 32-byte aligned):
 //
 //	for i, x := range a[:len(dst)] {
-//		dst[i] = ELU(alpha, x) // within SPEC §2's ULPs
+//		dst[i] = formula.ELUForward(alpha, x) // within SEMANTICS §2's ULPs
 //	}
 //
 // It returns len(dst).
@@ -116,7 +116,7 @@ func eluAVX2F32(alpha float32, dst []float32, a []float32, b []float32, nt bool)
 // nt: non-temporal stores, dst 32-byte aligned):
 //
 //	for i, x := range a[:len(dst)] {
-//		dst[i] = ELU(alpha, x) // within SPEC §2's ULPs
+//		dst[i] = formula.ELUForward(alpha, x) // within SEMANTICS §2's ULPs
 //	}
 //
 // It returns len(dst).
@@ -128,7 +128,7 @@ func eluAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt bool)
 // nt: non-temporal stores, dst 32-byte aligned):
 //
 //	for i, dy := range a[:len(dst)] {
-//		dst[i] = ELUBackwardFromInput(alpha, dy, b[i]) // within SPEC §2's ULPs
+//		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
 //	}
 //
 // It returns early, at the start of the first block holding an element for the careful path (x
@@ -142,7 +142,7 @@ func eluBackwardInputAVX2F32(alpha float32, dst []float32, a []float32, b []floa
 // nt: non-temporal stores, dst 32-byte aligned):
 //
 //	for i, dy := range a[:len(dst)] {
-//		dst[i] = ELUBackwardFromInput(alpha, dy, b[i]) // within SPEC §2's ULPs
+//		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
 //	}
 //
 // It returns early, at the start of the first block holding an element for the careful path (x
@@ -156,7 +156,7 @@ func eluBackwardInputAVX2F64(alpha float64, dst []float64, a []float64, b []floa
 // nt: non-temporal stores, dst 32-byte aligned):
 //
 //	for i, dy := range a[:len(dst)] {
-//		dst[i] = ELUBackwardFromOutput(alpha, dy, b[i]) // (y+α)·dy within 1 ULP; b = y
+//		dst[i] = formula.ELUBackwardFromOutput(alpha, dy, b[i]) // (y+α)·dy within 1 ULP; b = y
 //	}
 //
 // It returns len(dst).
@@ -168,7 +168,7 @@ func eluBackwardOutputAVX2F32(alpha float32, dst []float32, a []float32, b []flo
 // nt: non-temporal stores, dst 32-byte aligned):
 //
 //	for i, dy := range a[:len(dst)] {
-//		dst[i] = ELUBackwardFromOutput(alpha, dy, b[i]) // (y+α)·dy within 1 ULP; b = y
+//		dst[i] = formula.ELUBackwardFromOutput(alpha, dy, b[i]) // (y+α)·dy within 1 ULP; b = y
 //	}
 //
 // It returns len(dst).

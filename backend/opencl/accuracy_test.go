@@ -12,12 +12,12 @@ import (
 	"github.com/gpuact/gpuact/backend/verify"
 )
 
-// The conformance suite checks ELU within SPEC's tolerances on its data; these tests look harder at
+// The conformance suite checks ELU within SEMANTICS §2's tolerances on its data; these tests look harder at
 // where activations.cl's own exp and expm1 could go wrong, with many more values: the zone where
 // exp(x) is subnormal but α·exp(x)·dy is not, the reduction boundaries (x near multiples of ln2/2),
 // and, with GPUACT_EXHAUSTIVE=1, every negative float32.
 
-// accuracyCase runs pass p of act on inputs (a, b) on every usable device and fails beyond SPEC's
+// accuracyCase runs pass p of act on inputs (a, b) on every usable device and fails beyond SEMANTICS §2's
 // tolerance. It logs the largest ULP distance seen.
 func accuracyCase[T formula.Float](t *testing.T, name string, p formula.Pass, act formula.Activation, a, b []T) {
 	t.Helper()
@@ -220,7 +220,7 @@ func TestELUExhaustive(t *testing.T) {
 }
 
 // TestELUFloat64NearExact compares float64 ELU with the exact value (computed with math/big), not
-// with the oracle: SPEC allows 3 ULP from the oracle because the oracle itself (a·exp(x) rounded,
+// with the oracle: SEMANTICS §2 allows 3 ULP from the oracle because the oracle itself (a·exp(x) rounded,
 // then ·dy rounded) is up to 2 ULP off; the kernels are within 1 ULP of the exact value.
 func TestELUFloat64NearExact(t *testing.T) {
 	const n = 3000

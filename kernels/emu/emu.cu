@@ -1,5 +1,5 @@
 // emu.cu runs the kernels' loops and formulas of ../activations.cu on the CPU, one grid thread at a
-// time, for every kernel, the sizes of SPEC §2, aligned and misaligned views, several grid sizes and
+// time, for every kernel, the sizes of SEMANTICS §3, aligned and misaligned views, several grid sizes and
 // in place; it checks that every element is written once, nothing around a view is written, and each
 // result matches a plain reference of the formula. It cannot check device math (exp and expm1 differ
 // between the CPU's libm and CUDA's): the conformance suite on a GPU does. gen_cuda.sh builds and runs
@@ -16,7 +16,7 @@
 
 static int failures = 0;
 
-// The reference: SPEC §1 written plainly, as backend/cpu/oracle.go does (alpha already rounded to T).
+// The reference: SEMANTICS §1.1 written plainly, as backend/formula/oracle.go does (alpha already rounded to T).
 template <typename T> static T ref(int op, T a, T b, T alpha) {
     switch (op) {
     case 0: return (a > 0 || a != a) ? a : T(0);                                   // relu_fwd(x)

@@ -11,7 +11,7 @@ var eluKernels = []kernel{
 	{
 		name: "elu", file: "elu", alpha: true,
 		regs32: []string{"clamp", "magic", "log2e", "ln2"}, regs64: []string{"clamp", "magic"},
-		doc: []string{"for i, x := range a[:len(dst)] {", "\tdst[i] = ELU(alpha, x) // within SPEC §2's ULPs", "}"},
+		doc: []string{"for i, x := range a[:len(dst)] {", "\tdst[i] = formula.ELUForward(alpha, x) // within SEMANTICS §2's ULPs", "}"},
 		body: func(g *gen, x, _ reg.VecVirtual) reg.VecVirtual {
 			d := g.d
 			// Below the clamp expm1(x) is -1 in the dtype; the clamp keeps 2^k normal. A NaN x stays
@@ -45,7 +45,7 @@ var eluKernels = []kernel{
 	{
 		name: "eluBackwardInput", file: "elubackwardinput", backward: true, alpha: true, careful: true,
 		regsOne32: []string{"magic", "log2e", "ln2hi", "ln2lo"}, regsOne64: []string{"magic", "log2e"},
-		doc: []string{"for i, dy := range a[:len(dst)] {", "\tdst[i] = ELUBackwardFromInput(alpha, dy, b[i]) // within SPEC §2's ULPs", "}"},
+		doc: []string{"for i, dy := range a[:len(dst)] {", "\tdst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs", "}"},
 		body: func(g *gen, dy, x reg.VecVirtual) reg.VecVirtual {
 			d := g.d
 			kf, pow2, r := g.reduce(x, false)
@@ -82,7 +82,7 @@ var eluKernels = []kernel{
 	},
 	{
 		name: "eluBackwardOutput", file: "elubackwardoutput", backward: true, alpha: true,
-		doc: []string{"for i, dy := range a[:len(dst)] {", "\tdst[i] = ELUBackwardFromOutput(alpha, dy, b[i]) // (y+α)·dy within 1 ULP; b = y", "}"},
+		doc: []string{"for i, dy := range a[:len(dst)] {", "\tdst[i] = formula.ELUBackwardFromOutput(alpha, dy, b[i]) // (y+α)·dy within 1 ULP; b = y", "}"},
 		body: func(g *gen, dy, y reg.VecVirtual) reg.VecVirtual {
 			v := g.vec()
 			g.d.add(g.Context, g.alpha, y, v)

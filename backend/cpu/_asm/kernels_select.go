@@ -9,7 +9,7 @@ import (
 var selectKernels = []kernel{
 	{
 		name: "relu", file: "relu",
-		doc: []string{"for i, x := range a[:len(dst)] {", "\tdst[i] = ReLU(x) // x > 0 || x != x ? x : +0", "}"},
+		doc: []string{"for i, x := range a[:len(dst)] {", "\tdst[i] = formula.ReLUForward(x) // x > 0 || x != x ? x : +0", "}"},
 		body: func(g *gen, x, _ reg.VecVirtual) reg.VecVirtual {
 			m := g.vec()
 			g.d.cmp(g.Context, operand.U8(cmpNLEUQ), g.zero, x, m)
@@ -19,7 +19,7 @@ var selectKernels = []kernel{
 	},
 	{
 		name: "reluBackward", file: "relubackward", backward: true,
-		doc: []string{"for i, dy := range a[:len(dst)] {", "\tdst[i] = ReLUBackward(dy, b[i]) // b = x or y", "}"},
+		doc: []string{"for i, dy := range a[:len(dst)] {", "\tdst[i] = formula.ReLUBackward(dy, b[i]) // b = x or y", "}"},
 		body: func(g *gen, dy, x reg.VecVirtual) reg.VecVirtual {
 			v := g.vec()
 			g.d.cmp(g.Context, operand.U8(cmpGTOQ), g.zero, x, v)
@@ -32,7 +32,7 @@ var selectKernels = []kernel{
 	},
 	{
 		name: "leakyReLU", file: "leakyrelu", alpha: true,
-		doc: []string{"for i, x := range a[:len(dst)] {", "\tdst[i] = LeakyReLU(alpha, x)", "}"},
+		doc: []string{"for i, x := range a[:len(dst)] {", "\tdst[i] = formula.LeakyReLUForward(alpha, x)", "}"},
 		body: func(g *gen, x, _ reg.VecVirtual) reg.VecVirtual {
 			v := g.vec()
 			g.d.mul(g.Context, x, g.alpha, v)
@@ -41,7 +41,7 @@ var selectKernels = []kernel{
 	},
 	{
 		name: "leakyReLUBackward", file: "leakyrelubackward", backward: true, alpha: true,
-		doc: []string{"for i, dy := range a[:len(dst)] {", "\tdst[i] = LeakyReLUBackward(alpha, dy, b[i]) // b = x or y", "}"},
+		doc: []string{"for i, dy := range a[:len(dst)] {", "\tdst[i] = formula.LeakyReLUBackward(alpha, dy, b[i]) // b = x or y", "}"},
 		body: func(g *gen, dy, x reg.VecVirtual) reg.VecVirtual {
 			v := g.vec()
 			g.d.mul(g.Context, dy, g.alpha, v)

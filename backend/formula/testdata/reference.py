@@ -32,7 +32,7 @@ def bits(dt, v):
 
 def rnd(dt, v):
     """Round an mpf (or float) to dt: to float64 correctly, then to float32 (the double rounding is far
-    inside SPEC's 2 ULP)."""
+    inside the 2 ULP of SEMANTICS §2)."""
     if isinstance(v, mpmath.mpf):
         if mpmath.isnan(v):
             return math.nan
