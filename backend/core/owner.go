@@ -37,6 +37,7 @@ var allocIDs atomic.Uint64
 // calls can deadlock (every call takes its locks in the same global order).
 type Owner struct {
 	spec   string
+	id     uint64 // tells Backend values of the same spec apart in messages (see describe)
 	dtypes formula.DTypeSet
 	free   func(mem any) error
 
@@ -53,7 +54,18 @@ type Owner struct {
 // supports (Alloc refuses the others). free releases one allocation's handle; it is called once per allocation, by
 // Free or by Close.
 func NewOwner(spec string, dtypes formula.DTypeSet, free func(mem any) error) *Owner {
-	return &Owner{spec: spec, dtypes: dtypes, free: free, live: make(map[*Alloc]struct{})}
+	return &Owner{spec: spec, id: ownerIDs.Add(1), dtypes: dtypes, free: free, live: make(map[*Alloc]struct{})}
+}
+
+var ownerIDs atomic.Uint64
+
+// describe names the Backend value an owner serves: its spec and, since several values may be open on
+// one device, which of them ("cpu backend #3", counted from 1 in the order they were opened).
+func (o *Owner) describe() string { return fmt.Sprintf("%s backend #%d", o.spec, o.id) }
+
+// foreign is the message of a buffer b used on o that another Backend value allocated.
+func (o *Owner) foreign(b Buffer) string {
+	return fmt.Sprintf("allocated by %s, not by this %s", b.a.owner.describe(), o.describe())
 }
 
 // Spec is the spec of the backend the owner serves ("cpu", "cuda:0").
@@ -92,7 +104,7 @@ func (o *Owner) Free(b Buffer) error {
 		return nil
 	}
 	if b.a.owner != o {
-		return fmt.Errorf("%w: Free of a buffer of %s on %s", ErrForeignBuffer, b.a.owner.spec, o.spec)
+		return fmt.Errorf("%w: Free: the buffer was %s", ErrForeignBuffer, o.foreign(b))
 	}
 	o.mu.RLock()
 	defer o.mu.RUnlock()
@@ -329,7 +341,7 @@ func (o *Owner) own(op, name string, b Buffer) error {
 		return fmt.Errorf("%w: %s: %s is the zero Buffer", ErrNilBuffer, op, name)
 	}
 	if b.a.owner != o {
-		return fmt.Errorf("%w: %s: %s was allocated on %s, not on %s", ErrForeignBuffer, op, name, b.a.owner.spec, o.spec)
+		return fmt.Errorf("%w: %s: %s was %s", ErrForeignBuffer, op, name, o.foreign(b))
 	}
 	return nil
 }

@@ -451,3 +451,18 @@ func TestBeginPassAlphaInDType(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A buffer of another Backend value of the same spec: the message tells the two values apart.
+func TestOwnerForeignMessage(t *testing.T) {
+	a, _ := testOwner(t)
+	b, _ := testOwner(t)
+	x, y := alloc(t, a, 4), alloc(t, b, 4)
+	_, err := b.BeginPass(formula.Forward, formula.ReLU(), y, x, Buffer{})
+	want := fmt.Sprintf("x was allocated by test:0 backend #%d, not by this test:0 backend #%d", a.id, b.id)
+	if !errors.Is(err, ErrForeignBuffer) || !strings.Contains(err.Error(), want) {
+		t.Errorf("pass with a foreign input: %v; want ErrForeignBuffer saying %q", err, want)
+	}
+	if err := b.Free(x); !errors.Is(err, ErrForeignBuffer) || !strings.Contains(err.Error(), fmt.Sprintf("#%d", a.id)) {
+		t.Errorf("Free of a foreign buffer: %v", err)
+	}
+}
