@@ -53,18 +53,38 @@ func mustOpen(t *testing.T, open Opener) core.Backend {
 // the others is checked in BadInput.
 func dtypes(b core.Backend) []formula.DType { return b.Info().DTypes.List() }
 
-// activations returns the activations pass p is checked with. long adds the non-default α: zero,
-// negative (not for backward from output), a value that is not exactly representable.
+// activations returns the activations pass p is checked with: every kind at its default α, and with
+// long the other α of extraAlphas (those below zero not for backward from output, which refuses them).
+// A kind added to formula.Kinds is checked at its default α without a change here.
 func activations(p formula.Pass, long bool) []formula.Activation {
-	acts := []formula.Activation{formula.ReLU(), formula.LeakyReLU(formula.DefaultLeakyReLUAlpha), formula.ELU(formula.DefaultELUAlpha)}
+	var acts []formula.Activation
+	for _, k := range formula.Kinds {
+		acts = append(acts, k.Default())
+	}
 	if !long {
 		return acts
 	}
-	acts = append(acts, formula.LeakyReLU(0.2), formula.LeakyReLU(0), formula.ELU(0.37), formula.ELU(2.5), formula.ELU(0))
+	var negative []formula.Activation
+	for _, k := range formula.Kinds {
+		for _, a := range extraAlphas[k] {
+			if a < 0 {
+				negative = append(negative, k.WithAlpha(a))
+			} else {
+				acts = append(acts, k.WithAlpha(a))
+			}
+		}
+	}
 	if p != formula.BackwardFromOutput {
-		acts = append(acts, formula.LeakyReLU(-0.3), formula.ELU(-0.8))
+		acts = append(acts, negative...)
 	}
 	return acts
+}
+
+// extraAlphas are the α each kind is also checked with: zero, negative, and values that are not exactly
+// representable in any dtype or that scale by more than 2.
+var extraAlphas = map[formula.Kind][]float64{
+	formula.KindLeakyReLU: {0.2, 0, -0.3},
+	formula.KindELU:       {0.37, 2.5, 0, -0.8},
 }
 
 func seed(t *testing.T) *rand.Rand {
