@@ -44,6 +44,72 @@ func poolLen(cache int64, sizes []int, elemSize int) int {
 	return l
 }
 
+// pools are the four buffers one dtype's sweep works in, each poolLen elements long so that it holds
+// every rotation set of every size: one allocation each, however many sizes and sets, so that no row
+// pays for allocating. x and dy hold the inputs, y = f(x) (the input of backward from output), and out
+// the result of every call.
+type pools struct{ x, dy, y, out backend.Buffer }
+
+func allocPools(b backend.Backend, dt backend.DType, l int) (pools, error) {
+	bufs, err := allocAll(b, dt, l, 4)
+	if err != nil {
+		return pools{}, err
+	}
+	return pools{x: bufs[0], dy: bufs[1], y: bufs[2], out: bufs[3]}, nil
+}
+
+// free frees the pools. It reports nothing: it runs once the sweep is over or has already failed.
+func (p pools) free(b backend.Backend) {
+	for _, buf := range []backend.Buffer{p.x, p.dy, p.y, p.out} {
+		b.Free(buf)
+	}
+}
+
+// fillPools uploads the inputs x and dy (each as long as the pools) and writes the two output pools
+// once before any timing: the first write to fresh memory costs a page fault (CPU) or a mapping (some
+// GPU drivers), and the rotation may not come round to it during a row's warm-up.
+func fillPools[T backend.Float](b backend.Backend, p pools, x, dy []T) error {
+	if err := b.Upload(p.x, backend.HostOf(x)); err != nil {
+		return err
+	}
+	if err := b.Upload(p.dy, backend.HostOf(dy)); err != nil {
+		return err
+	}
+	for _, out := range []backend.Buffer{p.y, p.out} {
+		if err := b.Copy(out, p.x); err != nil {
+			return err
+		}
+	}
+	return b.Sync()
+}
+
+// rotationSet is one size's share of the pools: k sets of views of n elements, set i of every pool at
+// the same offset, which that size's calls rotate among.
+type rotationSet struct {
+	n, k          int
+	x, dy, y, out []backend.Buffer
+}
+
+// rotationSets cuts the pools into the rotation sets of each size, in the order of sizes.
+func (p pools) rotationSets(cache int64, sizes []int, elemSize int) ([]rotationSet, error) {
+	sets := make([]rotationSet, len(sizes))
+	for si, n := range sizes {
+		k := rotations(cache, n, elemSize)
+		s := rotationSet{n: n, k: k}
+		for _, v := range []struct {
+			dst  *[]backend.Buffer
+			pool backend.Buffer
+		}{{&s.x, p.x}, {&s.dy, p.dy}, {&s.y, p.y}, {&s.out, p.out}} {
+			var err error
+			if *v.dst, err = views(v.pool, n, k); err != nil {
+				return nil, err
+			}
+		}
+		sets[si] = s
+	}
+	return sets, nil
+}
+
 // views cuts k views of n elements from the start of pool, one every stride(n, k) elements.
 func views(pool backend.Buffer, n, k int) ([]backend.Buffer, error) {
 	out := make([]backend.Buffer, k)
@@ -58,6 +124,7 @@ func views(pool backend.Buffer, n, k int) ([]backend.Buffer, error) {
 	return out, nil
 }
 
+// allocAll allocates k buffers of n elements of dt, or none: on an error it frees those it had.
 func allocAll(b backend.Backend, dt backend.DType, n, k int) ([]backend.Buffer, error) {
 	var bufs []backend.Buffer
 	for range k {

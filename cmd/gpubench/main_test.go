@@ -486,6 +486,27 @@ func TestRotations(t *testing.T) {
 	}
 }
 
+// The device's buffers and the host's copies are picked by the same function: each pass gets its
+// inputs in the order the Backend methods take them, and a pass without buffer names is an error.
+func TestOperands(t *testing.T) {
+	for _, c := range []struct {
+		p        backend.Pass
+		in1, in2 string
+	}{
+		{backend.Forward, "x", ""},
+		{backend.BackwardFromInput, "dy", "x"},
+		{backend.BackwardFromOutput, "dy", "y"},
+	} {
+		in1, in2, err := operands(c.p, "x", "dy", "y")
+		if err != nil || in1 != c.in1 || in2 != c.in2 {
+			t.Errorf("operands(%s) = %q, %q, %v; want %q, %q", c.p, in1, in2, err, c.in1, c.in2)
+		}
+	}
+	if _, _, err := operands(backend.Pass(0), "x", "dy", "y"); err == nil {
+		t.Error("operands of an invalid pass: no error")
+	}
+}
+
 func TestViewsAreAlignedAndDisjoint(t *testing.T) {
 	b := backendCPU(t)
 	for _, c := range []struct{ n, k int }{{1000, 5}, {1024, 3}, {1, 7}, {100, 1}} {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -51,21 +50,33 @@ func (e *bench) step(desc string) {
 	e.progress.step(desc)
 }
 
+// note records a note for the report, once however often it is made.
+func (e *bench) note(s string) {
+	if !slices.Contains(e.rep.Notes, s) {
+		e.rep.Notes = append(e.rep.Notes, s)
+	}
+}
+
+// dtypeRunners measure each dtype with its Go storage type. A dtype without an entry is reported as an
+// error of that device and dtype, never measured as another one.
+var dtypeRunners = map[backend.DType]func(*bench, *device) error{
+	backend.Float32: runDType[float32],
+	backend.Float64: runDType[float64],
+}
+
 func (e *bench) run() {
 	e.inputs = map[backend.DType]any{}
 	for _, d := range e.devs {
 		for _, dt := range e.cfg.dtypes {
 			end := e.done + e.stepsPerDType()
 			var err error
-			switch {
+			switch runDT, ok := dtypeRunners[dt]; {
 			case !d.info.DTypes.Has(dt):
 				e.rep.Notes = append(e.rep.Notes, fmt.Sprintf("%s: %s skipped: the device does not support it (it has %s)", d.info.Spec, dt, d.info.DTypes))
-			case dt == backend.Float32:
-				err = runDType[float32](e, d)
-			case dt == backend.Float64:
-				err = runDType[float64](e, d)
-			default:
+			case !ok:
 				err = fmt.Errorf("gpubench has no measurements for %s", dt)
+			default:
+				err = runDT(e, d)
 			}
 			if err != nil {
 				e.rep.Errors = append(e.rep.Errors, fmt.Sprintf("%s %s: %v", d.info.Spec, dt, err))
@@ -79,176 +90,168 @@ func (e *bench) run() {
 	}
 }
 
-// runDType measures dtype T on d: the copy roofline at every size, then every activation × size × pass.
-// Four pools (x, dy, y, out) hold every rotation set of every size; y = f(x) is computed on the device
-// once per activation.
+// sweep is one dtype's measurement on one device, in Go element type T.
+type sweep[T backend.Float] struct {
+	e     *bench
+	d     *device
+	dt    backend.DType
+	in    *inputs[T]
+	pools pools
+	check *checkBuffers[T] // nil with -verify=false
+}
+
+// runDType measures dtype T on d: the copy roofline at every size, then every activation × size ×
+// pass, each row verified first (unless -verify=false), then timed. Four pools (x, dy, y, out) hold
+// every rotation set of every size; y = f(x) is computed on the device once per activation.
 func runDType[T backend.Float](e *bench, d *device) error {
-	b, cfg := d.b, e.cfg
-	dt := backend.DTypeOf[T]()
-	in := hostInputs[T](e)
-	l := poolLen(d.cache, cfg.sizes, dt.Size())
-	pools, err := allocAll(b, dt, l, 4)
-	if err != nil {
+	s := &sweep[T]{e: e, d: d, dt: backend.DTypeOf[T](), in: hostInputs[T](e), check: newCheckBuffers[T](e.cfg)}
+	l := poolLen(d.cache, e.cfg.sizes, s.dt.Size())
+	var err error
+	if s.pools, err = allocPools(d.b, s.dt, l); err != nil {
 		return fmt.Errorf("allocating 4 buffers of %d elements: %w", l, err)
 	}
-	defer func() {
-		for _, p := range pools {
-			b.Free(p)
-		}
-	}()
-	px, pdy, py, pout := pools[0], pools[1], pools[2], pools[3]
-	if err := b.Upload(px, backend.HostOf(in.x[:l])); err != nil {
+	defer s.pools.free(d.b)
+	if err := fillPools(d.b, s.pools, s.in.x[:l], s.in.dy[:l]); err != nil {
 		return err
 	}
-	if err := b.Upload(pdy, backend.HostOf(in.dy[:l])); err != nil {
+	if err := warmUpDevice(d.b, s.pools, e.cfg.warmup); err != nil {
 		return err
 	}
-	// Write the output pools once before timing: the first write to fresh memory costs a page fault
-	// (CPU) or a mapping (some GPU drivers), and the rotation may not come round to it during warm-up.
-	for _, p := range []backend.Buffer{py, pout} {
-		if err := b.Copy(p, px); err != nil {
+	sets, err := s.pools.rotationSets(d.cache, e.cfg.sizes, s.dt.Size())
+	if err != nil {
+		return err
+	}
+	copies, err := s.measureCopies(sets)
+	if err != nil {
+		return err
+	}
+	for _, act := range e.cfg.acts {
+		if err := s.computeY(act); err != nil {
 			return err
 		}
+		for si, set := range sets {
+			for _, p := range e.cfg.passes {
+				if err := s.measureRow(set, copies[si], p, act); err != nil {
+					return err
+				}
+			}
+		}
 	}
-	if err := b.Sync(); err != nil {
-		return err
-	}
-	// Bring the device out of its idle clocks before the first row: copy the pools for a while.
-	for start := time.Now(); time.Since(start) < min(deviceWarmup, 50*cfg.warmup); {
-		if err := b.Copy(pout, px); err != nil {
+	return nil
+}
+
+// warmUpDevice brings the device out of its idle clocks before the first row: it copies the pools for
+// deviceWarmup (or 50 × -warmup when that is shorter).
+func warmUpDevice(b backend.Backend, p pools, warmup time.Duration) error {
+	for start := time.Now(); time.Since(start) < min(deviceWarmup, 50*warmup); {
+		if err := b.Copy(p.out, p.x); err != nil {
 			return err
 		}
 		if err := b.Sync(); err != nil {
 			return err
 		}
 	}
-	type set struct {
-		k, n          int
-		x, dy, y, out []backend.Buffer
-	}
-	sets := make([]set, len(cfg.sizes))
-	for si, n := range cfg.sizes {
-		k := rotations(d.cache, n, dt.Size())
-		s := set{k: k, n: n}
-		for _, v := range []struct {
-			dst  *[]backend.Buffer
-			pool backend.Buffer
-		}{{&s.x, px}, {&s.dy, pdy}, {&s.y, py}, {&s.out, pout}} {
-			if *v.dst, err = views(v.pool, n, k); err != nil {
-				return err
-			}
-		}
-		sets[si] = s
-	}
+	return nil
+}
 
-	// The roofline: the device's own copy, x into out, at every size.
-	copies := make([]timing, len(cfg.sizes))
-	for si, s := range sets {
-		e.step(fmt.Sprintf("%s %s n=%d copy", d.info.Spec, dt, s.n))
-		t, err := measureCalls(d, cfg, s.k, 0, func(i int) error { return b.Copy(s.out[i], s.x[i]) })
+// measureCopies measures the roofline: the device's own copy of x into out at every size, rotating
+// among the same sets as the passes. It records a CopyRow per size and returns the timings, one per
+// size, against which each row's % copy is computed.
+func (s *sweep[T]) measureCopies(sets []rotationSet) ([]timing, error) {
+	e, d, b := s.e, s.d, s.d.b
+	copies := make([]timing, len(sets))
+	for si, set := range sets {
+		e.step(fmt.Sprintf("%s %s n=%d copy", d.info.Spec, s.dt, set.n))
+		t, err := measureCalls(d, e.cfg, set.k, 0, func(i int) error { return b.Copy(set.out[i], set.x[i]) })
 		if err != nil {
-			return fmt.Errorf("copy n=%d: %w", s.n, err)
+			return nil, fmt.Errorf("copy n=%d: %w", set.n, err)
 		}
 		copies[si] = t
 		bs, basis := t.basis()
 		e.rep.Copy = append(e.rep.Copy, CopyRow{
-			Backend: d.info.Spec, DType: dt.String(), N: s.n, Timing: basis,
-			MedianNs: bs.Median, P10Ns: bs.P10, P90Ns: bs.P90, GBps: gbps(2, s.n, dt, bs.Median), Buffers: s.k,
+			Backend: d.info.Spec, DType: s.dt.String(), N: set.n, Timing: basis,
+			MedianNs: bs.Median, P10Ns: bs.P10, P90Ns: bs.P90, GBps: gbps(2, set.n, s.dt, bs.Median), Buffers: set.k,
 		})
 	}
+	return copies, nil
+}
 
-	// Only set 0 is verified, so only its part of y comes back to the host.
-	var hostY, got []T
-	maxN := slices.Max(cfg.sizes)
-	if cfg.verify {
-		got = make([]T, maxN)
-		if slices.Contains(cfg.passes, backend.BackwardFromOutput) {
-			hostY = make([]T, maxN)
-		}
+// computeY runs act forward over the whole x pool into the y pool, the input of backward from output
+// at every size, and reads set 0's part of it back (as long as the largest size) where rows are
+// verified against it.
+func (s *sweep[T]) computeY(act backend.Activation) error {
+	b := s.d.b
+	if err := b.Forward(act, s.pools.y, s.pools.x); err != nil {
+		return fmt.Errorf("%s forward over the pool: %w", act, err)
 	}
-	poison := make([]T, len(got))
-	for i := range poison {
-		poison[i] = T(math.NaN())
+	if s.check == nil || s.check.y == nil {
+		return nil
 	}
-	for _, act := range cfg.acts {
-		if err := b.Forward(act, py, px); err != nil {
-			return fmt.Errorf("%s forward over the pool: %w", act, err)
-		}
-		if hostY != nil {
-			head, err := py.Slice(0, maxN)
-			if err == nil {
-				err = b.Download(backend.HostOf(hostY), head)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		for si, s := range sets {
-			for _, p := range cfg.passes {
-				e.step(fmt.Sprintf("%s %s n=%d %s %s", d.info.Spec, dt, s.n, p, act))
-				if _, err := backend.Check(p, act); err != nil {
-					// Backward from output with α < 0 is refused by design (SEMANTICS §1.3).
-					note := fmt.Sprintf("%s %s skipped: %v", p, act, err)
-					if !slices.Contains(e.rep.Notes, note) {
-						e.rep.Notes = append(e.rep.Notes, note)
-					}
-					continue
-				}
-				in1, in2 := s.x, make([]backend.Buffer, s.k)
-				switch p {
-				case backend.BackwardFromInput:
-					in1, in2 = s.dy, s.x
-				case backend.BackwardFromOutput:
-					in1, in2 = s.dy, s.y
-				}
-				call := func(i int) error { return backend.Run(b, p, act, s.out[i], in1[i], in2[i]) }
-				// Verify first, and let that call be the first of the warm-up: poison the output of set 0,
-				// run the pass on it and compare every element with the oracle (a kernel that writes
-				// nothing cannot pass on stale results).
-				var res *verify.Result
-				var warmed time.Duration
-				if cfg.verify {
-					err := b.Upload(s.out[0], backend.HostOf(poison[:s.n]))
-					if err == nil {
-						t0 := time.Now()
-						if err = call(0); err == nil {
-							err = b.Sync()
-						}
-						warmed = max(time.Since(t0), 1)
-					}
-					if err == nil {
-						err = b.Download(backend.HostOf(got[:s.n]), s.out[0])
-					}
-					if err != nil {
-						return fmt.Errorf("%s %s n=%d: verifying: %w", p, act, s.n, err)
-					}
-					a, c := in.x[:s.n], []T(nil)
-					switch p {
-					case backend.BackwardFromInput:
-						a, c = in.dy[:s.n], in.x[:s.n]
-					case backend.BackwardFromOutput:
-						a, c = in.dy[:s.n], hostY[:s.n]
-					}
-					r := checkParallel(p, act, got[:s.n], a, c, d.info.Denormals)
-					res = &r
-				}
-				t, err := measureCalls(d, cfg, s.k, warmed, call)
-				if err != nil {
-					return fmt.Errorf("%s %s n=%d: %w", p, act, s.n, err)
-				}
-				r := makeRow(d, p, act, dt, s.n, s.k, t, copies[si])
-				if res != nil {
-					ok := res.OK()
-					r.OK, r.MaxULP, r.TolULP = &ok, &res.MaxULP, res.Tolerance
-					if !ok {
-						r.Mismatch = res.String()
-					}
-				}
-				e.rep.Rows = append(e.rep.Rows, r)
-			}
-		}
+	head, err := s.pools.y.Slice(0, len(s.check.y))
+	if err == nil {
+		err = b.Download(backend.HostOf(s.check.y), head)
 	}
+	return err
+}
+
+// measureRow measures pass p of act at one size and appends the row: verified first (that call is the
+// first of the warm-up), then timed. A pass that cannot run act is noted once and skipped: backward
+// from output with α < 0 is refused by design (SEMANTICS §1.3).
+func (s *sweep[T]) measureRow(set rotationSet, copyT timing, p backend.Pass, act backend.Activation) error {
+	e, d := s.e, s.d
+	e.step(fmt.Sprintf("%s %s n=%d %s %s", d.info.Spec, s.dt, set.n, p, act))
+	if _, err := backend.Check(p, act); err != nil {
+		e.note(fmt.Sprintf("%s %s skipped: %v", p, act, err))
+		return nil
+	}
+	in1, in2, err := operands(p, set.x, set.dy, set.y)
+	if err != nil {
+		return err
+	}
+	if in2 == nil {
+		in2 = make([]backend.Buffer, set.k) // Forward's: zero Buffers, which it ignores
+	}
+	call := func(i int) error { return backend.Run(d.b, p, act, set.out[i], in1[i], in2[i]) }
+	var res *verify.Result
+	var warmed time.Duration
+	if s.check != nil {
+		r, took, err := s.verifyRow(set, p, act, call)
+		if err != nil {
+			return fmt.Errorf("%s %s n=%d: verifying: %w", p, act, set.n, err)
+		}
+		res, warmed = &r, took
+	}
+	t, err := measureCalls(d, e.cfg, set.k, warmed, call)
+	if err != nil {
+		return fmt.Errorf("%s %s n=%d: %w", p, act, set.n, err)
+	}
+	r := makeRow(d, p, act, s.dt, set.n, set.k, t, copyT)
+	if res != nil {
+		recordCheck(&r, *res)
+	}
+	e.rep.Rows = append(e.rep.Rows, r)
 	return nil
+}
+
+// operands picks the inputs of pass p, in the order the Backend methods take them after the output
+// (backend.Pass.Args): x for Forward (in2 is then the zero S); dy and x backward from input; dy and y
+// backward from output. It serves the device's buffers and the host's copies alike, so the two cannot
+// disagree. An input name it does not know is an error, never another input.
+func operands[S any](p backend.Pass, x, dy, y S) (in1, in2 S, err error) {
+	byName := map[string]S{"x": x, "dy": dy, "y": y}
+	args := p.Args()
+	if len(args) < 2 || len(args) > 3 {
+		return in1, in2, fmt.Errorf("%s: gpubench knows no inputs for buffers %q", p, args)
+	}
+	var in [2]S
+	for i, name := range args[1:] {
+		v, ok := byName[name]
+		if !ok {
+			return in1, in2, fmt.Errorf("%s: gpubench has no input named %q", p, name)
+		}
+		in[i] = v
+	}
+	return in[0], in[1], nil
 }
 
 // gbps is the effective bandwidth of moving arrays arrays of n elements of dt in ns nanoseconds.
@@ -259,6 +262,8 @@ func gbps(arrays, n int, dt backend.DType, ns float64) float64 {
 	return float64(arrays) * float64(n) * float64(dt.Size()) / ns
 }
 
+// makeRow turns one row's timings into its Row: bandwidth from the basis timing, and as a share of the
+// copy at the same size and of the device's theoretical peak.
 func makeRow(d *device, p backend.Pass, act backend.Activation, dt backend.DType, n, k int, t, copyT timing) Row {
 	bs, basis := t.basis()
 	cs, _ := copyT.basis()
