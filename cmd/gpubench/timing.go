@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/stat"
+
+	"github.com/gpuact/gpuact/backend"
 )
 
 const (
@@ -49,36 +51,73 @@ func (t timing) basis() (stats, string) {
 	return t.host, "host"
 }
 
-// measureCalls times call(i), where i cycles through the k rotation sets from set 1: warm-up, then host
-// time per synchronised call, then (with a Timer) device time per call, then (async devices) enqueue
-// cost. warmed is how long the caller's own synchronised call(0) took, just before (0: none); it counts
-// as warm-up.
+// rotation calls call(i) with i cycling through the k rotation sets, so that consecutive calls touch
+// different buffers (see rotations).
+type rotation struct {
+	i, k int
+	call func(i int) error
+}
+
+func (r *rotation) next() error {
+	err := r.call(r.i)
+	r.i = (r.i + 1) % r.k
+	return err
+}
+
+// measureCalls times call(i), where i cycles through the k rotation sets from set 1 (set 0's buffers
+// are the ones the caller's verification call just touched): warm-up, then host time per synchronised
+// call, then (with a Timer) device time per call, then (async devices) enqueue cost. warmed is how long
+// the caller's own synchronised call(0) took, just before (0: none); it counts as warm-up.
 func measureCalls(d *device, cfg config, k int, warmed time.Duration, call func(i int) error) (timing, error) {
 	var t timing
-	i := 1 % k
-	next := func() error {
-		err := call(i)
-		i = (i + 1) % k
-		return err
-	}
-	b := d.b
-	if err := b.Sync(); err != nil {
+	r := &rotation{i: 1 % k, k: k, call: call}
+	perCall, err := warmUp(d.b, cfg.warmup, warmed, r.next)
+	if err != nil {
 		return t, err
+	}
+	if t.host, err = timeHost(d.b, cfg, perCall, r.next); err != nil {
+		return t, err
+	}
+	if d.timer != nil {
+		if t.kernel, err = timeKernel(d.timer, cfg, r.next); err != nil {
+			return t, err
+		}
+	}
+	if d.async {
+		if t.enqueue, err = timeEnqueue(d.b, cfg, time.Duration(t.host.Median), r.next); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// warmUp makes synchronised calls for at least warmup (one at least, counting the caller's call of
+// warmed, when there was one), so that caches, clocks and the driver have settled before sampling. It
+// returns the mean time of a synchronised call, from which the host timing sizes its batches.
+func warmUp(b backend.Backend, warmup, warmed time.Duration, next func() error) (time.Duration, error) {
+	if err := b.Sync(); err != nil {
+		return 0, err
 	}
 	start, calls := time.Now(), 0
 	if warmed > 0 {
 		start, calls = start.Add(-warmed), 1
 	}
-	for calls == 0 || time.Since(start) < cfg.warmup {
+	for calls == 0 || time.Since(start) < warmup {
 		if err := next(); err != nil {
-			return t, err
+			return 0, err
 		}
 		if err := b.Sync(); err != nil {
-			return t, err
+			return 0, err
 		}
 		calls++
 	}
-	hb := batchFor(time.Since(start)/time.Duration(calls), hostSampleTarget)
+	return time.Since(start) / time.Duration(calls), nil
+}
+
+// timeHost samples the wall time of a call and its Sync: what a caller that waits for every result
+// sees, on every backend.
+func timeHost(b backend.Backend, cfg config, perCall time.Duration, next func() error) (stats, error) {
+	hb := batchFor(perCall, hostSampleTarget)
 	host, err := sample(cfg, func() (float64, error) {
 		t0 := time.Now()
 		for range hb {
@@ -92,51 +131,55 @@ func measureCalls(d *device, cfg config, k int, warmed time.Duration, call func(
 		return float64(time.Since(t0).Nanoseconds()) / float64(hb), nil
 	})
 	if err != nil {
-		return t, err
+		return stats{}, err
 	}
-	t.host = summarize(host, hb)
+	return summarize(host, hb), nil
+}
 
-	if d.timer != nil {
-		one, err := d.timer.TimeDevice(next)
-		if err != nil {
-			return t, err
-		}
-		kb := batchFor(one, kernelSampleTarget)
-		kernel, err := sample(cfg, func() (float64, error) {
-			dt, err := d.timer.TimeDevice(func() error {
-				for range kb {
-					if err := next(); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			return float64(dt.Nanoseconds()) / float64(kb), err
-		})
-		if err != nil {
-			return t, err
-		}
-		t.kernel = summarize(kernel, kb)
+// timeKernel samples the device time of a call from the backend's own events (CUDA events, OpenCL
+// profiling), which leave out the host's cost of queuing and waiting: the basis of bandwidth where a
+// device has them.
+func timeKernel(timer backend.Timer, cfg config, next func() error) (stats, error) {
+	one, err := timer.TimeDevice(next)
+	if err != nil {
+		return stats{}, err
 	}
-
-	if d.async {
-		eb := batchFor(time.Duration(t.host.Median), hostSampleTarget)
-		enq, err := sample(cfg, func() (float64, error) {
-			t0 := time.Now()
-			for range eb {
+	kb := batchFor(one, kernelSampleTarget)
+	kernel, err := sample(cfg, func() (float64, error) {
+		dt, err := timer.TimeDevice(func() error {
+			for range kb {
 				if err := next(); err != nil {
-					return 0, err
+					return err
 				}
 			}
-			ns := float64(time.Since(t0).Nanoseconds()) / float64(eb)
-			return ns, b.Sync()
+			return nil
 		})
-		if err != nil {
-			return t, err
-		}
-		t.enqueue = summarize(enq, eb)
+		return float64(dt.Nanoseconds()) / float64(kb), err
+	})
+	if err != nil {
+		return stats{}, err
 	}
-	return t, nil
+	return summarize(kernel, kb), nil
+}
+
+// timeEnqueue samples the host time of queuing a call without waiting for it (asynchronous backends):
+// the cost a caller pays per call when it keeps the device busy. hostPerCall sizes the batches.
+func timeEnqueue(b backend.Backend, cfg config, hostPerCall time.Duration, next func() error) (stats, error) {
+	eb := batchFor(hostPerCall, hostSampleTarget)
+	enq, err := sample(cfg, func() (float64, error) {
+		t0 := time.Now()
+		for range eb {
+			if err := next(); err != nil {
+				return 0, err
+			}
+		}
+		ns := float64(time.Since(t0).Nanoseconds()) / float64(eb)
+		return ns, b.Sync()
+	})
+	if err != nil {
+		return stats{}, err
+	}
+	return summarize(enq, eb), nil
 }
 
 // batchFor is how many calls of length per make a sample of about target.
