@@ -37,7 +37,7 @@ func newCheckBuffers[T backend.Float](cfg config) *checkBuffers[T] {
 		c.y = make([]T, maxN)
 	}
 	for i := range c.poison {
-		c.poison[i] = T(math.NaN())
+		c.poison[i] = toStorage[T](math.NaN())
 	}
 	return c
 }
@@ -78,7 +78,10 @@ func head[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// checkParallel is verify.Check over chunks on every core: the oracle is slower than the passes.
+// checkParallel is verify.Check over chunks on every core: the oracle is slower than the passes. The
+// slices are in the storage type T and go to verify as they are: verify and the oracle own the
+// arithmetic (each formula in the dtype's compute type) and the tolerance, which is the storage
+// dtype's, so gpubench converts nothing here; it only cuts the slices into chunks and sums the results.
 func checkParallel[T backend.Float](p backend.Pass, act backend.Activation, got, a, c []T, denormals bool) verify.Result {
 	const chunk = 1 << 16
 	n := len(got)

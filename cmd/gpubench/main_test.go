@@ -507,6 +507,31 @@ func TestOperands(t *testing.T) {
 	}
 }
 
+// The inputs every row runs on: in [-4, 4), never zero, the same for the same seed, different chunks
+// from different streams; in every storage type.
+func TestFillRandom(t *testing.T) {
+	testFillRandom[float32](t)
+	testFillRandom[float64](t)
+}
+
+func testFillRandom[T backend.Float](t *testing.T) {
+	const n = 1<<20 + 5 // two chunks
+	a, b := make([]T, n), make([]T, n)
+	fillRandom(a, 7)
+	fillRandom(b, 7)
+	if !slices.Equal(a, b) {
+		t.Errorf("%s: the same seed gave different values", backend.DTypeOf[T]())
+	}
+	for i, v := range a {
+		if f := fromStorage(v); f == 0 || f < -4 || f >= 4 || f != f {
+			t.Fatalf("%s: [%d] = %v, want a value in [-4, 4), not zero", backend.DTypeOf[T](), i, f)
+		}
+	}
+	if slices.Equal(a[:5], a[1<<20:]) {
+		t.Errorf("%s: the second chunk repeats the first", backend.DTypeOf[T]())
+	}
+}
+
 func TestViewsAreAlignedAndDisjoint(t *testing.T) {
 	b := backendCPU(t)
 	for _, c := range []struct{ n, k int }{{1000, 5}, {1024, 3}, {1, 7}, {100, 1}} {

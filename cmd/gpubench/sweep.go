@@ -90,7 +90,7 @@ func (e *bench) run() {
 	}
 }
 
-// sweep is one dtype's measurement on one device, in Go element type T.
+// sweep is one dtype's measurement on one device, T being its storage type (see values.go).
 type sweep[T backend.Float] struct {
 	e     *bench
 	d     *device

@@ -7,6 +7,22 @@ import (
 	"github.com/gpuact/gpuact/backend"
 )
 
+// Storage and compute types. The sweep's generic code is written over T, the storage type: the Go
+// type of a buffer's elements on the host, which is what Upload and Download copy, and what gpubench
+// slices and hands on, nothing more. It does no arithmetic and no comparison in T. The values gpubench
+// makes are computed in float64, which holds every value of every dtype exactly and is at least as wide
+// as any dtype's compute type (backend.DType.Compute), and are stored through toStorage; a stored value
+// is read through fromStorage; the results are compared with the oracle by package verify (see
+// checkParallel), which evaluates each formula in the compute type SEMANTICS §2 names for the dtype.
+// A storage type whose Go conversions are not its rounding (a 16-bit type that computes in float32)
+// then needs these two helpers taught, not the code that uses them.
+
+// toStorage rounds v to the nearest value of T, ties to even (for float32 and float64, Go's conversion).
+func toStorage[T backend.Float](v float64) T { return T(v) }
+
+// fromStorage returns the value v holds, exactly.
+func fromStorage[T backend.Float](v T) float64 { return float64(v) }
+
 // inputs are the host copies of x and dy that every device's pools are filled from.
 type inputs[T backend.Float] struct{ x, dy []T }
 
@@ -28,7 +44,8 @@ func hostInputs[T backend.Float](e *bench) *inputs[T] {
 	return in
 }
 
-// fillRandom fills s with values uniform in [-4, 4) (never zero) on every core, reproducibly per seed.
+// fillRandom fills s with values uniform in [-4, 4) (never zero: a value that rounds to zero in T is
+// replaced by 1) on every core, reproducibly per seed.
 func fillRandom[T backend.Float](s []T, seed uint64) {
 	const chunk = 1 << 20
 	var wg sync.WaitGroup
@@ -36,9 +53,9 @@ func fillRandom[T backend.Float](s []T, seed uint64) {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(seed, uint64(lo)))
 			for i := range s[lo:min(lo+chunk, len(s))] {
-				v := T(8*rng.Float64() - 4)
-				if v == 0 {
-					v = 1
+				v := toStorage[T](8*rng.Float64() - 4)
+				if fromStorage(v) == 0 {
+					v = toStorage[T](1)
 				}
 				s[lo+i] = v
 			}
