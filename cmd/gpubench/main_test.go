@@ -42,7 +42,7 @@ func TestRunTable(t *testing.T) {
 		t.Errorf("%d rows ok, want 36:\n%s", got, r)
 	}
 	for _, want := range []string{"Results", "copy GB/s", "% copy", "Summary", "Best backend: cpu", "forward", "backward-input",
-		"backward-output", "all 36 rows match the CPU oracle", "leakyrelu:0.01", "elu:1", "sysfs LLC"} {
+		"backward-output", "all 36 rows match the CPU oracle", "leakyrelu:0.01", "elu:1", "sysfs LLC", "within SEMANTICS §2"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r)
 		}
@@ -421,7 +421,7 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("-h: %s", r)
 	}
 	for _, flag := range []string{"-backend", "-list", "-min", "-max", "-n", "-dtype", "-pass", "-act", "-time", "-warmup", "-reps",
-		"-verify", "-cache", "-format", "-o", "-plot", "-compare", "Examples:", "Exit status"} {
+		"-verify", "-cache", "-format", "-o", "-plot", "-compare", "Examples:", "Exit status", "docs/SEMANTICS.md"} {
 		if !strings.Contains(r.stderr, flag) {
 			t.Errorf("-h does not document %s", flag)
 		}
