@@ -187,9 +187,9 @@ func (s *sweep[T]) computeY(act backend.Activation) error {
 	if s.check == nil || s.check.y == nil {
 		return nil
 	}
-	head, err := s.pools.y.Slice(0, len(s.check.y))
+	set0, err := s.pools.y.Slice(0, len(s.check.y))
 	if err == nil {
-		err = b.Download(backend.HostOf(s.check.y), head)
+		err = b.Download(backend.HostOf(s.check.y), set0)
 	}
 	return err
 }
