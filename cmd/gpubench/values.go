@@ -9,13 +9,15 @@ import (
 
 // Storage and compute types. The sweep's generic code is written over T, the storage type: the Go
 // type of a buffer's elements on the host, which is what Upload and Download copy, and what gpubench
-// slices and hands on, nothing more. It does no arithmetic and no comparison in T. The values gpubench
-// makes are computed in float64, which holds every value of every dtype exactly and is at least as wide
-// as any dtype's compute type (backend.DType.Compute), and are stored through toStorage; a stored value
-// is read through fromStorage; the results are compared with the oracle by package verify (see
-// checkParallel), which evaluates each formula in the compute type SEMANTICS §2 names for the dtype.
-// A storage type whose Go conversions are not its rounding (a 16-bit type that computes in float32)
-// then needs these two helpers taught, not the code that uses them.
+// slices and hands on, nothing more. It does no arithmetic and no comparison in T:
+//   - the values gpubench makes are computed in float64, which holds every value of every dtype exactly
+//     and is at least as wide as any dtype's compute type (backend.DType.Compute), and stored through
+//     toStorage; a stored value is read back through fromStorage;
+//   - results are compared with the oracle by package verify (see checkParallel), which evaluates the
+//     references of SEMANTICS §2 for the dtype itself.
+//
+// A storage type whose Go conversion is not its rounding (a 16-bit type that computes in float32) then
+// needs these two helpers taught, not the code that uses them.
 
 // toStorage rounds v to the nearest value of T, ties to even (for float32 and float64, Go's conversion).
 func toStorage[T backend.Float](v float64) T { return T(v) }
