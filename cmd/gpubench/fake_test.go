@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gpuact/gpuact/backend"
-	"github.com/gpuact/gpuact/backend/cpu"
 )
 
 // corrupt is the CPU backend with a bug: Forward writes a wrong value into the middle element.
@@ -34,20 +33,24 @@ func addOne(b backend.Backend, buf backend.Buffer) error {
 	if err != nil {
 		return err
 	}
-	if buf.DType() == backend.Float32 {
-		v := []float32{0}
-		if err := backend.Download(b, v, mid); err != nil {
-			return err
-		}
-		v[0]++
-		return backend.Upload(b, mid, v)
+	switch dt := buf.DType(); dt {
+	case backend.Float32:
+		return addOneTo[float32](b, mid)
+	case backend.Float64:
+		return addOneTo[float64](b, mid)
+	default:
+		return fmt.Errorf("corrupt: no way to add one to a %s element", dt)
 	}
-	v := []float64{0}
-	if err := backend.Download(b, v, mid); err != nil {
+}
+
+// addOneTo adds 1 to the one element of buf, a buffer of T.
+func addOneTo[T backend.Float](b backend.Backend, buf backend.Buffer) error {
+	v := []T{0}
+	if err := backend.Download(b, v, buf); err != nil {
 		return err
 	}
-	v[0]++
-	return backend.Upload(b, mid, v)
+	v[0] = toStorage[T](fromStorage(v[0]) + 1)
+	return backend.Upload(b, buf, v)
 }
 
 // fakeGPU is the CPU backend dressed as an asynchronous CUDA device with an event timer and the Detail
@@ -101,15 +104,19 @@ func testEnv(stdout, stderr io.Writer) *env {
 	e.progress = false
 	e.llc = func() (int64, bool) { return 1 << 20, true }
 	e.open = func(spec string) (backend.Backend, error) {
-		switch spec {
-		case "corrupt":
-			return corrupt{cpu.New()}, nil
-		case "fakegpu":
-			return fakeGPU{cpu.New(), "cuda:7"}, nil
-		case "failing":
-			return failing{cpu.New()}, nil
+		wrap := map[string]func(backend.Backend) backend.Backend{
+			"corrupt": func(b backend.Backend) backend.Backend { return corrupt{b} },
+			"fakegpu": func(b backend.Backend) backend.Backend { return fakeGPU{b, "cuda:7"} },
+			"failing": func(b backend.Backend) backend.Backend { return failing{b} },
+		}[spec]
+		if wrap == nil {
+			return backend.Open(spec)
 		}
-		return backend.Open(spec)
+		b, err := backend.Open("cpu")
+		if err != nil {
+			return nil, err
+		}
+		return wrap(b), nil
 	}
 	return e
 }

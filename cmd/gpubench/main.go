@@ -11,8 +11,9 @@
 // spread (p10..p90), kernel time from device events where the backend has them (backend.Timer), host time
 // per synchronised call, the enqueue cost of asynchronous backends, the effective bandwidth (forward
 // moves 2 arrays of n elements, backward 3) as GB/s and as a share of the device's own copy measured in
-// the same run, and the largest distance from the oracle in ULP. A result beyond SPEC §2's tolerance is
-// a mismatch: it is printed and the exit status is 1. Usage and device errors exit with status 2.
+// the same run, and the largest distance from the oracle in ULP. A result beyond the tolerance of
+// SEMANTICS §2 (docs/SEMANTICS.md) is a mismatch: it is printed and the exit status is 1. Usage and
+// device errors exit with status 2.
 //
 // Run gpubench -h for every flag.
 package main
@@ -37,7 +38,7 @@ import (
 // Exit statuses.
 const (
 	exitOK       = 0
-	exitMismatch = 1 // a result differs from the oracle beyond SPEC §2
+	exitMismatch = 1 // a result differs from the oracle beyond SEMANTICS §2
 	exitError    = 2 // bad flags, an unusable backend, a device error
 )
 
@@ -72,7 +73,8 @@ const usageHead = `Usage: gpubench [flags]
 
 gpubench measures gpuact's ReLU, LeakyReLU and ELU passes (forward, backward from input, backward from
 output; float32 and float64) on this machine's devices, compares each with the device's own copy
-bandwidth measured in the same run, and checks every result against the CPU oracle (SPEC §2).
+bandwidth measured in the same run, and checks every result against the CPU oracle (SEMANTICS §2,
+the accuracy section of docs/SEMANTICS.md).
 
 Examples:
   gpubench                                  the backend Auto picks (CUDA, else an OpenCL GPU, else the CPU)
@@ -118,7 +120,7 @@ func (e *env) run(args []string) int {
 	fs.DurationVar(&cfg.minTime, "time", 15*time.Millisecond, "least time to sample each timing of a row (host, kernel, enqueue)")
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Millisecond, "warm-up before each row's timings (at least one call)")
 	fs.IntVar(&cfg.minReps, "reps", 3, "least number of samples per timing")
-	fs.BoolVar(&cfg.verify, "verify", true, "check every row against the CPU oracle (SPEC §2)")
+	fs.BoolVar(&cfg.verify, "verify", true, "check every row against the CPU oracle (SEMANTICS §2)")
 	cache := fs.String("cache", "auto", "cache `size` to defeat by rotating buffers (64MiB, 50MB); 0: no rotation; auto: ask the device")
 	format := fs.String("format", "", "output format: table, csv, json or markdown (default: from -o's extension, else table)")
 	out := fs.String("o", "", "write the results to `FILE` instead of stdout")

@@ -42,7 +42,7 @@ func TestRunTable(t *testing.T) {
 		t.Errorf("%d rows ok, want 36:\n%s", got, r)
 	}
 	for _, want := range []string{"Results", "copy GB/s", "% copy", "Summary", "Best backend: cpu", "forward", "backward-input",
-		"backward-output", "all 36 rows match the CPU oracle", "leakyrelu:0.01", "elu:1", "sysfs LLC"} {
+		"backward-output", "all 36 rows match the CPU oracle", "leakyrelu:0.01", "elu:1", "sysfs LLC", "within SEMANTICS §2"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r)
 		}
@@ -421,7 +421,7 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("-h: %s", r)
 	}
 	for _, flag := range []string{"-backend", "-list", "-min", "-max", "-n", "-dtype", "-pass", "-act", "-time", "-warmup", "-reps",
-		"-verify", "-cache", "-format", "-o", "-plot", "-compare", "Examples:", "Exit status"} {
+		"-verify", "-cache", "-format", "-o", "-plot", "-compare", "Examples:", "Exit status", "docs/SEMANTICS.md"} {
 		if !strings.Contains(r.stderr, flag) {
 			t.Errorf("-h does not document %s", flag)
 		}
@@ -483,6 +483,52 @@ func TestRotations(t *testing.T) {
 		if k := rotations(c.cache, c.n, c.size); k > 1 && 2*int64(k*c.n*c.size) < rotateFactor*c.cache {
 			t.Errorf("rotations(%d, %d, %d) = %d sets do not cover %d× the cache", c.cache, c.n, c.size, k, rotateFactor)
 		}
+	}
+}
+
+// The device's buffers and the host's copies are picked by the same function: each pass gets its
+// inputs in the order the Backend methods take them, and a pass without buffer names is an error.
+func TestOperands(t *testing.T) {
+	for _, c := range []struct {
+		p        backend.Pass
+		in1, in2 string
+	}{
+		{backend.Forward, "x", ""},
+		{backend.BackwardFromInput, "dy", "x"},
+		{backend.BackwardFromOutput, "dy", "y"},
+	} {
+		in1, in2, err := operands(c.p, "x", "dy", "y")
+		if err != nil || in1 != c.in1 || in2 != c.in2 {
+			t.Errorf("operands(%s) = %q, %q, %v; want %q, %q", c.p, in1, in2, err, c.in1, c.in2)
+		}
+	}
+	if _, _, err := operands(backend.Pass(0), "x", "dy", "y"); err == nil {
+		t.Error("operands of an invalid pass: no error")
+	}
+}
+
+// The inputs every row runs on: in [-4, 4), never zero, the same for the same seed, different chunks
+// from different streams; in every storage type.
+func TestFillRandom(t *testing.T) {
+	testFillRandom[float32](t)
+	testFillRandom[float64](t)
+}
+
+func testFillRandom[T backend.Float](t *testing.T) {
+	const n = 1<<20 + 5 // two chunks
+	a, b := make([]T, n), make([]T, n)
+	fillRandom(a, 7)
+	fillRandom(b, 7)
+	if !slices.Equal(a, b) {
+		t.Errorf("%s: the same seed gave different values", backend.DTypeOf[T]())
+	}
+	for i, v := range a {
+		if f := fromStorage(v); f == 0 || f < -4 || f >= 4 || f != f {
+			t.Fatalf("%s: [%d] = %v, want a value in [-4, 4), not zero", backend.DTypeOf[T](), i, f)
+		}
+	}
+	if slices.Equal(a[:5], a[1<<20:]) {
+		t.Errorf("%s: the second chunk repeats the first", backend.DTypeOf[T]())
 	}
 }
 

@@ -88,7 +88,7 @@ func writeRows(d doc, rep *Report) {
 		"enqueue: host time to queue one call (asynchronous backends); spread: p10 to p90 of the samples, ± % of the median;",
 		"GB/s: effective bandwidth (forward moves 2 arrays of n, backward 3) from the kernel time where there is one, else host time;",
 		"copy GB/s: the device's own copy (Backend.Copy, read + write bytes) at the same n and dtype; % copy: GB/s as a share of it;",
-		"max ULP / check: distance from the CPU oracle and whether it is within SPEC §2 (ReLU, LeakyReLU 0; ELU 2 or 3).")
+		"max ULP / check: distance from the CPU oracle and whether it is within SEMANTICS §2 (ReLU, LeakyReLU 0; ELU 2 or 3).")
 	d.table(t)
 }
 
@@ -384,11 +384,11 @@ func writeVerdict(d doc, rep *Report) {
 	}
 	switch {
 	case rep.Mismatches > 0:
-		d.item(0, fmt.Sprintf("MISMATCH: %d of %d rows differ from the CPU oracle beyond SPEC §2 (listed above); exit status 1.", rep.Mismatches, checked))
+		d.item(0, fmt.Sprintf("MISMATCH: %d of %d rows differ from the CPU oracle beyond SEMANTICS §2 (listed above); exit status 1.", rep.Mismatches, checked))
 	case checked == 0 && len(rep.Rows) > 0:
 		d.item(0, "Results were not checked (-verify=false).")
 	case checked > 0:
-		d.item(0, fmt.Sprintf("Verification: all %d rows match the CPU oracle (ReLU and LeakyReLU bit for bit, ELU within 2 or 3 ULP, SPEC §2).", checked))
+		d.item(0, fmt.Sprintf("Verification: all %d rows match the CPU oracle (ReLU and LeakyReLU bit for bit, ELU within 2 or 3 ULP, SEMANTICS §2).", checked))
 	}
 	if len(rep.Errors) > 0 {
 		d.item(0, fmt.Sprintf("%d device errors cut the sweep short (listed above); exit status 2.", len(rep.Errors)))

@@ -26,7 +26,7 @@ type Report struct {
 	Seconds float64 `json:"seconds,omitempty"`
 	// Copy holds the roofline: the device's own copy at each backend × dtype × n.
 	Copy []CopyRow `json:"copy,omitempty"`
-	// Mismatches is the number of rows beyond SPEC §2's tolerance; Errors are device errors that cut
+	// Mismatches is the number of rows beyond SEMANTICS §2's tolerance; Errors are device errors that cut
 	// a backend's sweep short; Notes say what was skipped and why.
 	Mismatches int      `json:"mismatches"`
 	Errors     []string `json:"errors,omitempty"`
