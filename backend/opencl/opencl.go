@@ -60,8 +60,12 @@ var (
 // cannot create.
 type mem = cl.Mem
 
-func open(l *cl.Lib, dev *deviceInfo) (*Backend, error) {
-	program, err := acquireProgram(l, dev)
+// open opens dev with the launch geometry of its type.
+func open(l *cl.Lib, dev *deviceInfo) (*Backend, error) { return openWith(l, dev, chooseGeometry(dev)) }
+
+// openWith opens dev with the kernels built and launched for geometry.
+func openWith(l *cl.Lib, dev *deviceInfo, geometry launchGeometry) (*Backend, error) {
+	program, err := acquireProgram(l, dev, geometry)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s (%s): %w", core.ErrUnavailable, dev.spec, dev.name, err)
 	}

@@ -25,11 +25,12 @@ type deviceProgram struct {
 	refs      int    // the open Backends that hold it
 }
 
-// programKey identifies a deviceProgram: the library, the device and the build options.
+// programKey identifies a deviceProgram: the library, the device, and the geometry it is built and
+// launched with (from which the build options follow).
 type programKey struct {
-	lib     string
-	id      cl.Device
-	options string
+	lib      string
+	id       cl.Device
+	geometry launchGeometry
 }
 
 // programs are the devicePrograms some open Backend holds.
@@ -38,13 +39,13 @@ var programs struct {
 	m map[programKey]*deviceProgram
 }
 
-// acquireProgram returns the program of dev, building it if no open Backend holds it.
-func acquireProgram(l *cl.Lib, dev *deviceInfo) (*deviceProgram, error) {
+// acquireProgram returns the program of dev built for geometry, building it if no open Backend holds
+// it.
+func acquireProgram(l *cl.Lib, dev *deviceInfo, geometry launchGeometry) (*deviceProgram, error) {
 	programs.Lock()
 	defer programs.Unlock()
-	geometry := chooseGeometry(dev)
 	opts := geometry.buildOptions(dev)
-	key := programKey{l.Path, dev.id, opts}
+	key := programKey{l.Path, dev.id, geometry}
 	if p := programs.m[key]; p != nil {
 		p.refs++
 		return p, nil
@@ -104,23 +105,31 @@ type launchGeometry struct {
 	units    int
 }
 
-// gpuLayout, when set (by tests), gives every device the GPU geometry, so that the kernels and launch
-// shape GPUs use also run, and are checked, on a CPU OpenCL device such as PoCL.
-var gpuLayout bool
-
+// chooseGeometry is the geometry for dev's type: cpuGeometry on a CPU, gpuGeometry on everything else.
 func chooseGeometry(dev *deviceInfo) launchGeometry {
-	g := launchGeometry{vwFloat: 4, vwDouble: 2, units: max(dev.units, 1)}
-	if dev.typ == core.DeviceCPU && !gpuLayout {
-		// A CPU runs a work-item's vector operations as SIMD instructions: use the width it prefers
-		// (8 floats for AVX2, 16 for AVX-512) and one work-item per work-group, so that no
-		// work-group loop is needed.
-		g.vwFloat = clampPow2(dev.vecFloat, 4, 16)
-		g.vwDouble = clampPow2(dev.vecDouble, 2, 8)
-		g.chunked = true
-		g.local = 1
-		return g
+	if dev.typ == core.DeviceCPU {
+		return cpuGeometry(dev)
 	}
-	// GPUs: 16-byte loads (float4, double2) per work-item, work-groups of 256.
+	return gpuGeometry(dev)
+}
+
+// cpuGeometry: a CPU runs a work-item's vector operations as SIMD instructions, so the vectors are the
+// width it prefers (8 floats for AVX2, 16 for AVX-512), and each work-item, alone in its work-group so
+// that no work-group loop is needed, handles one contiguous chunk.
+func cpuGeometry(dev *deviceInfo) launchGeometry {
+	return launchGeometry{
+		vwFloat:  clampPow2(dev.vecFloat, 4, 16),
+		vwDouble: clampPow2(dev.vecDouble, 2, 8),
+		chunked:  true,
+		local:    1,
+		units:    max(dev.units, 1),
+	}
+}
+
+// gpuGeometry: 16-byte loads (float4, double2) per work-item, work-groups of 256, and a grid-stride loop
+// over at most 2048 work-items per compute unit.
+func gpuGeometry(dev *deviceInfo) launchGeometry {
+	g := launchGeometry{vwFloat: 4, vwDouble: 2, units: max(dev.units, 1)}
 	g.aligned = dev.baseAlign >= 128 // bits: allocations start on a float4 / double2
 	g.local = min(256, max(dev.maxWG, 1))
 	g.maxItems = uint64(g.units) * 2048
