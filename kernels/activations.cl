@@ -8,15 +8,20 @@
 //   -D WITH_ALIGNED    to add the *_al kernels, which load through vector pointers and so need every
 //                      buffer's start aligned to the vector (GPUs, where that gives wide loads).
 //
-// Every kernel takes the same arguments, so the host sets them the same way for all:
+// Every kernel takes the same arguments, in this order, so the host sets them the same way for all
+// (backend/opencl names them argOut ... argExpCutoff):
 //   out, out_off, in1, in1_off, in2, in2_off: the buffers and their offsets in elements (buffers are
 //       views of allocations); in1 is x (forward) or dy, in2 is x or y (backward) and unused forward;
 //   n: the number of elements;
-//   per, wi_step, j_step: work-item g handles the vectors g*wi_step + j*j_step for j < per: contiguous
-//       chunks on CPUs (wi_step = per, j_step = 1), a grid-stride loop on GPUs (wi_step = 1, j_step =
-//       the number of work-items), so that neighbouring work-items read neighbouring memory;
-//   alpha: α rounded to the dtype; am, ae: α = am·2^ae with 1 <= |am| < 2 (am = 0 for α = 0);
-//   xcut: the smallest x for which the oracle's float64 α·exp(x) is not zero (see elu_bwd_in).
+//   vecs_per_item, item_stride, loop_stride: work-item g handles the vectors g*item_stride +
+//       j*loop_stride for j < vecs_per_item: contiguous chunks on CPUs (item_stride = vecs_per_item,
+//       loop_stride = 1), a grid-stride loop on GPUs (item_stride = 1, loop_stride = the number of
+//       work-items), so that neighbouring work-items read neighbouring memory;
+//   alpha: α rounded to the dtype;
+//   alpha_mantissa, alpha_exponent: α = am·2^ae with 1 <= |am| < 2 (am = 0 for α = 0), which the
+//       ELU backward-from-input helpers take as am and ae;
+//   exp_cutoff: the smallest x for which the oracle's float64 α·exp(x) is not zero, xcut in those
+//       helpers (see elu_bwd_in).
 // Work-item 0 also handles the n % VW elements after the last whole vector.
 //
 // Accuracy (SEMANTICS §2). ReLU and LeakyReLU are selects and one multiply: bit-exact. ELU does not call
@@ -164,7 +169,8 @@ INL VF elu_bwd_out_f(VF dy, VF y, float alpha) {
 
 #define KERNEL_ARGS(T)                                                                              \
     __global T *out, ulong out_off, __global const T *in1, ulong in1_off, __global const T *in2,    \
-        ulong in2_off, ulong n, ulong per, ulong wi_step, ulong j_step, T alpha, T am, int ae, T xcut
+        ulong in2_off, ulong n, ulong vecs_per_item, ulong item_stride, ulong loop_stride,          \
+        T alpha, T alpha_mantissa, int alpha_exponent, T exp_cutoff
 
 // One input (forward): a is the vector of in1.
 #define UNARY_KERNEL(NAME, T, VT, VW, LD, ST, EXPR)                                                 \
@@ -173,8 +179,8 @@ INL VF elu_bwd_out_f(VF dy, VF y, float alpha) {
         __global const T *p1 = in1 + in1_off;                                                       \
         ulong nvec = n / VW;                                                                        \
         ulong gid = get_global_id(0);                                                               \
-        ulong v = gid * wi_step;                                                                    \
-        for (ulong j = 0; j < per && v < nvec; j++, v += j_step) {                                  \
+        ulong v = gid * item_stride;                                                                \
+        for (ulong j = 0; j < vecs_per_item && v < nvec; j++, v += loop_stride) {                   \
             VT a = LD(v, p1);                                                                       \
             ST(EXPR, v, po);                                                                        \
         }                                                                                           \
@@ -198,8 +204,8 @@ INL VF elu_bwd_out_f(VF dy, VF y, float alpha) {
         __global const T *p2 = in2 + in2_off;                                                       \
         ulong nvec = n / VW;                                                                        \
         ulong gid = get_global_id(0);                                                               \
-        ulong v = gid * wi_step;                                                                    \
-        for (ulong j = 0; j < per && v < nvec; j++, v += j_step) {                                  \
+        ulong v = gid * item_stride;                                                                \
+        for (ulong j = 0; j < vecs_per_item && v < nvec; j++, v += loop_stride) {                   \
             VT a = LD(v, p1);                                                                       \
             VT b = LD(v, p2);                                                                       \
             ST(EXPR, v, po);                                                                        \
@@ -227,7 +233,8 @@ INL VF elu_bwd_out_f(VF dy, VF y, float alpha) {
     UNARY_KERNEL(leaky_fwd_##S, T, VT, VW, LD, ST, leaky_fwd_##S##_(a, alpha))                     \
     BINARY_KERNEL(leaky_bwd_##S, T, VT, VW, LD, ST, leaky_bwd_##S##_(a, b, alpha))                 \
     UNARY_KERNEL(elu_fwd_##S, T, VT, VW, LD, ST, elu_fwd_##S##_(a, alpha))                         \
-    BINARY_KERNEL(elu_bwd_in_##S, T, VT, VW, LD, ST, elu_bwd_in_##S##_(a, b, alpha, am, ae, xcut)) \
+    BINARY_KERNEL(elu_bwd_in_##S, T, VT, VW, LD, ST,                                               \
+                  elu_bwd_in_##S##_(a, b, alpha, alpha_mantissa, alpha_exponent, exp_cutoff))      \
     BINARY_KERNEL(elu_bwd_out_##S, T, VT, VW, LD, ST, elu_bwd_out_##S##_(a, b, alpha))
 
 #define relu_fwd_f32_ relu_fwd_f

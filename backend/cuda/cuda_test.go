@@ -83,7 +83,8 @@ func TestSyncAfterWork(t *testing.T) {
 }
 
 // TestUnavailable runs this test binary again with GPUACT_CUDA_LIBRARY pointing at a missing library,
-// at a library whose cuInit reports no device, at one lacking symbols, and (under the emulator) at a
+// at a library whose cuInit reports no device, at one lacking every symbol but cuInit, at one lacking
+// only cuMemHostAlloc (whose reason must name it), and (under the emulator) at a
 // driver whose cuInit fails and at one with no device: each time the CUDA backend must be unavailable
 // with the reason, Auto must fall back to another backend, and nothing may panic.
 func TestUnavailable(t *testing.T) {
@@ -99,6 +100,7 @@ func TestUnavailable(t *testing.T) {
 		for _, v := range []struct{ name, define, want string }{
 			{"no device", "-DNO_DEVICE", "CUDA_ERROR_NO_DEVICE"},
 			{"missing symbol", "-DONLY_INIT", "has no symbol"},
+			{"missing cuMemHostAlloc", "-DcuMemHostAlloc=renamed_cuMemHostAlloc", "has no symbol cuMemHostAlloc "},
 		} {
 			lib := filepath.Join(dir, strings.ReplaceAll(v.name, " ", "_"), "libcuda.so.1")
 			os.MkdirAll(filepath.Dir(lib), 0o755)

@@ -28,6 +28,17 @@ type timers struct {
 	closed bool
 }
 
+// init makes one pair up front (Open, the context current): the common case makes none later, and a
+// driver that cannot make events fails Open, not the middle of a benchmark.
+func (t *timers) init(d *cu.Driver) error {
+	p, err := t.get(d)
+	if err != nil {
+		return err
+	}
+	t.put(p)
+	return nil
+}
+
 // get returns an idle pair, or makes one (the context current).
 func (t *timers) get(d *cu.Driver) (eventPair, error) {
 	t.mu.Lock()

@@ -294,7 +294,7 @@ func exactELU(p formula.Pass, alpha, x, dy float64) float64 {
 	return v
 }
 
-// TestExpCutoff checks the bisection behind the xcut kernel argument: at the cutoff the oracle's
+// TestExpCutoff checks the bisection behind the exp_cutoff kernel argument: at the cutoff the oracle's
 // α·exp(x) is not zero, one representable value below it is.
 func TestExpCutoff(t *testing.T) {
 	for _, a := range []float64{1, 0.37, 2.5, -0.8, 1e-30, 3e38, math.SmallestNonzeroFloat32, math.MaxFloat64} {

@@ -107,7 +107,7 @@ __kernel void naive_elu(__global float *y, __global const float *x, ulong n, flo
 
 func benchBuiltinExpm1(b *testing.B, be *Backend, x, out core.Buffer) {
 	l := be.lib
-	prog, log, err := l.BuildProgram(be.sh.ctx, be.sh.dev.id, []byte(naiveELU), "")
+	prog, log, err := l.BuildProgram(be.program.ctx, be.program.dev.id, []byte(naiveELU), "")
 	if err != nil {
 		b.Fatalf("%v\n%s", err, log)
 	}

@@ -20,22 +20,23 @@ type kernel struct {
 	maxLocal uint64
 }
 
-// The arguments every kernel of activations.cl takes, in order.
+// The arguments every kernel of activations.cl takes, in its order and under its names (its header
+// documents them): each constant is the argument's index.
 const (
-	argOut = iota
-	argOutOff
-	argIn1
-	argIn1Off
-	argIn2
-	argIn2Off
-	argN
-	argPer
-	argWIStep
-	argJStep
-	argAlpha
-	argAM
-	argAE
-	argXCut
+	argOut           = iota // out: the output buffer
+	argOutOff               // out_off: where the output view starts in out, in elements
+	argIn1                  // in1: x (forward) or dy
+	argIn1Off               // in1_off
+	argIn2                  // in2: x or y (backward); forward passes in1 again, which it does not read
+	argIn2Off               // in2_off
+	argN                    // n: the number of elements
+	argVecsPerItem          // vecs_per_item: how many vectors one work-item handles (at most)
+	argItemStride           // item_stride: vectors from one work-item's first vector to the next one's
+	argLoopStride           // loop_stride: vectors from one of a work-item's vectors to its next
+	argAlpha                // alpha: α rounded to the dtype
+	argAlphaMantissa        // alpha_mantissa: am of α = am·2^ae, 1 <= |am| < 2 (mantissaExponent)
+	argAlphaExponent        // alpha_exponent: ae, an int
+	argExpCutoff            // exp_cutoff: the smallest x whose oracle α·exp(x) is not 0 (expCutoff32/64)
 	nArgs
 )
 
@@ -48,21 +49,21 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 	if l.N == 0 {
 		return nil
 	}
-	geo := b.sh.geo
+	geometry := b.program.geometry
 	var vw int
 	var suffix string
 	switch l.DType {
 	case formula.Float32:
-		vw, suffix = geo.vwFloat, "_f32"
+		vw, suffix = geometry.vwFloat, "_f32"
 	case formula.Float64:
-		vw, suffix = geo.vwDouble, "_f64"
+		vw, suffix = geometry.vwDouble, "_f64"
 	default:
 		return fmt.Errorf("%w: %s: %s: activations.cl has no kernels for %s", core.ErrUnsupportedDType, b.info.Spec, p, l.DType)
 	}
 	if p == formula.Forward {
 		in2 = in1 // unused by the kernel, but it must be a valid buffer
 	}
-	if geo.aligned && out.Offset()%vw == 0 && in1.Offset()%vw == 0 && in2.Offset()%vw == 0 {
+	if geometry.aligned && out.Offset()%vw == 0 && in1.Offset()%vw == 0 && in2.Offset()%vw == 0 {
 		suffix += "_al"
 	}
 	// The kernel of the formula table's row: activations.cl names it <kernel>_<f32|f64>[_al].
@@ -79,19 +80,19 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 		a := formula.Round[float32](act.Alpha())
 		am, ae := mantissaExponent(float64(a))
 		args[argAlpha] = uint64(math.Float32bits(a))
-		args[argAM] = uint64(math.Float32bits(float32(am)))
-		args[argAE] = uint64(uint32(int32(ae)))
+		args[argAlphaMantissa] = uint64(math.Float32bits(float32(am)))
+		args[argAlphaExponent] = uint64(uint32(int32(ae)))
 		if expTimes {
-			args[argXCut] = uint64(math.Float32bits(expCutoff32(float64(a))))
+			args[argExpCutoff] = uint64(math.Float32bits(expCutoff32(float64(a))))
 		}
 	case formula.Float64:
 		a := act.Alpha()
 		am, ae := mantissaExponent(a)
 		args[argAlpha] = math.Float64bits(a)
-		args[argAM] = math.Float64bits(am)
-		args[argAE] = uint64(uint32(int32(ae)))
+		args[argAlphaMantissa] = math.Float64bits(am)
+		args[argAlphaExponent] = uint64(uint32(int32(ae)))
 		if expTimes {
-			args[argXCut] = math.Float64bits(expCutoff64(a))
+			args[argExpCutoff] = math.Float64bits(expCutoff64(a))
 		}
 	default: // refused above; kept so that a new dtype cannot pass without its arguments
 		return fmt.Errorf("%w: %s: %s: no kernel arguments for %s", core.ErrUnsupportedDType, b.info.Spec, p, l.DType)
@@ -103,15 +104,15 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 	if err != nil {
 		return err
 	}
-	for geo.local > k.maxLocal && geo.local > 1 {
-		geo.local /= 2
+	for geometry.local > k.maxLocal && geometry.local > 1 {
+		geometry.local /= 2
 	}
-	lp := geo.plan(l.N, vw)
-	args[argPer], args[argWIStep], args[argJStep] = lp.per, lp.wiStep, lp.jStep
+	plan := geometry.plan(l.N, vw)
+	args[argVecsPerItem], args[argItemStride], args[argLoopStride] = plan.vecsPerItem, plan.itemStride, plan.loopStride
 	if err := b.setArgs(k, &args, l.DType); err != nil {
 		return fmt.Errorf("%s: %s %s: %w", b.info.Spec, p, act, err)
 	}
-	err = b.enqueueLocked(func(ev *cl.Event) error { return b.lib.Launch(b.queue, k.k, lp.global, lp.local, ev) })
+	err = b.enqueueLocked(func(ev *cl.Event) error { return b.lib.Launch(b.queue, k.k, plan.global, plan.local, ev) })
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", p, act, err)
 	}
@@ -127,11 +128,11 @@ func (b *Backend) kernel(name string) (*kernel, error) {
 	if k := b.kernels[name]; k != nil {
 		return k, nil
 	}
-	kk, err := b.lib.CreateKernel(b.sh.prog, name)
+	kk, err := b.lib.CreateKernel(b.program.clProgram, name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.info.Spec, err)
 	}
-	wg, err := b.lib.KernelWorkGroupSize(kk, b.sh.dev.id)
+	wg, err := b.lib.KernelWorkGroupSize(kk, b.program.dev.id)
 	if err != nil {
 		b.lib.ReleaseKernel(kk)
 		return nil, fmt.Errorf("%s: kernel %s: %w", b.info.Spec, name, err)
@@ -151,9 +152,9 @@ func (b *Backend) setArgs(k *kernel, args *[nArgs]uint64, dt formula.DType) erro
 		switch i {
 		case argOut, argIn1, argIn2:
 			err = b.lib.SetArgMem(k.k, uint32(i), cl.Mem(v))
-		case argAE:
+		case argAlphaExponent:
 			err = b.lib.SetArgInt32(k.k, uint32(i), int32(uint32(v)))
-		case argAlpha, argAM, argXCut:
+		case argAlpha, argAlphaMantissa, argExpCutoff:
 			switch dt {
 			case formula.Float32:
 				err = b.lib.SetArgFloat32(k.k, uint32(i), math.Float32frombits(uint32(v)))
@@ -184,7 +185,7 @@ func mantissaExponent(a float64) (float64, int) {
 	return 2 * f, e - 1
 }
 
-// expCutoff64 is the smallest float64 x for which the oracle's α·exp(x) (evaluated in float64, see
+// expCutoff64 (the exp_cutoff argument) is the smallest float64 x for which the oracle's α·exp(x) (evaluated in float64, see
 // formula.ELUBackwardFromInput) is not zero: below it the oracle's α·exp(x)·±Inf is 0·Inf = NaN, above it
 // ±Inf. It is +Inf for α = 0, where that product is NaN for every x.
 func expCutoff64(a float64) float64 {

@@ -5,8 +5,8 @@
 // The OpenCL library is the system's ICD loader (libOpenCL.so.1, then libOpenCL.so; OpenCL.dll; the
 // macOS framework), or the one GPUACT_OPENCL_LIBRARY names. Devices are "opencl:P:D", device D of
 // platform P in the loader's order. The kernels are kernels/activations.cl, built once per device
-// (shared by every Backend open on it) with the vector width and launch shape chosen for the device
-// type: see geometry.
+// (shared by every Backend open on it: deviceProgram) with the vector width and launch shape chosen for
+// the device type: see launchGeometry.
 //
 // A Backend owns one in-order command queue. Passes, Copy and Upload's write are queued and return
 // at once (Upload's write is blocking, so the caller's memory is read before it returns); Download
@@ -28,11 +28,11 @@ import (
 
 // Backend runs the activations on one OpenCL device. It is safe for concurrent use.
 type Backend struct {
-	owner *core.Owner
-	info  core.Info
-	sh    *shared
-	lib   *cl.Lib
-	queue cl.Queue
+	owner   *core.Owner
+	info    core.Info
+	program *deviceProgram // the context and built kernels, shared with the other Backends on the device
+	lib     *cl.Lib
+	queue   cl.Queue
 
 	// mu serialises what touches the kernel objects and the recordings: setting a kernel's arguments
 	// and queueing it must not interleave with another launch of that kernel, and a command's event
@@ -60,17 +60,21 @@ var (
 // cannot create.
 type mem = cl.Mem
 
-func open(l *cl.Lib, dev *deviceInfo) (*Backend, error) {
-	sh, err := acquire(l, dev)
+// open opens dev with the launch geometry of its type.
+func open(l *cl.Lib, dev *deviceInfo) (*Backend, error) { return openWith(l, dev, chooseGeometry(dev)) }
+
+// openWith opens dev with the kernels built and launched for geometry.
+func openWith(l *cl.Lib, dev *deviceInfo, geometry launchGeometry) (*Backend, error) {
+	program, err := acquireProgram(l, dev, geometry)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s (%s): %w", core.ErrUnavailable, dev.spec, dev.name, err)
 	}
-	q, err := l.CreateQueue(sh.ctx, dev.id, true)
+	q, err := l.CreateQueue(program.ctx, dev.id, true)
 	if err != nil {
-		sh.release()
+		program.release()
 		return nil, fmt.Errorf("%w: %s (%s): %w", core.ErrUnavailable, dev.spec, dev.name, err)
 	}
-	b := &Backend{sh: sh, lib: l, queue: q, kernels: map[string]*kernel{}, recs: map[*recording]struct{}{}}
+	b := &Backend{program: program, lib: l, queue: q, kernels: map[string]*kernel{}, recs: map[*recording]struct{}{}}
 	b.owner = core.NewOwner(dev.spec, dev.dtypes(), func(m any) error {
 		if h := m.(mem); h != 0 {
 			return l.ReleaseMem(h)
@@ -81,13 +85,13 @@ func open(l *cl.Lib, dev *deviceInfo) (*Backend, error) {
 	for k, v := range dev.details {
 		details[k] = v
 	}
-	if sh.geo.chunked {
-		details[core.DetailPath] = fmt.Sprintf("activations.cl float%d/double%d, a contiguous chunk per work-item", sh.geo.vwFloat, sh.geo.vwDouble)
+	if g := program.geometry; g.chunked {
+		details[core.DetailPath] = fmt.Sprintf("activations.cl float%d/double%d, a contiguous chunk per work-item", g.vwFloat, g.vwDouble)
 	} else {
-		details[core.DetailPath] = fmt.Sprintf("activations.cl float%d/double%d, grid-stride loop, work-groups of %d", sh.geo.vwFloat, sh.geo.vwDouble, sh.geo.local)
+		details[core.DetailPath] = fmt.Sprintf("activations.cl float%d/double%d, grid-stride loop, work-groups of %d", g.vwFloat, g.vwDouble, g.local)
 	}
-	if sh.log != "" {
-		details["build log"] = sh.log // compiler warnings
+	if program.buildLog != "" {
+		details["build log"] = program.buildLog // compiler warnings
 	}
 	b.info = core.Info{
 		Spec:         dev.spec,
@@ -115,12 +119,12 @@ func (b *Backend) Alloc(dtype formula.DType, n int) (core.Buffer, error) {
 		if bytes == 0 {
 			return mem(0), nil
 		}
-		dev := b.sh.dev
+		dev := b.program.dev
 		if bytes > dev.maxAlloc || bytes > dev.memory {
 			return nil, fmt.Errorf("%w: %s: Alloc of %d bytes (%d %s): the device allows %d bytes per buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE) and has %d",
 				core.ErrOutOfMemory, dev.spec, bytes, n, dtype, dev.maxAlloc, dev.memory)
 		}
-		m, err := b.lib.CreateBuffer(b.sh.ctx, uintptr(bytes))
+		m, err := b.lib.CreateBuffer(b.program.ctx, uintptr(bytes))
 		if err != nil {
 			if ce := (*cl.Error)(nil); errors.As(err, &ce) && ce.OutOfMemory() {
 				return nil, fmt.Errorf("%w: %s: Alloc of %d bytes (%d %s): %w", core.ErrOutOfMemory, dev.spec, bytes, n, dtype, err)
@@ -226,9 +230,9 @@ func (b *Backend) Memory() (core.MemoryStats, error) {
 	defer l.End()
 	inUse, n := b.owner.Stats()
 	st := core.MemoryStats{Total: b.info.Memory, InUse: inUse, Buffers: n}
-	if hasExtension(b.sh.dev.extensions, "cl_amd_device_attribute_query") {
+	if hasExtension(b.program.dev.extensions, "cl_amd_device_attribute_query") {
 		// Two size_t: the total free memory and the largest free block, in KiB.
-		if raw, err := b.lib.DeviceBytes(b.sh.dev.id, cl.DeviceGlobalFreeMemoryAMD); err == nil && len(raw) >= int(unsafe.Sizeof(uintptr(0))) {
+		if raw, err := b.lib.DeviceBytes(b.program.dev.id, cl.DeviceGlobalFreeMemoryAMD); err == nil && len(raw) >= int(unsafe.Sizeof(uintptr(0))) {
 			st.Free = int64(*(*uintptr)(unsafe.Pointer(&raw[0]))) << 10
 		}
 	}
@@ -251,7 +255,7 @@ func (b *Backend) Close() error {
 		}
 		b.kernels = nil
 		b.mu.Unlock()
-		errs = append(errs, b.lib.ReleaseQueue(b.queue), b.sh.release())
+		errs = append(errs, b.lib.ReleaseQueue(b.queue), b.program.release())
 		return errors.Join(errs...)
 	})
 }

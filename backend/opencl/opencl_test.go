@@ -125,20 +125,20 @@ func TestErrorNames(t *testing.T) {
 // (float4/double2 vectors, the *_al kernels for aligned views, work-groups of 256, a grid-stride
 // loop), so that they are checked on a CPU OpenCL device too.
 func TestConformanceGPULayout(t *testing.T) {
-	devs := usableDevices(t)
-	gpuLayout = true
-	t.Cleanup(func() { gpuLayout = false })
-	for _, d := range devs {
+	for _, d := range usableDevices(t) {
 		if d.Type == core.DeviceGPU {
 			continue // TestConformance ran this layout already
 		}
 		t.Run(d.Spec, func(t *testing.T) {
 			backendtest.Run(t, func() (core.Backend, error) {
-				b, err := d.Open()
-				if err == nil && b.(*Backend).sh.geo.chunked {
+				b, err := openGPULayout(d.Spec)
+				if err != nil {
+					return nil, err // not a nil *Backend in a non-nil interface
+				}
+				if b.program.geometry.chunked {
 					t.Fatal("the GPU layout was not used")
 				}
-				return b, err
+				return b, nil
 			})
 		})
 	}
@@ -147,7 +147,7 @@ func TestConformanceGPULayout(t *testing.T) {
 // TestPlan checks that every launch shape covers each whole vector exactly once, and that the tail
 // (handled by work-item 0) is what is left.
 func TestPlan(t *testing.T) {
-	for _, g := range []geometry{
+	for _, g := range []launchGeometry{
 		{vwFloat: 8, vwDouble: 4, chunked: true, local: 1, units: 2},
 		{vwFloat: 16, vwDouble: 8, chunked: true, local: 1, units: 64},
 		{vwFloat: 4, vwDouble: 2, aligned: true, local: 256, maxItems: 2 * 2048, units: 2},
@@ -155,21 +155,21 @@ func TestPlan(t *testing.T) {
 	} {
 		for _, vw := range []int{g.vwFloat, g.vwDouble} {
 			for _, n := range []int{0, 1, 7, 8, 9, 4095, 4096, 65539, 1<<20 + 9, 3<<20 + 1} {
-				lp := g.plan(n, vw)
-				if lp.global == 0 || (lp.local > 0 && lp.global%lp.local != 0) {
-					t.Fatalf("%+v n=%d: global %d, local %d", g, n, lp.global, lp.local)
+				plan := g.plan(n, vw)
+				if plan.global == 0 || (plan.local > 0 && plan.global%plan.local != 0) {
+					t.Fatalf("%+v n=%d: global %d, local %d", g, n, plan.global, plan.local)
 				}
 				nvec := uint64(n / vw)
 				seen := make([]uint8, nvec)
-				for gid := uint64(0); gid < lp.global; gid++ {
-					v := gid * lp.wiStep
-					for j := uint64(0); j < lp.per && v < nvec; j, v = j+1, v+lp.jStep {
+				for gid := uint64(0); gid < plan.global; gid++ {
+					v := gid * plan.itemStride
+					for j := uint64(0); j < plan.vecsPerItem && v < nvec; j, v = j+1, v+plan.loopStride {
 						seen[v]++
 					}
 				}
 				for v, c := range seen {
 					if c != 1 {
-						t.Fatalf("%+v n=%d vw=%d (%+v): vector %d handled %d times", g, n, vw, lp, v, c)
+						t.Fatalf("%+v n=%d vw=%d (%+v): vector %d handled %d times", g, n, vw, plan, v, c)
 					}
 				}
 			}

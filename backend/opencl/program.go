@@ -10,41 +10,45 @@ import (
 	"github.com/gpuact/gpuact/kernels"
 )
 
-// shared is what every Backend on one device has in common: the context and the program built from
-// kernels/activations.cl. It is built once, when the first Backend on the device opens, and released
-// when the last one closes; each Backend has its own queue and kernel objects.
-type shared struct {
-	lib  *cl.Lib
-	dev  *deviceInfo
-	ctx  cl.Context
-	prog cl.Program
-	geo  geometry
-	key  sharedKey
-	log  string // the build log (warnings), shown in Info's details
-	refs int
+// deviceProgram is what every Backend on one device has in common: the OpenCL context, and the program
+// built in it from kernels/activations.cl for the device's launch geometry. It is built when the first
+// Backend on the device opens, and released when the last one closes; each Backend has its own queue
+// and kernel objects.
+type deviceProgram struct {
+	lib       *cl.Lib
+	dev       *deviceInfo
+	ctx       cl.Context
+	clProgram cl.Program     // activations.cl, built with geometry.buildOptions
+	geometry  launchGeometry // the vector widths the program was built for, and how to launch it
+	key       programKey
+	buildLog  string // the compiler's warnings, shown in Info's details
+	refs      int    // the open Backends that hold it
 }
 
-type sharedKey struct {
-	lib     string
-	id      cl.Device
-	options string
+// programKey identifies a deviceProgram: the library, the device, and the geometry it is built and
+// launched with (from which the build options follow).
+type programKey struct {
+	lib      string
+	id       cl.Device
+	geometry launchGeometry
 }
 
+// programs are the devicePrograms some open Backend holds.
 var programs struct {
 	sync.Mutex
-	m map[sharedKey]*shared
+	m map[programKey]*deviceProgram
 }
 
-// acquire returns the shared state of dev, building it if no open Backend holds it.
-func acquire(l *cl.Lib, dev *deviceInfo) (*shared, error) {
+// acquireProgram returns the program of dev built for geometry, building it if no open Backend holds
+// it.
+func acquireProgram(l *cl.Lib, dev *deviceInfo, geometry launchGeometry) (*deviceProgram, error) {
 	programs.Lock()
 	defer programs.Unlock()
-	geo := chooseGeometry(dev)
-	opts := geo.buildOptions(dev)
-	key := sharedKey{l.Path, dev.id, opts}
-	if s := programs.m[key]; s != nil {
-		s.refs++
-		return s, nil
+	opts := geometry.buildOptions(dev)
+	key := programKey{l.Path, dev.id, geometry}
+	if p := programs.m[key]; p != nil {
+		p.refs++
+		return p, nil
 	}
 	ctx, err := l.CreateContext(dev.platform, dev.id)
 	if err != nil {
@@ -58,33 +62,34 @@ func acquire(l *cl.Lib, dev *deviceInfo) (*shared, error) {
 		}
 		return nil, fmt.Errorf("building kernels/activations.cl with %q: %w", opts, err)
 	}
-	s := &shared{lib: l, dev: dev, ctx: ctx, prog: prog, geo: geo, key: key, log: log, refs: 1}
+	p := &deviceProgram{lib: l, dev: dev, ctx: ctx, clProgram: prog, geometry: geometry, key: key, buildLog: log, refs: 1}
 	if programs.m == nil {
-		programs.m = map[sharedKey]*shared{}
+		programs.m = map[programKey]*deviceProgram{}
 	}
-	programs.m[key] = s
-	return s, nil
+	programs.m[key] = p
+	return p, nil
 }
 
 // release drops one reference and frees the program and context with the last.
-func (s *shared) release() error {
+func (p *deviceProgram) release() error {
 	programs.Lock()
 	defer programs.Unlock()
-	s.refs--
-	if s.refs > 0 {
+	p.refs--
+	if p.refs > 0 {
 		return nil
 	}
-	delete(programs.m, s.key)
-	err1 := s.lib.ReleaseProgram(s.prog)
-	err2 := s.lib.ReleaseContext(s.ctx)
+	delete(programs.m, p.key)
+	err1 := p.lib.ReleaseProgram(p.clProgram)
+	err2 := p.lib.ReleaseContext(p.ctx)
 	if err1 != nil {
 		return err1
 	}
 	return err2
 }
 
-// geometry is how the kernels are compiled and launched on a device.
-type geometry struct {
+// launchGeometry is how the kernels are compiled and launched on a device: chooseGeometry picks it from
+// the device's type, and plan turns it into one launch's launchPlan.
+type launchGeometry struct {
 	// vwFloat and vwDouble are the vector widths: how many elements a work-item loads at once.
 	vwFloat, vwDouble int
 	// aligned: the *_al kernels exist (GPUs) and are used when every buffer starts on a vector.
@@ -100,23 +105,31 @@ type geometry struct {
 	units    int
 }
 
-// gpuLayout, when set (by tests), gives every device the GPU geometry, so that the kernels and launch
-// shape GPUs use also run, and are checked, on a CPU OpenCL device such as PoCL.
-var gpuLayout bool
-
-func chooseGeometry(dev *deviceInfo) geometry {
-	g := geometry{vwFloat: 4, vwDouble: 2, units: max(dev.units, 1)}
-	if dev.typ == core.DeviceCPU && !gpuLayout {
-		// A CPU runs a work-item's vector operations as SIMD instructions: use the width it prefers
-		// (8 floats for AVX2, 16 for AVX-512) and one work-item per work-group, so that no
-		// work-group loop is needed.
-		g.vwFloat = clampPow2(dev.vecFloat, 4, 16)
-		g.vwDouble = clampPow2(dev.vecDouble, 2, 8)
-		g.chunked = true
-		g.local = 1
-		return g
+// chooseGeometry is the geometry for dev's type: cpuGeometry on a CPU, gpuGeometry on everything else.
+func chooseGeometry(dev *deviceInfo) launchGeometry {
+	if dev.typ == core.DeviceCPU {
+		return cpuGeometry(dev)
 	}
-	// GPUs: 16-byte loads (float4, double2) per work-item, work-groups of 256.
+	return gpuGeometry(dev)
+}
+
+// cpuGeometry: a CPU runs a work-item's vector operations as SIMD instructions, so the vectors are the
+// width it prefers (8 floats for AVX2, 16 for AVX-512), and each work-item, alone in its work-group so
+// that no work-group loop is needed, handles one contiguous chunk.
+func cpuGeometry(dev *deviceInfo) launchGeometry {
+	return launchGeometry{
+		vwFloat:  clampPow2(dev.vecFloat, 4, 16),
+		vwDouble: clampPow2(dev.vecDouble, 2, 8),
+		chunked:  true,
+		local:    1,
+		units:    max(dev.units, 1),
+	}
+}
+
+// gpuGeometry: 16-byte loads (float4, double2) per work-item, work-groups of 256, and a grid-stride loop
+// over at most 2048 work-items per compute unit.
+func gpuGeometry(dev *deviceInfo) launchGeometry {
+	g := launchGeometry{vwFloat: 4, vwDouble: 2, units: max(dev.units, 1)}
 	g.aligned = dev.baseAlign >= 128 // bits: allocations start on a float4 / double2
 	g.local = min(256, max(dev.maxWG, 1))
 	g.maxItems = uint64(g.units) * 2048
@@ -132,7 +145,8 @@ func clampPow2(v, lo, hi int) int {
 	return w
 }
 
-func (g geometry) buildOptions(dev *deviceInfo) string {
+// buildOptions are the options activations.cl is built with for g on dev (see its header).
+func (g launchGeometry) buildOptions(dev *deviceInfo) string {
 	opts := []string{fmt.Sprintf("-D VWF=%d", g.vwFloat), fmt.Sprintf("-D VWD=%d", g.vwDouble)}
 	if v := openCLCVersion(dev.cVersion); v >= 12 {
 		opts = append(opts, "-cl-std=CL1.2")
@@ -155,27 +169,30 @@ func openCLCVersion(s string) int {
 	return major*10 + minor
 }
 
-// launch is one kernel launch's range: global work-items in groups of local, each handling per
-// vectors, the first at gid·wiStep and the next jStep further.
-type launch struct {
-	global, local, per, wiStep, jStep uint64
+// launchPlan is one kernel launch's range: global work-items in groups of local, work-item gid handling
+// vecsPerItem vectors, the first at gid·itemStride and each next one loopStride further (the kernels'
+// vecs_per_item, item_stride and loop_stride arguments).
+type launchPlan struct {
+	global, local                       uint64
+	vecsPerItem, itemStride, loopStride uint64
 }
 
 // cpuChunkMin is the fewest elements a CPU work-item handles: below it the cost of a work-group
 // outweighs its work.
 const cpuChunkMin = 4096
 
-func (g geometry) plan(n, vw int) launch {
+// plan is the launch over n elements in vectors of vw.
+func (g launchGeometry) plan(n, vw int) launchPlan {
 	nvec := uint64(n / vw)
 	if g.chunked {
 		// Eight chunks per compute unit balance the cores; no chunk is smaller than cpuChunkMin.
 		per := max((nvec+uint64(8*g.units)-1)/uint64(8*g.units), uint64(cpuChunkMin/vw))
 		global := max((nvec+per-1)/per, 1)
-		return launch{global: global, local: g.local, per: per, wiStep: per, jStep: 1}
+		return launchPlan{global: global, local: g.local, vecsPerItem: per, itemStride: per, loopStride: 1}
 	}
 	local := max(g.local, 1)
 	items := min(max(nvec, 1), max(g.maxItems, local))
 	global := (items + local - 1) / local * local
 	per := max((nvec+global-1)/global, 1)
-	return launch{global: global, local: local, per: per, wiStep: 1, jStep: global}
+	return launchPlan{global: global, local: local, vecsPerItem: per, itemStride: 1, loopStride: global}
 }

@@ -128,11 +128,6 @@ func (d *Driver) MemcpyDtoDAsync(dst, src DevPtr, bytes int64, s Stream) error {
 	return d.check("cuMemcpyDtoDAsync_v2", d.syscall(d.fn.cuMemcpyDtoDAsync, uintptr(dst), uintptr(src), uintptr(bytes), uintptr(s)))
 }
 
-// MemsetD8Async sets bytes of device memory to v on stream s.
-func (d *Driver) MemsetD8Async(dst DevPtr, v byte, bytes int64, s Stream) error {
-	return d.check("cuMemsetD8Async", d.syscall(d.fn.cuMemsetD8Async, uintptr(dst), uintptr(v), uintptr(bytes), uintptr(s)))
-}
-
 // ModuleLoadData loads a module from a cubin, PTX or fatbin image in host memory.
 func (d *Driver) ModuleLoadData(image []byte) (Module, error) {
 	var m uintptr

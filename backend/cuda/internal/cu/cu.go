@@ -1,8 +1,8 @@
 // Package cu is a minimal binding of the CUDA driver API, loaded at run time (no cgo, no toolkit): the
 // calls gpuact's CUDA backend needs, each returning an *Error that carries the CUresult code and name.
 //
-// Layering follows cudarc: Load finds the library and resolves every symbol (an error, never a panic,
-// when something is missing); the Driver methods are thin, typed calls; the backend (package cuda)
+// Layering follows cudarc: Load finds the library and resolves the symbols the calls use (an error,
+// never a panic, when one is missing: see funcs); the Driver methods are thin, typed calls; the backend (package cuda)
 // owns contexts, streams and memory and makes the context current on a locked OS thread before every
 // sequence of calls.
 package cu
@@ -97,22 +97,26 @@ type Driver struct {
 	fn   funcs
 }
 
-// funcs holds the address of every entry point, resolved once by Load. The _v2 names are the ones
-// cuda.h maps the plain names to since CUDA 3.2/4.0; the plain names keep 32-bit sizes.
+// funcs holds the address of every entry point the calls (calls.go, and check's cuGetErrorName and
+// cuGetErrorString) use, resolved once by Load. The rule: every field is required, and nothing else is
+// resolved. Load fails, naming the symbol, when the library lacks one of them, and a driver lacking an
+// entry point that gpuact does not call still loads; so a field is added with the call that uses it,
+// and removed with the last one (TestRequiredSymbolsAreCalled checks both ways). The _v2 names are the
+// ones cuda.h maps the plain names to since CUDA 3.2/4.0; the plain names keep 32-bit sizes.
 type funcs struct {
 	cuInit, cuDriverGetVersion, cuGetErrorName, cuGetErrorString                           uintptr
 	cuDeviceGetCount, cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute, cuDeviceTotalMem uintptr
-	cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease, cuCtxSetCurrent, cuCtxSynchronize uintptr
+	cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease, cuCtxSetCurrent                   uintptr
 	cuMemGetInfo, cuMemAlloc, cuMemFree, cuMemHostAlloc, cuMemFreeHost                     uintptr
-	cuMemcpyHtoD, cuMemcpyDtoH, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync    uintptr
-	cuMemsetD8Async                                                                        uintptr
+	cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync                                uintptr
 	cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuFuncGetAttribute              uintptr
 	cuLaunchKernel                                                                         uintptr
-	cuStreamCreate, cuStreamDestroy, cuStreamSynchronize, cuStreamQuery                    uintptr
+	cuStreamCreate, cuStreamDestroy, cuStreamSynchronize                                   uintptr
 	cuEventCreate, cuEventRecord, cuEventSynchronize, cuEventElapsedTime, cuEventDestroy   uintptr
 }
 
-// symbols maps each field of funcs to the exported name it is resolved from.
+// symbols maps each field of funcs to the exported name it is resolved from, in the order Load resolves
+// them.
 func (f *funcs) symbols() []struct {
 	name string
 	ptr  *uintptr
@@ -127,17 +131,16 @@ func (f *funcs) symbols() []struct {
 		{"cuDeviceGetName", &f.cuDeviceGetName}, {"cuDeviceGetAttribute", &f.cuDeviceGetAttribute},
 		{"cuDeviceTotalMem_v2", &f.cuDeviceTotalMem},
 		{"cuDevicePrimaryCtxRetain", &f.cuDevicePrimaryCtxRetain}, {"cuDevicePrimaryCtxRelease_v2", &f.cuDevicePrimaryCtxRelease},
-		{"cuCtxSetCurrent", &f.cuCtxSetCurrent}, {"cuCtxSynchronize", &f.cuCtxSynchronize},
+		{"cuCtxSetCurrent", &f.cuCtxSetCurrent},
 		{"cuMemGetInfo_v2", &f.cuMemGetInfo}, {"cuMemAlloc_v2", &f.cuMemAlloc}, {"cuMemFree_v2", &f.cuMemFree},
 		{"cuMemHostAlloc", &f.cuMemHostAlloc}, {"cuMemFreeHost", &f.cuMemFreeHost},
-		{"cuMemcpyHtoD_v2", &f.cuMemcpyHtoD}, {"cuMemcpyDtoH_v2", &f.cuMemcpyDtoH},
 		{"cuMemcpyHtoDAsync_v2", &f.cuMemcpyHtoDAsync}, {"cuMemcpyDtoHAsync_v2", &f.cuMemcpyDtoHAsync},
-		{"cuMemcpyDtoDAsync_v2", &f.cuMemcpyDtoDAsync}, {"cuMemsetD8Async", &f.cuMemsetD8Async},
+		{"cuMemcpyDtoDAsync_v2", &f.cuMemcpyDtoDAsync},
 		{"cuModuleLoadData", &f.cuModuleLoadData}, {"cuModuleUnload", &f.cuModuleUnload},
 		{"cuModuleGetFunction", &f.cuModuleGetFunction}, {"cuFuncGetAttribute", &f.cuFuncGetAttribute},
 		{"cuLaunchKernel", &f.cuLaunchKernel},
 		{"cuStreamCreate", &f.cuStreamCreate}, {"cuStreamDestroy_v2", &f.cuStreamDestroy},
-		{"cuStreamSynchronize", &f.cuStreamSynchronize}, {"cuStreamQuery", &f.cuStreamQuery},
+		{"cuStreamSynchronize", &f.cuStreamSynchronize},
 		{"cuEventCreate", &f.cuEventCreate}, {"cuEventRecord", &f.cuEventRecord},
 		{"cuEventSynchronize", &f.cuEventSynchronize}, {"cuEventElapsedTime", &f.cuEventElapsedTime},
 		{"cuEventDestroy_v2", &f.cuEventDestroy},
@@ -172,20 +175,25 @@ func load(names []string) (*Driver, error) {
 			tried = append(tried, err.Error())
 			continue
 		}
-		d := &Driver{Path: name}
-		for _, s := range d.fn.symbols() {
-			p, err := lookup(lib, s.name)
-			if err != nil || p == 0 {
-				return nil, fmt.Errorf("%w: %s has no symbol %s (driver too old?)", core.ErrUnavailable, name, s.name)
-			}
-			*s.ptr = p
-		}
-		if err := d.Init(); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", core.ErrUnavailable, name, err)
-		}
-		return d, nil
+		return bind(lib, name)
 	}
 	return nil, fmt.Errorf("%w: no CUDA driver library: %s", core.ErrUnavailable, joinTried(tried))
+}
+
+// bind resolves every symbol of funcs in lib, the library loaded from name, and calls cuInit.
+func bind(lib uintptr, name string) (*Driver, error) {
+	d := &Driver{Path: name}
+	for _, s := range d.fn.symbols() {
+		p, err := lookup(lib, s.name)
+		if err != nil || p == 0 {
+			return nil, fmt.Errorf("%w: %s has no symbol %s (driver too old?)", core.ErrUnavailable, name, s.name)
+		}
+		*s.ptr = p
+	}
+	if err := d.Init(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", core.ErrUnavailable, name, err)
+	}
+	return d, nil
 }
 
 func joinTried(tried []string) string {

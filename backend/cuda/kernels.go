@@ -1,0 +1,102 @@
+package cuda
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+
+	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/cuda/internal/cu"
+	"github.com/gpuact/gpuact/backend/formula"
+	"github.com/gpuact/gpuact/kernels"
+)
+
+// kernelDTypes are the dtypes activations.cu is compiled for, with the part of each kernel's name that
+// names the dtype: gpuact_<formula.Row.Kernel>_<suffix>_<vec|scalar> (GPUACT_KERNELS in activations.cu).
+var kernelDTypes = map[formula.DType]string{formula.Float32: "f32", formula.Float64: "f64"}
+
+// dtypes is the set of kernelDTypes, what Info and Alloc accept.
+func dtypes() formula.DTypeSet { return formula.SetOf(slices.Collect(maps.Keys(kernelDTypes))...) }
+
+// kernelOps are the kernels of the formula table (one per row, rows may share one), and the float32
+// special case below: every one is looked up when a backend opens, so a missing kernel fails Open.
+func kernelOps() []string {
+	ops := []string{eluForwardPow2}
+	for _, r := range formula.Rows() {
+		if !slices.Contains(ops, r.Kernel) {
+			ops = append(ops, r.Kernel)
+		}
+	}
+	return ops
+}
+
+// eluForwardPow2 is the float32 ELU forward kernel for a power-of-two or zero α, which needs no float64
+// arithmetic (see activations.cu). GPUACT_CUDA_ELU_DOUBLE=1 switches it off, to compare the two.
+const eluForwardPow2 = "elu_fwd_p2"
+
+// exactScale reports whether multiplying a float32 by a is exact (barring overflow and underflow): a is
+// zero or a power of two.
+func exactScale(a float32) bool {
+	if a == 0 {
+		return true
+	}
+	frac, _ := math.Frexp(float64(a))
+	return frac == 0.5 || frac == -0.5
+}
+
+// kernelKey names one kernel of the fatbin: an op of kernelOps, for a dtype, in its 16-byte vector or
+// scalar form.
+type kernelKey struct {
+	op    string
+	dtype formula.DType
+	vec   bool
+}
+
+func (k kernelKey) name() string {
+	v := "scalar"
+	if k.vec {
+		v = "vec"
+	}
+	return "gpuact_" + k.op + "_" + kernelDTypes[k.dtype] + "_" + v
+}
+
+// loadKernels loads the embedded fatbin as the backend's module and looks up every kernel of it the
+// backend may launch (Open, with the context current).
+func (b *Backend) loadKernels() error {
+	d := b.drv
+	var err error
+	if b.module, err = d.ModuleLoadData(kernels.CUDAFatbin); err != nil {
+		return fmt.Errorf("loading the kernels (%s): %w", kernels.CUDAArchs, err)
+	}
+	for _, op := range kernelOps() {
+		for dt := range kernelDTypes {
+			for _, vec := range []bool{false, true} {
+				k := kernelKey{op, dt, vec}
+				if b.fns[k], err = d.ModuleGetFunction(b.module, k.name()); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// pickKernel chooses the kernel that runs pass p of act for the lease l, whose output and inputs start
+// at device addresses out, in1 and in2 (0 for an unused input): the formula row's kernel in the lease's
+// dtype, in its vector form where the addresses allow it, and elu_fwd_p2 for a float32 ELU forward
+// whose α makes the float64 arithmetic needless.
+func (b *Backend) pickKernel(p formula.Pass, l core.Lease, act formula.Activation, out, in1, in2 uint64) (kernelKey, cu.Function, error) {
+	// 16-byte vectors need the output and every input at the same address modulo 16: the kernel aligns
+	// the output with a scalar head, which then aligns the inputs too.
+	vec := (out^in1)&15 == 0 && (p == formula.Forward || (out^in2)&15 == 0)
+	k := kernelKey{l.Row.Kernel, l.DType, vec}
+	if l.DType == formula.Float32 && k.op == "elu_fwd" && exactScale(float32(act.Alpha())) && !b.eluDouble {
+		k.op = eluForwardPow2
+	}
+	fn, ok := b.fns[k]
+	if !ok { // a row or dtype added without its kernel in activations.cu
+		return k, 0, fmt.Errorf("%w: %s: %s: no CUDA kernel %s", core.ErrBadActivation, b.info.Spec, p, k.name())
+	}
+	return k, fn, nil
+}

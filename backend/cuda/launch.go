@@ -1,0 +1,106 @@
+package cuda
+
+import (
+	"fmt"
+	"runtime"
+	"unsafe"
+
+	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/formula"
+)
+
+// block is the threads per block of every launch (the kernels' __launch_bounds__).
+const block = 256
+
+// launchArgs is the kernelParams block of every launch: the argument values and the array of pointers
+// to them that cuLaunchKernel reads. It is pinned for the backend's life, so the pointers it holds are
+// pointers to pinned memory, which may be handed to C.
+type launchArgs struct {
+	out, a, b, n uint64
+	alpha32      float32
+	alpha64      float64
+	ptrs32       [5]unsafe.Pointer
+	ptrs64       [5]unsafe.Pointer
+}
+
+// newLaunchArgs allocates the block, pins it with pinner (unpinned when the backend is released) and
+// points its pointer arrays at its values: (out, a, b, n, α) in the float32 and the float64 kernels'
+// parameter order.
+func newLaunchArgs(pinner *runtime.Pinner) *launchArgs {
+	a := &launchArgs{}
+	pinner.Pin(a)
+	a.ptrs32 = [5]unsafe.Pointer{unsafe.Pointer(&a.out), unsafe.Pointer(&a.a), unsafe.Pointer(&a.b), unsafe.Pointer(&a.n), unsafe.Pointer(&a.alpha32)}
+	a.ptrs64 = [5]unsafe.Pointer{unsafe.Pointer(&a.out), unsafe.Pointer(&a.a), unsafe.Pointer(&a.b), unsafe.Pointer(&a.n), unsafe.Pointer(&a.alpha64)}
+	return a
+}
+
+// Forward queues y = f(x).
+func (b *Backend) Forward(act formula.Activation, y, x core.Buffer) error {
+	return b.run(formula.Forward, act, y, x, core.Buffer{})
+}
+
+// BackwardFromInput queues dx = f'(x)·dy.
+func (b *Backend) BackwardFromInput(act formula.Activation, dx, dy, x core.Buffer) error {
+	return b.run(formula.BackwardFromInput, act, dx, dy, x)
+}
+
+// BackwardFromOutput queues dx = f'(x)·dy computed from y = f(x).
+func (b *Backend) BackwardFromOutput(act formula.Activation, dx, dy, y core.Buffer) error {
+	return b.run(formula.BackwardFromOutput, act, dx, dy, y)
+}
+
+// run checks and leases a pass's buffers, chooses its kernel and grid, and queues it on the stream.
+func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core.Buffer) error {
+	l, err := b.owner.BeginPass(p, act, out, in1, in2)
+	if err != nil {
+		return err
+	}
+	defer l.End()
+	if l.N == 0 {
+		return nil
+	}
+	po, pa, pb := ptr(out), ptr(in1), ptr(in2)
+	k, fn, err := b.pickKernel(p, l, act, po, pa, pb)
+	if err != nil {
+		return err
+	}
+	n := uint64(l.N)
+	grid := b.grid(n, l.DType, k.vec)
+
+	if err := b.enter(); err != nil {
+		return err
+	}
+	defer runtime.UnlockOSThread()
+	b.launchMu.Lock()
+	a := b.args
+	a.out, a.a, a.b, a.n = po, pa, pb, n
+	var params unsafe.Pointer
+	switch l.DType {
+	case formula.Float32:
+		a.alpha32 = formula.Round[float32](act.Alpha())
+		params = unsafe.Pointer(&a.ptrs32[0])
+	case formula.Float64:
+		a.alpha64 = act.Alpha()
+		params = unsafe.Pointer(&a.ptrs64[0])
+	default:
+		b.launchMu.Unlock()
+		return fmt.Errorf("%w: %s: %s: no CUDA kernels for %s", core.ErrUnsupportedDType, b.info.Spec, p, l.DType)
+	}
+	err = b.drv.LaunchKernel(fn, grid, block, b.stream, params)
+	b.launchMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("%s: %s %s: %w", b.info.Spec, p, act, err)
+	}
+	return nil
+}
+
+// grid is the blocks of a launch over n elements of dtype: enough for each thread to handle its share
+// once per loop step (two 16-byte vectors with vec, else four scalars), but no more than the grid that
+// fills the GPU (the kernels' grid-stride loop covers the rest).
+func (b *Backend) grid(n uint64, dtype formula.DType, vec bool) uint32 {
+	perThread := uint64(4)
+	if vec {
+		perThread = 32 / uint64(dtype.Size())
+	}
+	return uint32(min(uint64(b.maxGrid), max(1, (n+block*perThread-1)/(block*perThread))))
+}

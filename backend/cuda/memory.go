@@ -1,0 +1,108 @@
+package cuda
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/gpuact/gpuact/backend/core"
+	"github.com/gpuact/gpuact/backend/cuda/internal/cu"
+	"github.com/gpuact/gpuact/backend/formula"
+)
+
+// Alloc allocates device memory. A size the GPU cannot hold gives an error matching core.ErrOutOfMemory,
+// and the backend keeps working.
+func (b *Backend) Alloc(dtype formula.DType, n int) (core.Buffer, error) {
+	return b.owner.Alloc(dtype, n, func(bytes int64) (any, error) {
+		if bytes == 0 {
+			return cu.DevPtr(0), nil // cuMemAlloc refuses 0 bytes; nothing is ever read or written
+		}
+		if err := b.enter(); err != nil {
+			return nil, err
+		}
+		defer runtime.UnlockOSThread()
+		p, err := b.drv.MemAlloc(bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: Alloc of %d bytes (%d %s): %w", b.info.Spec, bytes, n, dtype, err)
+		}
+		return p, nil
+	})
+}
+
+// free releases one allocation after the work queued on the stream, which may still use it, is done.
+// An error of that work is kept for the next synchronising call: Free is not where it is reported.
+func (b *Backend) free(mem any) error {
+	p := mem.(cu.DevPtr)
+	if p == 0 {
+		return nil
+	}
+	if err := b.enter(); err != nil {
+		return err
+	}
+	defer runtime.UnlockOSThread()
+	b.keepAsyncErr(b.drv.StreamSynchronize(b.stream))
+	return b.drv.MemFree(p)
+}
+
+// Free releases buf's allocation once the work queued before it has finished.
+func (b *Backend) Free(buf core.Buffer) error { return b.owner.Free(buf) }
+
+// ptr is the device address of buf's first element.
+func ptr(buf core.Buffer) uint64 {
+	if buf.IsNil() {
+		return 0
+	}
+	return uint64(buf.Alloc().Mem().(cu.DevPtr)) + uint64(buf.Offset())*uint64(buf.DType().Size())
+}
+
+// Download copies src to dst after the work queued before it, and waits: it is a synchronising call and
+// reports an error of earlier asynchronous work.
+func (b *Backend) Download(dst core.Host, src core.Buffer) error {
+	l, err := b.owner.BeginCopy(src, dst, false)
+	if err != nil {
+		return err
+	}
+	defer l.End()
+	if err := b.enter(); err != nil {
+		return err
+	}
+	defer runtime.UnlockOSThread()
+	if l.N > 0 {
+		if err := b.drv.MemcpyDtoHAsync(dst.Pointer(), cu.DevPtr(ptr(src)), src.Bytes(), b.stream); err != nil {
+			return b.reportAsync(err)
+		}
+	}
+	return b.reportAsync(b.drv.StreamSynchronize(b.stream))
+}
+
+// Copy copies src to dst on the device, queued on the stream.
+func (b *Backend) Copy(dst, src core.Buffer) error {
+	l, err := b.owner.BeginDeviceCopy(dst, src)
+	if err != nil {
+		return err
+	}
+	defer l.End()
+	if l.N == 0 || ptr(dst) == ptr(src) {
+		return nil
+	}
+	if err := b.enter(); err != nil {
+		return err
+	}
+	defer runtime.UnlockOSThread()
+	return b.drv.MemcpyDtoDAsync(cu.DevPtr(ptr(dst)), cu.DevPtr(ptr(src)), dst.Bytes(), b.stream)
+}
+
+// Memory reports the device's free and total memory (cuMemGetInfo) and this backend's buffers.
+func (b *Backend) Memory() (core.MemoryStats, error) {
+	l, err := b.owner.Begin("Memory")
+	if err != nil {
+		return core.MemoryStats{}, err
+	}
+	defer l.End()
+	if err := b.enter(); err != nil {
+		return core.MemoryStats{}, err
+	}
+	defer runtime.UnlockOSThread()
+	free, total, err := b.drv.MemGetInfo()
+	inUse, n := b.owner.Stats()
+	return core.MemoryStats{Total: total, Free: free, InUse: inUse, Buffers: n}, err
+}
