@@ -2,7 +2,6 @@ package backend
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/gpuact/gpuact/backend/core"
 	"github.com/gpuact/gpuact/backend/formula"
@@ -34,10 +33,10 @@ func FromSlice[T Float](b Backend, src []T) (Buffer, error) {
 // ToSlice downloads src into a new slice. T must match src's dtype.
 func ToSlice[T Float](b Backend, src Buffer) ([]T, error) {
 	if src.IsNil() {
-		return nil, fmt.Errorf("%w: ToSlice: src is the zero Buffer", ErrNilBuffer)
+		return nil, core.Errorf(ErrNilBuffer, b.Info().Spec, "ToSlice", "src", "src is the zero Buffer")
 	}
 	if want := formula.DTypeOf[T](); src.DType() != want {
-		return nil, fmt.Errorf("%w: ToSlice: src buffer is %s, the slice would be %s", ErrDTypeMismatch, src.DType(), want)
+		return nil, core.Errorf(ErrDTypeMismatch, b.Info().Spec, "ToSlice", "src", "src buffer is %s, the slice would be %s", src.DType(), want)
 	}
 	dst := make([]T, src.Len())
 	if err := b.Download(core.HostOf(dst), src); err != nil {

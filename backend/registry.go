@@ -83,7 +83,7 @@ func Choose() (Backend, []Device, error) {
 		seen = append(seen, d)
 	}
 	// Unreachable while the CPU backend opens unconditionally; kept so a broken build says so.
-	return nil, seen, fmt.Errorf("%w: no backend could be opened", ErrUnavailable)
+	return nil, seen, core.Errorf(ErrUnavailable, "auto", "Open", "", "no backend could be opened")
 }
 
 // Open opens the backend named by spec (see Spec): "cpu", "cuda", "cuda:N", "opencl", "opencl:P" or
@@ -128,16 +128,16 @@ func Open(spec string) (Backend, error) {
 				have = append(have, d.Spec)
 			}
 		}
-		msg := sp.String() + ": no such device"
+		msg := "no such device"
 		if len(have) > 0 {
 			msg += " (usable: " + strings.Join(have, ", ") + ")"
 		}
 		if len(why) > 0 {
 			msg += "; " + strings.Join(why, "; ")
 		}
-		return nil, fmt.Errorf("%w: %s", ErrUnavailable, msg)
+		return nil, core.Errorf(ErrUnavailable, sp.String(), "Open", "", "%s", msg)
 	}
-	return nil, fmt.Errorf("%w: %s", ErrUnavailable, strings.Join(why, "; "))
+	return nil, core.Errorf(ErrUnavailable, sp.String(), "Open", "", "%s", strings.Join(why, "; "))
 }
 
 func hasPrefix(idx, prefix []int) bool {

@@ -10,6 +10,7 @@ package backendtest
 import (
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/gpuact/gpuact/backend/core"
@@ -93,10 +94,17 @@ func seed(t *testing.T) *rand.Rand {
 }
 
 // is fails the test unless err matches want.
+// is fails the test unless err matches want and has the one shape of gpuact's errors (core.Error): the
+// kind first, then the backend and the operation, in every message (SEMANTICS §6).
 func is(t *testing.T, err, want error, what string) {
 	t.Helper()
 	if !errors.Is(err, want) {
 		t.Errorf("%s: got error %v, want %v", what, err, want)
+		return
+	}
+	var e *core.Error
+	if !errors.As(err, &e) || e.Kind != want || e.Op == "" || !strings.HasPrefix(err.Error(), want.Error()+": ") {
+		t.Errorf("%s: error %q is not a core.Error of kind %q naming its operation", what, err, want)
 	}
 }
 

@@ -211,5 +211,5 @@ func Run(b Backend, p formula.Pass, act formula.Activation, out, in1, in2 Buffer
 	case formula.BackwardFromOutput:
 		return b.BackwardFromOutput(act, out, in1, in2)
 	}
-	return fmt.Errorf("%w: unknown pass %d", ErrBadActivation, uint8(p))
+	return Errorf(ErrBadActivation, b.Info().Spec, "Run", "p", "unknown pass %d", uint8(p))
 }

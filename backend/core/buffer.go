@@ -40,10 +40,10 @@ func (b Buffer) Bytes() int64 { return int64(b.n) * int64(b.DType().Size()) }
 // Bounds outside 0 ≤ lo ≤ hi ≤ b.Len() give ErrOutOfRange.
 func (b Buffer) Slice(lo, hi int) (Buffer, error) {
 	if b.a == nil {
-		return Buffer{}, fmt.Errorf("%w: Slice of a nil buffer", ErrNilBuffer)
+		return Buffer{}, Errorf(ErrNilBuffer, "", "Slice", "", "Slice of the zero Buffer")
 	}
 	if lo < 0 || hi < lo || hi > b.n {
-		return Buffer{}, fmt.Errorf("%w: slice [%d:%d] of a buffer of %d elements", ErrOutOfRange, lo, hi, b.n)
+		return Buffer{}, Errorf(ErrOutOfRange, b.a.owner.spec, "Slice", "", "slice [%d:%d] of a buffer of %d elements", lo, hi, b.n)
 	}
 	return Buffer{a: b.a, off: b.off + lo, n: hi - lo}, nil
 }

@@ -77,13 +77,13 @@ func (o *Owner) Alloc(dtype formula.DType, n int, alloc func(bytes int64) (any, 
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	if o.closed {
-		return Buffer{}, fmt.Errorf("%w: Alloc on %s", ErrClosed, o.spec)
+		return Buffer{}, Errorf(ErrClosed, o.spec, "Alloc", "", "the backend was closed")
 	}
 	if !o.dtypes.Has(dtype) {
-		return Buffer{}, fmt.Errorf("%w: %s cannot hold %s", ErrUnsupportedDType, o.spec, dtype)
+		return Buffer{}, Errorf(ErrUnsupportedDType, o.spec, "Alloc", "dtype", "the device cannot hold %s (it has %s)", dtype, o.dtypes)
 	}
 	if n < 0 || int64(n) > MaxElements || int64(n) > math.MaxInt64/int64(dtype.Size()) {
-		return Buffer{}, fmt.Errorf("%w: Alloc of %d %s elements", ErrBadSize, n, dtype)
+		return Buffer{}, Errorf(ErrBadSize, o.spec, "Alloc", "n", "%d %s elements (0 to %d)", n, dtype, min(MaxElements, math.MaxInt64/int64(max(1, dtype.Size()))))
 	}
 	mem, err := alloc(int64(n) * int64(dtype.Size()))
 	if err != nil {
@@ -104,7 +104,7 @@ func (o *Owner) Free(b Buffer) error {
 		return nil
 	}
 	if b.a.owner != o {
-		return fmt.Errorf("%w: Free: the buffer was %s", ErrForeignBuffer, o.foreign(b))
+		return Errorf(ErrForeignBuffer, o.spec, "Free", "b", "the buffer was %s", o.foreign(b))
 	}
 	o.mu.RLock()
 	defer o.mu.RUnlock()
@@ -208,7 +208,7 @@ func (o *Owner) Begin(op string) (Lease, error) {
 	o.mu.RLock()
 	if o.closed {
 		o.mu.RUnlock()
-		return Lease{}, fmt.Errorf("%w: %s on %s", ErrClosed, op, o.spec)
+		return Lease{}, Errorf(ErrClosed, o.spec, op, "", "the backend was closed")
 	}
 	return Lease{o: o}, nil
 }
@@ -228,7 +228,7 @@ func (o *Owner) BeginPass(p formula.Pass, act formula.Activation, out, in1, in2 
 	row, err := formula.Check(p, act)
 	if err != nil {
 		l.End()
-		return Lease{}, fmt.Errorf("%s: %w", op, err)
+		return Lease{}, Wrap(o.spec, op, err)
 	}
 	names := p.Args()
 	bufs := [3]Buffer{out, in1, in2}
@@ -242,21 +242,21 @@ func (o *Owner) BeginPass(p formula.Pass, act formula.Activation, out, in1, in2 
 	for i := 1; i < nb; i++ {
 		if bufs[i].a.dtype != out.a.dtype {
 			l.End()
-			return Lease{}, fmt.Errorf("%w: %s: %s is %s, %s is %s", ErrDTypeMismatch, op, names[0], out.a.dtype, names[i], bufs[i].a.dtype)
+			return Lease{}, Errorf(ErrDTypeMismatch, o.spec, op, names[i], "%s is %s, %s is %s", names[0], out.a.dtype, names[i], bufs[i].a.dtype)
 		}
 		if bufs[i].n != out.n {
 			l.End()
-			return Lease{}, fmt.Errorf("%w: %s: %s has %d elements, %s has %d", ErrLengthMismatch, op, names[0], out.n, names[i], bufs[i].n)
+			return Lease{}, Errorf(ErrLengthMismatch, o.spec, op, names[i], "%s has %d elements, %s has %d", names[0], out.n, names[i], bufs[i].n)
 		}
 	}
 	if err := formula.CheckAlpha(act, out.a.dtype); err != nil {
 		l.End()
-		return Lease{}, fmt.Errorf("%s: %w", op, err)
+		return Lease{}, Wrap(o.spec, op, err)
 	}
 	for i := 1; i < nb; i++ {
 		if partialOverlap(out, bufs[i]) {
 			l.End()
-			return Lease{}, fmt.Errorf("%w: %s: %s [%d:%d] and %s [%d:%d] share memory but are not the same buffer", ErrOverlap, op,
+			return Lease{}, Errorf(ErrOverlap, o.spec, op, names[0], "%s [%d:%d] and %s [%d:%d] share memory but are not the same buffer",
 				names[0], out.off, out.off+out.n, names[i], bufs[i].off, bufs[i].off+bufs[i].n)
 		}
 	}
@@ -284,15 +284,15 @@ func (o *Owner) BeginDeviceCopy(dst, src Buffer) (Lease, error) {
 	}
 	if dst.a.dtype != src.a.dtype {
 		l.End()
-		return Lease{}, fmt.Errorf("%w: %s: dst is %s, src is %s", ErrDTypeMismatch, op, dst.a.dtype, src.a.dtype)
+		return Lease{}, Errorf(ErrDTypeMismatch, o.spec, op, "src", "dst is %s, src is %s", dst.a.dtype, src.a.dtype)
 	}
 	if dst.n != src.n {
 		l.End()
-		return Lease{}, fmt.Errorf("%w: %s: dst has %d elements, src has %d", ErrLengthMismatch, op, dst.n, src.n)
+		return Lease{}, Errorf(ErrLengthMismatch, o.spec, op, "src", "dst has %d elements, src has %d", dst.n, src.n)
 	}
 	if partialOverlap(dst, src) {
 		l.End()
-		return Lease{}, fmt.Errorf("%w: %s: dst [%d:%d] and src [%d:%d] share memory but are not the same buffer", ErrOverlap, op,
+		return Lease{}, Errorf(ErrOverlap, o.spec, op, "dst", "dst [%d:%d] and src [%d:%d] share memory but are not the same buffer",
 			dst.off, dst.off+dst.n, src.off, src.off+src.n)
 	}
 	l.DType, l.N = dst.a.dtype, dst.n
@@ -319,11 +319,11 @@ func (o *Owner) BeginCopy(b Buffer, h Host, upload bool) (Lease, error) {
 	}
 	if h.dtype != b.a.dtype {
 		l.End()
-		return Lease{}, fmt.Errorf("%w: %s: %s buffer is %s, %s host slice is %s", ErrDTypeMismatch, op, bname, b.a.dtype, hname, h.dtype)
+		return Lease{}, Errorf(ErrDTypeMismatch, o.spec, op, hname, "%s buffer is %s, %s host slice is %s", bname, b.a.dtype, hname, h.dtype)
 	}
 	if h.n != b.n {
 		l.End()
-		return Lease{}, fmt.Errorf("%w: %s: %s buffer has %d elements, %s host slice has %d", ErrLengthMismatch, op, bname, b.n, hname, h.n)
+		return Lease{}, Errorf(ErrLengthMismatch, o.spec, op, hname, "%s buffer has %d elements, %s host slice has %d", bname, b.n, hname, h.n)
 	}
 	l.DType, l.N = b.a.dtype, b.n
 	writes := -1
@@ -338,10 +338,10 @@ func (o *Owner) BeginCopy(b Buffer, h Host, upload bool) (Lease, error) {
 
 func (o *Owner) own(op, name string, b Buffer) error {
 	if b.a == nil {
-		return fmt.Errorf("%w: %s: %s is the zero Buffer", ErrNilBuffer, op, name)
+		return Errorf(ErrNilBuffer, o.spec, op, name, "%s is the zero Buffer", name)
 	}
 	if b.a.owner != o {
-		return fmt.Errorf("%w: %s: %s was %s", ErrForeignBuffer, op, name, o.foreign(b))
+		return Errorf(ErrForeignBuffer, o.spec, op, name, "%s was %s", name, o.foreign(b))
 	}
 	return nil
 }
@@ -377,7 +377,7 @@ func (l *Lease) lock(op string, names []string, bufs []Buffer, writes int) error
 		l.k++
 		if a.freed {
 			l.End()
-			return fmt.Errorf("%w: %s: %s (allocation #%d of %s)", ErrFreed, op, names[i], a.id, l.o.spec)
+			return Errorf(ErrFreed, l.o.spec, op, names[i], "%s was freed (allocation #%d)", names[i], a.id)
 		}
 	}
 	return nil

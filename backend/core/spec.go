@@ -22,7 +22,7 @@ type Spec struct {
 func ParseSpec(s string) (Spec, error) {
 	parts := strings.Split(strings.ToLower(strings.TrimSpace(s)), ":")
 	bad := func(why string) (Spec, error) {
-		return Spec{}, fmt.Errorf("%w: %q: %s (want cpu, cuda, cuda:N, opencl, opencl:P or opencl:P:D)", ErrBadSpec, s, why)
+		return Spec{}, Errorf(ErrBadSpec, "", "ParseSpec", "", "%q: %s (want cpu, cuda, cuda:N, opencl, opencl:P or opencl:P:D)", s, why)
 	}
 	var sp Spec
 	maxIdx := 0

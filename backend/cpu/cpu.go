@@ -7,7 +7,6 @@
 package cpu
 
 import (
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -175,7 +174,7 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 	defer l.End()
 	kernel := l.Row.Kernel
 	if !hasKernel(kernel) {
-		return fmt.Errorf("%w: %s: cpu has no kernel %q for %s", core.ErrBadActivation, p, kernel, act.Kind())
+		return core.Errorf(core.ErrBadActivation, "cpu", p.String(), "act", "no CPU kernel %q for %s", kernel, act.Kind())
 	}
 	switch l.DType {
 	case formula.Float32:
@@ -191,7 +190,7 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 // unsupported is the error of a dtype the CPU backend has no loops for (Alloc refuses it first, so
 // it means a dtype was added to the backend's set without its loops).
 func unsupported(op string, dt formula.DType) error {
-	return fmt.Errorf("%w: %s: cpu has no loops for %s", core.ErrUnsupportedDType, op, dt)
+	return core.Errorf(core.ErrUnsupportedDType, "cpu", op, "", "no CPU loops for %s", dt)
 }
 
 // Sync returns nil: CPU calls finish before they return. On a closed backend it returns ErrClosed.

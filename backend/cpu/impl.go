@@ -1,7 +1,6 @@
 package cpu
 
 import (
-	"fmt"
 	"os"
 	"strings"
 
@@ -101,5 +100,5 @@ func NewImplementation(name string) (*Backend, error) {
 			return newBackend(im), nil
 		}
 	}
-	return nil, fmt.Errorf("%w: cpu: implementation %q is not available here (have %s)", core.ErrUnavailable, name, strings.Join(Implementations(), ", "))
+	return nil, core.Errorf(core.ErrUnavailable, "cpu", "NewImplementation", "name", "implementation %q is not available here (have %s)", name, strings.Join(Implementations(), ", "))
 }

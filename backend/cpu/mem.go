@@ -61,7 +61,7 @@ var osBytes atomic.Int64
 // core.ErrOutOfMemory.
 func allocate(dtype formula.DType, n int, bytes int64) (*memory, error) {
 	oom := func(format string, args ...any) error {
-		return fmt.Errorf("%w: cpu: Alloc of %d bytes (%d %s): %s", core.ErrOutOfMemory, bytes, n, dtype, fmt.Sprintf(format, args...))
+		return core.Errorf(core.ErrOutOfMemory, "cpu", "Alloc", "", "%d bytes (%d %s): %s", bytes, n, dtype, fmt.Sprintf(format, args...))
 	}
 	if uint64(bytes) > maxBytes {
 		return nil, oom("more than the %d-byte address space of %s/%s holds", maxBytes, runtime.GOOS, runtime.GOARCH)
@@ -114,7 +114,7 @@ func freeMemory(mem any) error {
 	p, size := m.sys, m.size
 	m.sys = nil
 	if err := osFree(p, size); err != nil {
-		return fmt.Errorf("%w: cpu: releasing %d bytes: %v", core.ErrDevice, size, err)
+		return core.Errorf(core.ErrDevice, "cpu", "Free", "", "releasing %d bytes: %w", size, err)
 	}
 	osBytes.Add(-int64(size))
 	return nil

@@ -37,7 +37,8 @@ func (b *Backend) reportAsync(err error) error {
 }
 
 // Sync waits for the stream and reports the first error of asynchronous work.
-func (b *Backend) Sync() error {
+func (b *Backend) Sync() (err error) {
+	defer func() { err = b.wrap("Sync", err) }()
 	l, err := b.owner.Begin("Sync")
 	if err != nil {
 		return err

@@ -17,7 +17,6 @@
 package cuda
 
 import (
-	"fmt"
 	"runtime"
 	"sync"
 
@@ -64,14 +63,18 @@ func (b *Backend) enter() error {
 	runtime.LockOSThread()
 	if err := b.drv.CtxSetCurrent(b.ctx); err != nil {
 		runtime.UnlockOSThread()
-		return fmt.Errorf("%s: %w", b.info.Spec, err)
+		return err
 	}
 	return nil
 }
+
+// wrap gives a driver's error the shape of every gpuact error (core.Error): its kind, this backend, the
+// operation. Errors that already have it (the argument checks') pass unchanged.
+func (b *Backend) wrap(op string, err error) error { return core.Wrap(b.info.Spec, op, err) }
 
 // Info describes the GPU.
 func (b *Backend) Info() core.Info { return b.info.Clone() }
 
 // Close waits for queued work, frees every buffer, and releases the stream, the kernels and the primary
 // context. Later calls return core.ErrClosed.
-func (b *Backend) Close() error { return b.owner.Close(b.release) }
+func (b *Backend) Close() error { return b.wrap("Close", b.owner.Close(b.release)) }

@@ -96,7 +96,7 @@ func (b *Backend) pickKernel(p formula.Pass, l core.Lease, act formula.Activatio
 	}
 	fn, ok := b.fns[k]
 	if !ok { // a row or dtype added without its kernel in activations.cu
-		return k, 0, fmt.Errorf("%w: %s: %s: no CUDA kernel %s", core.ErrBadActivation, b.info.Spec, p, k.name())
+		return k, 0, core.Errorf(core.ErrBadActivation, b.info.Spec, p.String(), "act", "no CUDA kernel %s", k.name())
 	}
 	return k, fn, nil
 }

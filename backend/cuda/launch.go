@@ -36,17 +36,17 @@ func newLaunchArgs(pinner *runtime.Pinner) *launchArgs {
 
 // Forward queues y = f(x).
 func (b *Backend) Forward(act formula.Activation, y, x core.Buffer) error {
-	return b.run(formula.Forward, act, y, x, core.Buffer{})
+	return b.wrap(formula.Forward.String(), b.run(formula.Forward, act, y, x, core.Buffer{}))
 }
 
 // BackwardFromInput queues dx = f'(x)·dy.
 func (b *Backend) BackwardFromInput(act formula.Activation, dx, dy, x core.Buffer) error {
-	return b.run(formula.BackwardFromInput, act, dx, dy, x)
+	return b.wrap(formula.BackwardFromInput.String(), b.run(formula.BackwardFromInput, act, dx, dy, x))
 }
 
 // BackwardFromOutput queues dx = f'(x)·dy computed from y = f(x).
 func (b *Backend) BackwardFromOutput(act formula.Activation, dx, dy, y core.Buffer) error {
-	return b.run(formula.BackwardFromOutput, act, dx, dy, y)
+	return b.wrap(formula.BackwardFromOutput.String(), b.run(formula.BackwardFromOutput, act, dx, dy, y))
 }
 
 // run checks and leases a pass's buffers, chooses its kernel and grid, and queues it on the stream.
@@ -84,12 +84,12 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 		params = unsafe.Pointer(&a.ptrs64[0])
 	default:
 		b.launchMu.Unlock()
-		return fmt.Errorf("%w: %s: %s: no CUDA kernels for %s", core.ErrUnsupportedDType, b.info.Spec, p, l.DType)
+		return core.Errorf(core.ErrUnsupportedDType, b.info.Spec, p.String(), "", "no CUDA kernels for %s", l.DType)
 	}
 	err = b.drv.LaunchKernel(fn, grid, block, b.stream, params)
 	b.launchMu.Unlock()
 	if err != nil {
-		return fmt.Errorf("%s: %s %s: %w", b.info.Spec, p, act, err)
+		return fmt.Errorf("%s: %w", act, err)
 	}
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 // Alloc allocates device memory. A size the GPU cannot hold gives an error matching core.ErrOutOfMemory,
 // and the backend keeps working.
 func (b *Backend) Alloc(dtype formula.DType, n int) (core.Buffer, error) {
-	return b.owner.Alloc(dtype, n, func(bytes int64) (any, error) {
+	buf, err := b.owner.Alloc(dtype, n, func(bytes int64) (any, error) {
 		if bytes == 0 {
 			return cu.DevPtr(0), nil // cuMemAlloc refuses 0 bytes; nothing is ever read or written
 		}
@@ -22,10 +22,11 @@ func (b *Backend) Alloc(dtype formula.DType, n int) (core.Buffer, error) {
 		defer runtime.UnlockOSThread()
 		p, err := b.drv.MemAlloc(bytes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: Alloc of %d bytes (%d %s): %w", b.info.Spec, bytes, n, dtype, err)
+			return nil, fmt.Errorf("%d bytes (%d %s): %w", bytes, n, dtype, err)
 		}
 		return p, nil
 	})
+	return buf, b.wrap("Alloc", err)
 }
 
 // free releases one allocation after the work queued on the stream, which may still use it, is done.
@@ -44,7 +45,7 @@ func (b *Backend) free(mem any) error {
 }
 
 // Free releases buf's allocation once the work queued before it has finished.
-func (b *Backend) Free(buf core.Buffer) error { return b.owner.Free(buf) }
+func (b *Backend) Free(buf core.Buffer) error { return b.wrap("Free", b.owner.Free(buf)) }
 
 // ptr is the device address of buf's first element.
 func ptr(buf core.Buffer) uint64 {
@@ -56,7 +57,8 @@ func ptr(buf core.Buffer) uint64 {
 
 // Download copies src to dst after the work queued before it, and waits: it is a synchronising call and
 // reports an error of earlier asynchronous work.
-func (b *Backend) Download(dst core.Host, src core.Buffer) error {
+func (b *Backend) Download(dst core.Host, src core.Buffer) (err error) {
+	defer func() { err = b.wrap("Download", err) }()
 	l, err := b.owner.BeginCopy(src, dst, false)
 	if err != nil {
 		return err
@@ -75,7 +77,8 @@ func (b *Backend) Download(dst core.Host, src core.Buffer) error {
 }
 
 // Copy copies src to dst on the device, queued on the stream.
-func (b *Backend) Copy(dst, src core.Buffer) error {
+func (b *Backend) Copy(dst, src core.Buffer) (err error) {
+	defer func() { err = b.wrap("Copy", err) }()
 	l, err := b.owner.BeginDeviceCopy(dst, src)
 	if err != nil {
 		return err
@@ -99,10 +102,10 @@ func (b *Backend) Memory() (core.MemoryStats, error) {
 	}
 	defer l.End()
 	if err := b.enter(); err != nil {
-		return core.MemoryStats{}, err
+		return core.MemoryStats{}, b.wrap("Memory", err)
 	}
 	defer runtime.UnlockOSThread()
 	free, total, err := b.drv.MemGetInfo()
 	inUse, n := b.owner.Stats()
-	return core.MemoryStats{Total: total, Free: free, InUse: inUse, Buffers: n}, err
+	return core.MemoryStats{Total: total, Free: free, InUse: inUse, Buffers: n}, b.wrap("Memory", err)
 }

@@ -14,13 +14,13 @@ import (
 // Open opens CUDA device ordinal i: it retains the device's primary context, creates a stream and loads
 // the kernels. Any failure is an error wrapping core.ErrUnavailable with the driver's code and name.
 func Open(i int) (*Backend, error) {
+	spec := "cuda:" + strconv.Itoa(i)
 	drv, err := cu.Load()
 	if err != nil {
-		return nil, err
+		return nil, core.Wrap(spec, "Open", err)
 	}
-	spec := "cuda:" + strconv.Itoa(i)
 	fail := func(err error) (*Backend, error) {
-		return nil, fmt.Errorf("%w: %s: %v", core.ErrUnavailable, spec, err)
+		return nil, core.Errorf(core.ErrUnavailable, spec, "Open", "", "%w", err)
 	}
 	if n, err := drv.DeviceCount(); err != nil || i < 0 || i >= n {
 		if err == nil {

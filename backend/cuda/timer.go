@@ -2,7 +2,6 @@ package cuda
 
 import (
 	"errors"
-	"fmt"
 	"runtime"
 	"sync"
 	"time"
@@ -90,13 +89,14 @@ func (t *timers) destroy(d *cu.Driver) error {
 func (b *Backend) TimeDevice(enqueue func() error) (time.Duration, error) {
 	p, err := b.startWindow()
 	if err != nil {
-		return 0, err
+		return 0, b.wrap("TimeDevice", err)
 	}
 	defer b.timers.put(p) // also when enqueue panics
 	if err := enqueue(); err != nil {
-		return 0, err
+		return 0, err // as enqueue returned it: it is the caller's
 	}
-	return b.endWindow(p)
+	d, err := b.endWindow(p)
+	return d, b.wrap("TimeDevice", err)
 }
 
 // startWindow waits for queued work and records a window's start on a pair of its own.
@@ -112,7 +112,7 @@ func (b *Backend) startWindow() (eventPair, error) {
 	defer runtime.UnlockOSThread()
 	p, err := b.timers.get(b.drv)
 	if err != nil {
-		return p, fmt.Errorf("%s: TimeDevice: %w", b.info.Spec, err)
+		return p, err
 	}
 	err = b.reportAsync(b.drv.StreamSynchronize(b.stream))
 	if err == nil {

@@ -70,7 +70,8 @@ func (s *staging) release(d *cu.Driver) error {
 
 // Upload copies src to dst: it stages src in pinned memory and queues the copies to dst on the stream,
 // so it returns once src has been read, before the device has the data.
-func (b *Backend) Upload(dst core.Buffer, src core.Host) error {
+func (b *Backend) Upload(dst core.Buffer, src core.Host) (err error) {
+	defer func() { err = b.wrap("Upload", err) }()
 	l, err := b.owner.BeginCopy(dst, src, true)
 	if err != nil {
 		return err

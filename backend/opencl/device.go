@@ -251,14 +251,14 @@ func Open(p, d int) (*Backend, error) {
 	spec := fmt.Sprintf("opencl:%d:%d", p, d)
 	devs, l, err := discover()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", core.ErrUnavailable, spec, err)
+		return nil, core.Errorf(core.ErrUnavailable, spec, "Open", "", "%v", err)
 	}
 	for _, dev := range devs {
 		if dev.p != p || dev.d != d {
 			continue
 		}
 		if !dev.usable {
-			return nil, fmt.Errorf("%w: %s (%s): %s", core.ErrUnavailable, spec, dev.name, dev.reason)
+			return nil, core.Errorf(core.ErrUnavailable, spec, "Open", "", "%s: %s", dev.name, dev.reason)
 		}
 		return open(l, dev)
 	}
@@ -266,5 +266,5 @@ func Open(p, d int) (*Backend, error) {
 	for _, dev := range devs {
 		have = append(have, dev.spec)
 	}
-	return nil, fmt.Errorf("%w: %s: no such device (found %s)", core.ErrUnavailable, spec, strings.Join(have, ", "))
+	return nil, core.Errorf(core.ErrUnavailable, spec, "Open", "", "no such device (found %s)", strings.Join(have, ", "))
 }

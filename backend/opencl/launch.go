@@ -58,7 +58,7 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 	case formula.Float64:
 		vw, suffix = geometry.vwDouble, "_f64"
 	default:
-		return fmt.Errorf("%w: %s: %s: activations.cl has no kernels for %s", core.ErrUnsupportedDType, b.info.Spec, p, l.DType)
+		return core.Errorf(core.ErrUnsupportedDType, b.info.Spec, p.String(), "", "activations.cl has no kernels for %s", l.DType)
 	}
 	if p == formula.Forward {
 		in2 = in1 // unused by the kernel, but it must be a valid buffer
@@ -95,7 +95,7 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 			args[argExpCutoff] = math.Float64bits(expCutoff64(a))
 		}
 	default: // refused above; kept so that a new dtype cannot pass without its arguments
-		return fmt.Errorf("%w: %s: %s: no kernel arguments for %s", core.ErrUnsupportedDType, b.info.Spec, p, l.DType)
+		return core.Errorf(core.ErrUnsupportedDType, b.info.Spec, p.String(), "", "no kernel arguments for %s", l.DType)
 	}
 
 	b.mu.Lock()
@@ -110,17 +110,14 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 	plan := geometry.plan(l.N, vw)
 	args[argVecsPerItem], args[argItemStride], args[argLoopStride] = plan.vecsPerItem, plan.itemStride, plan.loopStride
 	if err := b.setArgs(k, &args, l.DType); err != nil {
-		return fmt.Errorf("%s: %s %s: %w", b.info.Spec, p, act, err)
+		return fmt.Errorf("%s: %w", act, err)
 	}
 	err = b.enqueueLocked(func(ev *cl.Event) error { return b.lib.Launch(b.queue, k.k, plan.global, plan.local, ev) })
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", p, act, err)
+		return fmt.Errorf("%s: %w", act, err)
 	}
 	// Start the work now rather than at the next synchronising call.
-	if err := b.lib.Flush(b.queue); err != nil {
-		return fmt.Errorf("%s: %w", b.info.Spec, err)
-	}
-	return nil
+	return b.lib.Flush(b.queue)
 }
 
 // kernel returns this Backend's kernel object called name, creating it on first use. b.mu is held.
@@ -130,12 +127,12 @@ func (b *Backend) kernel(name string) (*kernel, error) {
 	}
 	kk, err := b.lib.CreateKernel(b.program.clProgram, name)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", b.info.Spec, err)
+		return nil, err
 	}
 	wg, err := b.lib.KernelWorkGroupSize(kk, b.program.dev.id)
 	if err != nil {
 		b.lib.ReleaseKernel(kk)
-		return nil, fmt.Errorf("%s: kernel %s: %w", b.info.Spec, name, err)
+		return nil, fmt.Errorf("kernel %s: %w", name, err)
 	}
 	k := &kernel{k: kk, maxLocal: max(wg, 1)}
 	b.kernels[name] = k

@@ -67,12 +67,12 @@ func open(l *cl.Lib, dev *deviceInfo) (*Backend, error) { return openWith(l, dev
 func openWith(l *cl.Lib, dev *deviceInfo, geometry launchGeometry) (*Backend, error) {
 	program, err := acquireProgram(l, dev, geometry)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s (%s): %w", core.ErrUnavailable, dev.spec, dev.name, err)
+		return nil, core.Errorf(core.ErrUnavailable, dev.spec, "Open", "", "%s: %w", dev.name, err)
 	}
 	q, err := l.CreateQueue(program.ctx, dev.id, true)
 	if err != nil {
 		program.release()
-		return nil, fmt.Errorf("%w: %s (%s): %w", core.ErrUnavailable, dev.spec, dev.name, err)
+		return nil, core.Errorf(core.ErrUnavailable, dev.spec, "Open", "", "%s: %w", dev.name, err)
 	}
 	b := &Backend{program: program, lib: l, queue: q, kernels: map[string]*kernel{}, recs: map[*recording]struct{}{}}
 	b.owner = core.NewOwner(dev.spec, dev.dtypes(), func(m any) error {
@@ -115,28 +115,33 @@ func (b *Backend) Info() core.Info { return b.info.Clone() }
 // Alloc allocates a device buffer. Sizes beyond CL_DEVICE_MAX_MEM_ALLOC_SIZE or the device's memory
 // give ErrOutOfMemory without asking the driver (which may allocate lazily and fail only at first use).
 func (b *Backend) Alloc(dtype formula.DType, n int) (core.Buffer, error) {
-	return b.owner.Alloc(dtype, n, func(bytes int64) (any, error) {
+	buf, err := b.owner.Alloc(dtype, n, func(bytes int64) (any, error) {
 		if bytes == 0 {
 			return mem(0), nil
 		}
 		dev := b.program.dev
 		if bytes > dev.maxAlloc || bytes > dev.memory {
-			return nil, fmt.Errorf("%w: %s: Alloc of %d bytes (%d %s): the device allows %d bytes per buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE) and has %d",
-				core.ErrOutOfMemory, dev.spec, bytes, n, dtype, dev.maxAlloc, dev.memory)
+			return nil, core.Errorf(core.ErrOutOfMemory, dev.spec, "Alloc", "", "%d bytes (%d %s): the device allows %d bytes per buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE) and has %d",
+				bytes, n, dtype, dev.maxAlloc, dev.memory)
 		}
 		m, err := b.lib.CreateBuffer(b.program.ctx, uintptr(bytes))
 		if err != nil {
 			if ce := (*cl.Error)(nil); errors.As(err, &ce) && ce.OutOfMemory() {
-				return nil, fmt.Errorf("%w: %s: Alloc of %d bytes (%d %s): %w", core.ErrOutOfMemory, dev.spec, bytes, n, dtype, err)
+				return nil, core.Errorf(core.ErrOutOfMemory, dev.spec, "Alloc", "", "%d bytes (%d %s): %w", bytes, n, dtype, err)
 			}
-			return nil, fmt.Errorf("%s: Alloc of %d bytes: %w", dev.spec, bytes, err)
+			return nil, fmt.Errorf("%d bytes (%d %s): %w", bytes, n, dtype, err)
 		}
 		return m, nil
 	})
+	return buf, b.wrap("Alloc", err)
 }
 
+// wrap gives a driver's error the shape of every gpuact error (core.Error): its kind, this backend, the
+// operation. Errors that already have it (the argument checks') pass unchanged.
+func (b *Backend) wrap(op string, err error) error { return core.Wrap(b.info.Spec, op, err) }
+
 // Free releases buf's allocation. OpenCL keeps the memory until the commands queued on it finish.
-func (b *Backend) Free(buf core.Buffer) error { return b.owner.Free(buf) }
+func (b *Backend) Free(buf core.Buffer) error { return b.wrap("Free", b.owner.Free(buf)) }
 
 func handle(buf core.Buffer) mem { return buf.Alloc().Mem().(mem) }
 
@@ -144,7 +149,8 @@ func byteOffset(buf core.Buffer) uintptr { return uintptr(buf.Offset()) * uintpt
 
 // Upload copies src into dst. The write is blocking: it is queued behind the work already queued and
 // has read src when Upload returns.
-func (b *Backend) Upload(dst core.Buffer, src core.Host) error {
+func (b *Backend) Upload(dst core.Buffer, src core.Host) (err error) {
+	defer func() { err = b.wrap("Upload", err) }()
 	l, err := b.owner.BeginCopy(dst, src, true)
 	if err != nil {
 		return err
@@ -159,7 +165,8 @@ func (b *Backend) Upload(dst core.Buffer, src core.Host) error {
 }
 
 // Download copies src into dst once the work queued before it has finished: a synchronising call.
-func (b *Backend) Download(dst core.Host, src core.Buffer) error {
+func (b *Backend) Download(dst core.Host, src core.Buffer) (err error) {
+	defer func() { err = b.wrap("Download", err) }()
 	l, err := b.owner.BeginCopy(src, dst, false)
 	if err != nil {
 		return err
@@ -174,7 +181,8 @@ func (b *Backend) Download(dst core.Host, src core.Buffer) error {
 }
 
 // Copy queues clEnqueueCopyBuffer from src to dst.
-func (b *Backend) Copy(dst, src core.Buffer) error {
+func (b *Backend) Copy(dst, src core.Buffer) (err error) {
+	defer func() { err = b.wrap("Copy", err) }()
 	l, err := b.owner.BeginDeviceCopy(dst, src)
 	if err != nil {
 		return err
@@ -190,17 +198,17 @@ func (b *Backend) Copy(dst, src core.Buffer) error {
 
 // Forward computes y = f(x).
 func (b *Backend) Forward(act formula.Activation, y, x core.Buffer) error {
-	return b.run(formula.Forward, act, y, x, core.Buffer{})
+	return b.wrap(formula.Forward.String(), b.run(formula.Forward, act, y, x, core.Buffer{}))
 }
 
 // BackwardFromInput computes dx = f'(x)·dy.
 func (b *Backend) BackwardFromInput(act formula.Activation, dx, dy, x core.Buffer) error {
-	return b.run(formula.BackwardFromInput, act, dx, dy, x)
+	return b.wrap(formula.BackwardFromInput.String(), b.run(formula.BackwardFromInput, act, dx, dy, x))
 }
 
 // BackwardFromOutput computes dx = f'(x)·dy from y = f(x).
 func (b *Backend) BackwardFromOutput(act formula.Activation, dx, dy, y core.Buffer) error {
-	return b.run(formula.BackwardFromOutput, act, dx, dy, y)
+	return b.wrap(formula.BackwardFromOutput.String(), b.run(formula.BackwardFromOutput, act, dx, dy, y))
 }
 
 // Sync waits for every queued command and reports the first error of asynchronous work.
@@ -210,15 +218,10 @@ func (b *Backend) Sync() error {
 		return err
 	}
 	defer l.End()
-	return b.finish()
+	return b.wrap("Sync", b.finish())
 }
 
-func (b *Backend) finish() error {
-	if err := b.lib.Finish(b.queue); err != nil {
-		return fmt.Errorf("%s: %w", b.info.Spec, err)
-	}
-	return nil
-}
+func (b *Backend) finish() error { return b.lib.Finish(b.queue) }
 
 // Memory reports the device's global memory, its free memory where the driver tells it (AMD's
 // cl_amd_device_attribute_query; 0 elsewhere), and this backend's buffers.
@@ -243,7 +246,7 @@ func (b *Backend) Memory() (core.MemoryStats, error) {
 // last Backend on the device) the program and context. A TimeDevice call whose enqueue function is
 // running meanwhile loses its recording (Close releases the events) and returns ErrClosed.
 func (b *Backend) Close() error {
-	return b.owner.Close(func() error {
+	return b.wrap("Close", b.owner.Close(func() error {
 		errs := []error{b.lib.Finish(b.queue)}
 		b.mu.Lock()
 		for r := range b.recs {
@@ -257,7 +260,7 @@ func (b *Backend) Close() error {
 		b.mu.Unlock()
 		errs = append(errs, b.lib.ReleaseQueue(b.queue), b.program.release())
 		return errors.Join(errs...)
-	})
+	}))
 }
 
 // enqueue runs a call that queues one command (a transfer or copy), passing it an event to fill
@@ -268,14 +271,11 @@ func (b *Backend) enqueue(call func(ev *cl.Event) error) error {
 	recording := len(b.recs) > 0
 	b.mu.Unlock()
 	if !recording {
-		if err := call(nil); err != nil {
-			return fmt.Errorf("%s: %w", b.info.Spec, err)
-		}
-		return nil
+		return call(nil)
 	}
 	var ev cl.Event
 	if err := call(&ev); err != nil {
-		return fmt.Errorf("%s: %w", b.info.Spec, err)
+		return err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -291,7 +291,7 @@ func (b *Backend) enqueueLocked(call func(ev *cl.Event) error) error {
 		evp = nil
 	}
 	if err := call(evp); err != nil {
-		return fmt.Errorf("%s: %w", b.info.Spec, err)
+		return err
 	}
 	if evp != nil {
 		b.record(ev)
@@ -336,6 +336,23 @@ func (b *Backend) releaseEvents(evs []cl.Event) {
 // error from enqueue is returned as it is; a panic in enqueue propagates, with the recording stopped
 // and its events released.
 func (b *Backend) TimeDevice(enqueue func() error) (time.Duration, error) {
+	d, err := b.timeDevice(enqueue)
+	if errors.Is(err, errEnqueue) {
+		return 0, errors.Unwrap(err) // enqueue's own error, as it returned it
+	}
+	return d, b.wrap("TimeDevice", err)
+}
+
+// errEnqueue marks, inside timeDevice, an error that came from the caller's enqueue function.
+var errEnqueue = errors.New("enqueue failed")
+
+type enqueueError struct{ err error }
+
+func (e enqueueError) Error() string        { return e.err.Error() }
+func (e enqueueError) Unwrap() error        { return e.err }
+func (e enqueueError) Is(target error) bool { return target == errEnqueue }
+
+func (b *Backend) timeDevice(enqueue func() error) (time.Duration, error) {
 	l, err := b.owner.Begin("TimeDevice")
 	if err != nil {
 		return 0, err
@@ -361,7 +378,7 @@ func (b *Backend) TimeDevice(enqueue func() error) (time.Duration, error) {
 	ended = true
 	if err != nil {
 		b.discard(r)
-		return 0, err
+		return 0, enqueueError{err}
 	}
 
 	// The lease keeps Close from releasing the queue and context while the events are read.
@@ -377,17 +394,17 @@ func (b *Backend) TimeDevice(enqueue func() error) (time.Duration, error) {
 		return 0, r.err
 	}
 	if err := b.lib.Wait(r.events); err != nil {
-		return 0, fmt.Errorf("%s: %w", b.info.Spec, err)
+		return 0, err
 	}
 	start, end := uint64(math.MaxUint64), uint64(0)
 	for _, ev := range r.events {
 		s, err := b.lib.ProfilingTime(ev, cl.ProfilingCommandStart)
 		if err != nil {
-			return 0, fmt.Errorf("%s: %w", b.info.Spec, err)
+			return 0, err
 		}
 		e, err := b.lib.ProfilingTime(ev, cl.ProfilingCommandEnd)
 		if err != nil {
-			return 0, fmt.Errorf("%s: %w", b.info.Spec, err)
+			return 0, err
 		}
 		start, end = min(start, s), max(end, e)
 	}
