@@ -26,8 +26,9 @@ const (
 	DefaultELUAlpha       = 1.0
 )
 
-// kindInfo is each kind's name, other names ParseActivation accepts, and its α when none is given.
-var kindInfo = map[Kind]struct {
+// kindInfo is each kind's name, other names ParseActivation accepts, and its α when none is given,
+// indexed by Kind (an array, not a map: passes read it on every call).
+var kindInfo = [...]struct {
 	name         string
 	aliases      []string
 	defaultAlpha float64
@@ -38,24 +39,17 @@ var kindInfo = map[Kind]struct {
 }
 
 func (k Kind) String() string {
-	if i, ok := kindInfo[k]; ok {
-		return i.name
+	if k.Valid() {
+		return kindInfo[k].name
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
 
 // Valid reports whether k is one of Kinds.
-func (k Kind) Valid() bool { _, ok := kindInfo[k]; return ok }
+func (k Kind) Valid() bool { return int(k) < len(kindInfo) && kindInfo[k].name != "" }
 
 // UsesAlpha reports whether k's formulas have a parameter α (ReLU's do not).
-func (k Kind) UsesAlpha() bool {
-	for _, r := range table {
-		if r.Kind == k && r.UsesAlpha {
-			return true
-		}
-	}
-	return false
-}
+func (k Kind) UsesAlpha() bool { return k.Valid() && usesAlpha[k] }
 
 // WithAlpha returns the activation of kind k with parameter alpha (ignored, and 0, for a kind without
 // one). It is unchecked, like the constructors: a pass checks it (Check).
@@ -67,7 +61,12 @@ func (k Kind) WithAlpha(alpha float64) Activation {
 }
 
 // Default returns the activation of kind k with its default α.
-func (k Kind) Default() Activation { return Activation{kind: k, alpha: kindInfo[k].defaultAlpha} }
+func (k Kind) Default() Activation {
+	if !k.Valid() {
+		return Activation{kind: k}
+	}
+	return Activation{kind: k, alpha: kindInfo[k].defaultAlpha}
+}
 
 // Activation is an activation function with its parameter: a small value type, cheap to copy. Make one
 // with ReLU, LeakyReLU, ELU or ParseActivation. The zero Activation is invalid and every pass refuses it

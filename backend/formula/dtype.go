@@ -19,8 +19,9 @@ const (
 // DTypes lists every DType, in a stable order for loops in tests and benchmarks.
 var DTypes = []DType{Float32, Float64}
 
-// dtypeInfo is what each DType is: its name, its size, and the type its arithmetic runs in.
-var dtypeInfo = map[DType]struct {
+// dtypeInfo is what each DType is: its name, its size, and the type its arithmetic runs in, indexed by
+// DType (an array, not a map: passes read it on every call).
+var dtypeInfo = [...]struct {
 	name    string
 	size    int
 	compute DType
@@ -35,34 +36,44 @@ var dtypeInfo = map[DType]struct {
 // SmallestNormal is the smallest positive normal number of d (NaN for an invalid DType): a device that
 // flushes denormals flushes the values below it (SEMANTICS §1.5).
 func (d DType) SmallestNormal() float64 {
-	if i, ok := dtypeInfo[d]; ok {
-		return i.minNormal
+	if d.Valid() {
+		return dtypeInfo[d].minNormal
 	}
 	return math.NaN()
 }
 
 // Valid reports whether d is one of DTypes.
-func (d DType) Valid() bool { _, ok := dtypeInfo[d]; return ok }
+func (d DType) Valid() bool { return int(d) < len(dtypeInfo) && dtypeInfo[d].name != "" }
 
 // Size is the size of one element in bytes (0 for an invalid DType).
-func (d DType) Size() int { return dtypeInfo[d].size }
+func (d DType) Size() int {
+	if !d.Valid() {
+		return 0
+	}
+	return dtypeInfo[d].size
+}
 
 // Compute is the type d's arithmetic runs in: d itself for float32 and float64 (SEMANTICS §2); a
 // narrower storage type computes in a wider type and rounds once when it stores. 0 for an invalid DType.
-func (d DType) Compute() DType { return dtypeInfo[d].compute }
+func (d DType) Compute() DType {
+	if !d.Valid() {
+		return 0
+	}
+	return dtypeInfo[d].compute
+}
 
 // Round returns v rounded to the nearest value of d (ties to even), as a float64: the α a backend
 // computes with (SEMANTICS §1.3). NaN for an invalid DType.
 func (d DType) Round(v float64) float64 {
-	if i, ok := dtypeInfo[d]; ok {
-		return i.round(v)
+	if d.Valid() {
+		return dtypeInfo[d].round(v)
 	}
 	return math.NaN()
 }
 
 func (d DType) String() string {
-	if i, ok := dtypeInfo[d]; ok {
-		return i.name
+	if d.Valid() {
+		return dtypeInfo[d].name
 	}
 	return fmt.Sprintf("DType(%d)", uint8(d))
 }

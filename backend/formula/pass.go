@@ -23,7 +23,7 @@ var Passes = []Pass{Forward, BackwardFromInput, BackwardFromOutput}
 
 // passInfo is each pass's name and the names of its buffers in the order Backend methods take them,
 // output first.
-var passInfo = map[Pass]struct {
+var passInfo = [...]struct {
 	name string
 	args []string
 }{
@@ -33,22 +33,27 @@ var passInfo = map[Pass]struct {
 }
 
 func (p Pass) String() string {
-	if i, ok := passInfo[p]; ok {
-		return i.name
+	if p.Valid() {
+		return passInfo[p].name
 	}
 	return fmt.Sprintf("Pass(%d)", uint8(p))
 }
 
 // Valid reports whether p is one of Passes.
-func (p Pass) Valid() bool { _, ok := passInfo[p]; return ok }
+func (p Pass) Valid() bool { return int(p) < len(passInfo) && passInfo[p].name != "" }
 
 // Args names the pass's buffers in the order the Backend methods take them, output first: y, x for
 // Forward; dx, dy, x or dx, dy, y for the backward passes. Nil for an invalid pass.
-func (p Pass) Args() []string { return passInfo[p].args }
+func (p Pass) Args() []string {
+	if !p.Valid() {
+		return nil
+	}
+	return passInfo[p].args
+}
 
 // Arrays is how many arrays of n elements the pass moves through memory: forward reads x and writes y
 // (2); backward reads dy and x or y and writes dx (3). Effective bandwidth counts these bytes.
-func (p Pass) Arrays() int { return len(passInfo[p].args) }
+func (p Pass) Arrays() int { return len(p.Args()) }
 
 // ParsePass reads a pass's name as String writes it ("forward", "backward-input", "backward-output";
 // case-insensitive, "_" for "-"); "backward-from-input" and "backward-from-output" (PyTorch scripts'

@@ -59,15 +59,33 @@ var table = []Row{
 		oracle: func(a, dy, y float64) float64 { return ELUBackwardFromOutput(a, dy, y) }},
 }
 
+// byKindPass indexes the table by kind and pass (nil: no row), and usesAlpha says which kinds have an α
+// in any of their formulas; both are derived from the table once.
+var (
+	byKindPass [len(kindInfo)][len(passInfo)]*Row
+	usesAlpha  [len(kindInfo)]bool
+)
+
+func init() {
+	for i := range table {
+		r := &table[i]
+		if !r.Kind.Valid() || !r.Pass.Valid() || byKindPass[r.Kind][r.Pass] != nil {
+			panic(fmt.Sprintf("formula: table row %d (%s %s) has no valid kind and pass, or repeats one", i, r.Kind, r.Pass))
+		}
+		byKindPass[r.Kind][r.Pass] = r
+		usesAlpha[r.Kind] = usesAlpha[r.Kind] || r.UsesAlpha
+	}
+}
+
 // Rows returns every row of the table, in the order of Kinds, then Passes.
 func Rows() []Row { return append([]Row(nil), table...) }
 
 // Lookup returns the formula of pass p of kind k. A kind or pass that is unknown, or a pair without a
 // row, is an error wrapping ErrBadActivation: never another formula.
 func Lookup(k Kind, p Pass) (Row, error) {
-	for _, r := range table {
-		if r.Kind == k && r.Pass == p {
-			return r, nil
+	if k.Valid() && p.Valid() {
+		if r := byKindPass[k][p]; r != nil {
+			return *r, nil
 		}
 	}
 	switch {
