@@ -48,6 +48,10 @@ type (
 	MemoryStats = core.MemoryStats
 	// Spec is a parsed backend spec ("cuda:0").
 	Spec = core.Spec
+	// Error is every error a backend returns: its Kind (one of the Err* sentinels below), the backend,
+	// the operation and argument, and the cause; match the kind with errors.Is, read the rest with
+	// errors.As.
+	Error = core.Error
 )
 
 // What is computed, from package formula.
