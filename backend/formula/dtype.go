@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"strings"
 )
 
@@ -14,23 +15,30 @@ type DType uint8
 const (
 	Float32 DType = iota + 1
 	Float64
+	// Float16 is IEEE 754 binary16: stored in 16 bits, computed in float32 (SEMANTICS §1.6).
+	Float16
+	// BFloat16 is the top 16 bits of a float32: stored in 16 bits, computed in float32 (SEMANTICS §1.6).
+	BFloat16
 )
 
 // DTypes lists every DType, in a stable order for loops in tests and benchmarks.
-var DTypes = []DType{Float32, Float64}
+var DTypes = []DType{Float32, Float64, Float16, BFloat16}
 
 // dtypeInfo is what each DType is: its name, its size, and the type its arithmetic runs in, indexed by
 // DType (an array, not a map: passes read it on every call).
 var dtypeInfo = [...]struct {
 	name    string
+	short   []string // other names ParseDType accepts
 	size    int
 	compute DType
 	round   func(float64) float64 // to the nearest value of the dtype
 	// minNormal is the smallest positive normal number: below it, values are denormal.
 	minNormal float64
 }{
-	Float32: {"float32", 4, Float32, func(v float64) float64 { return float64(float32(v)) }, 0x1p-126},
-	Float64: {"float64", 8, Float64, func(v float64) float64 { return v }, 0x1p-1022},
+	Float32:  {"float32", []string{"f32"}, 4, Float32, func(v float64) float64 { return float64(float32(v)) }, 0x1p-126},
+	Float64:  {"float64", []string{"f64"}, 8, Float64, func(v float64) float64 { return v }, 0x1p-1022},
+	Float16:  {"float16", []string{"f16", "half"}, 2, Float32, func(v float64) float64 { return roundTo(v, 11, -14, 65504) }, 0x1p-14},
+	BFloat16: {"bfloat16", []string{"bf16"}, 2, Float32, func(v float64) float64 { return roundTo(v, 8, -126, 0x1.fep127) }, 0x1p-126},
 }
 
 // SmallestNormal is the smallest positive normal number of d (NaN for an invalid DType): a device that
@@ -71,6 +79,15 @@ func (d DType) Round(v float64) float64 {
 	return math.NaN()
 }
 
+// Suffix is the short name kernels carry for d ("f32", "f64", "f16", "bf16"; "" for an invalid DType):
+// gpuact_relu_fwd_f16_vec in activations.cu, relu_fwd_bf16 in activations.cl.
+func (d DType) Suffix() string {
+	if d.Valid() {
+		return dtypeInfo[d].short[0]
+	}
+	return ""
+}
+
 func (d DType) String() string {
 	if d.Valid() {
 		return dtypeInfo[d].name
@@ -78,12 +95,12 @@ func (d DType) String() string {
 	return fmt.Sprintf("DType(%d)", uint8(d))
 }
 
-// ParseDType reads a dtype's name as String writes it ("float32"; case-insensitive; "f32" and "f64" are
-// accepted too). An unknown name gives ErrUnsupportedDType with the names known.
+// ParseDType reads a dtype's name as String writes it ("float32"; case-insensitive; "f32", "f64", "f16",
+// "half" and "bf16" are accepted too). An unknown name gives ErrUnsupportedDType with the names known.
 func ParseDType(s string) (DType, error) {
 	name := strings.ToLower(strings.TrimSpace(s))
 	for _, d := range DTypes {
-		if name == d.String() || name == "f"+strings.TrimPrefix(d.String(), "float") {
+		if name == d.String() || slices.Contains(dtypeInfo[d].short, name) {
 			return d, nil
 		}
 	}

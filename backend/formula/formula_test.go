@@ -193,11 +193,15 @@ func TestDTypeSet(t *testing.T) {
 		t.Errorf("SetOf(Float64, invalid...) = %v (%d)", s, s)
 	}
 	all := SetOf(DTypes...)
-	if len(all.List()) != len(DTypes) || all.String() != "float32, float64" {
+	if len(all.List()) != len(DTypes) || all.String() != "float32, float64, float16, bfloat16" {
 		t.Errorf("SetOf(DTypes...) = %v", all)
 	}
 	for _, d := range DTypes {
-		if d.Size() == 0 || d.Compute() != d || !d.Valid() {
+		wantCompute := d
+		if d.Size() < 4 {
+			wantCompute = Float32 // SEMANTICS §1.6: 16-bit types compute in float32
+		}
+		if d.Size() == 0 || d.Compute() != wantCompute || !d.Valid() {
 			t.Errorf("%s: size %d, compute %s", d, d.Size(), d.Compute())
 		}
 	}

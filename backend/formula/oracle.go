@@ -16,18 +16,29 @@ import (
 // testdata/reference.json checks all of them against mpmath. Every branch is a select, never a
 // multiply by a 0/1 mask, and a NaN input (x, or y for the from-output passes) always gives NaN.
 
-// Float is the set of Go element types the oracle and the host copies work on.
+// Float is the set of Go types the oracle's element functions compute in.
 type Float interface{ float32 | float64 }
 
+// Elem is the set of Go types that hold one element of a buffer: host copies, views and the oracle's
+// Reference work on these. The 16-bit ones are stored bits, not arithmetic types: convert them with
+// ToFloat64/FromFloat64, ToFloat32/FromFloat32 or their Float32 methods.
+type Elem interface {
+	float32 | float64 | F16 | BF16
+}
+
 // DTypeOf returns the DType that holds Go values of type T (0, an invalid DType that every backend
-// refuses, for a type added to Float without a case here).
-func DTypeOf[T Float]() DType {
+// refuses, for a type added to Elem without a case here).
+func DTypeOf[T Elem]() DType {
 	var z T
 	switch any(z).(type) {
 	case float32:
 		return Float32
 	case float64:
 		return Float64
+	case F16:
+		return Float16
+	case BF16:
+		return BFloat16
 	}
 	return 0
 }
@@ -121,14 +132,15 @@ func ELUBackwardFromOutput[T Float](alpha, dy, y T) T {
 }
 
 // Round returns α rounded to T, the value every backend computes with (SEMANTICS §1.3).
-func Round[T Float](alpha float64) T { return T(alpha) }
+func Round[T Elem](alpha float64) T { return FromFloat64[T](alpha) }
 
 // Reference returns the oracle of pass p of act for data of type T, as a function of (a, b) = (x,
 // unused) for Forward and (dy, x) or (dy, y) for the backward passes: the table's formula evaluated in
 // float64 from α rounded to T, rounded once to T. For ReLU and LeakyReLU that is the formula in T itself
-// (a product of two T values is exact in float64, so one rounding gives T's own product). A pass that
-// cannot run act (no row, α not finite or not allowed, SEMANTICS §6) is an error.
-func Reference[T Float](p Pass, act Activation) (func(a, b T) T, error) {
+// (a product of two T values is exact in float64, so one rounding gives T's own product). For the 16-bit
+// types, too, it is the float64 value rounded once to T (SEMANTICS §1.6). A pass that cannot run act (no
+// row, α not finite or not allowed, SEMANTICS §6) is an error.
+func Reference[T Elem](p Pass, act Activation) (func(a, b T) T, error) {
 	r, err := Check(p, act)
 	if err != nil {
 		return nil, err
@@ -138,5 +150,5 @@ func Reference[T Float](p Pass, act Activation) (func(a, b T) T, error) {
 		return nil, err
 	}
 	alpha, f := dt.Round(act.alpha), r.oracle
-	return func(a, b T) T { return T(f(alpha, float64(a), float64(b))) }, nil
+	return func(a, b T) T { return FromFloat64[T](f(alpha, ToFloat64(a), ToFloat64(b))) }, nil
 }

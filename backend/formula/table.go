@@ -11,8 +11,9 @@ type Row struct {
 	Pass Pass
 	// Formula is the formula as SEMANTICS §1.1 writes it.
 	Formula string
-	// Kernel names the kernel that computes the row on every device: gpuact_<Kernel>_<f32|f64>_<vec|scalar>
-	// in kernels/activations.cu, <Kernel>_<f32|f64>[_al] in kernels/activations.cl, and the CPU
+	// Kernel names the kernel that computes the row on every device: gpuact_<Kernel>_<suffix>_<vec|scalar>
+	// in kernels/activations.cu, <Kernel>_<suffix>[_al] in kernels/activations.cl (suffix: DType.Suffix),
+	// and the CPU
 	// backend's loops. Rows may share one: ReLU's and LeakyReLU's backward from output is their backward
 	// from input with y for x (y > 0 exactly when x > 0).
 	Kernel string
@@ -30,7 +31,7 @@ type Row struct {
 }
 
 // exact is the tolerance of the select-and-multiply formulas: bit-identical on every dtype.
-var exact = map[DType]uint64{Float32: 0, Float64: 0}
+var exact = map[DType]uint64{Float32: 0, Float64: 0, Float16: 0, BFloat16: 0}
 
 // table is every formula gpuact computes: one row per (kind, pass).
 var table = []Row{
@@ -49,13 +50,13 @@ var table = []Row{
 		oracle: func(a, dy, y float64) float64 { return LeakyReLUBackward(a, dy, y) }},
 
 	{Kind: KindELU, Pass: Forward, Formula: "x > 0 ? x : α·expm1(x)", Kernel: "elu_fwd", UsesAlpha: true,
-		ulp:    map[DType]uint64{Float32: 2, Float64: 3},
+		ulp:    map[DType]uint64{Float32: 2, Float64: 3, Float16: 1, BFloat16: 1},
 		oracle: func(a, x, _ float64) float64 { return ELUForward(a, x) }},
 	{Kind: KindELU, Pass: BackwardFromInput, Formula: "x > 0 ? dy : α·exp(x)·dy", Kernel: "elu_bwd_in", UsesAlpha: true,
-		ulp:    map[DType]uint64{Float32: 2, Float64: 3},
+		ulp:    map[DType]uint64{Float32: 2, Float64: 3, Float16: 1, BFloat16: 1},
 		oracle: func(a, dy, x float64) float64 { return ELUBackwardFromInput(a, dy, x) }},
 	{Kind: KindELU, Pass: BackwardFromOutput, Formula: "y > 0 ? dy : (y + α)·dy", Kernel: "elu_bwd_out", UsesAlpha: true, NonNegativeAlpha: true,
-		ulp:    map[DType]uint64{Float32: 2, Float64: 2},
+		ulp:    map[DType]uint64{Float32: 2, Float64: 2, Float16: 1, BFloat16: 1},
 		oracle: func(a, dy, y float64) float64 { return ELUBackwardFromOutput(a, dy, y) }},
 }
 
