@@ -56,12 +56,21 @@ type (
 
 // What is computed, from package formula.
 type (
-	// DType is an element type: Float32 or Float64.
+	// DType is an element type: Float32, Float64, Float16 or BFloat16.
 	DType = formula.DType
 	// DTypeSet is a set of dtypes: those a device supports (Info.DTypes).
 	DTypeSet = formula.DTypeSet
-	// Float is the constraint of the generic helpers: float32 or float64.
+	// Float is the set of Go arithmetic types gpuact computes in: float32 or float64.
 	Float = formula.Float
+	// Elem is the constraint of the generic host helpers (FromSlice, ToSlice, Upload, Download, HostOf):
+	// float32, float64, F16 or BF16.
+	Elem = formula.Elem
+	// F16 is one float16 (IEEE 754 binary16) element, github.com/x448/float16's Float16: F16From and
+	// FromFloat32 make them from float32, Float32 and ToFloat32 widen them back.
+	F16 = formula.F16
+	// BF16 is one bfloat16 element, the top 16 bits of a float32: BF16From and FromFloat32 make them
+	// from float32 (to nearest even, NaN kept a NaN), Float32 and ToFloat32 widen them back.
+	BF16 = formula.BF16
 	// Activation is an activation function with its parameter.
 	Activation = formula.Activation
 	// Kind names an activation function.
@@ -77,6 +86,10 @@ type (
 const (
 	Float32 = formula.Float32
 	Float64 = formula.Float64
+	// Float16 and BFloat16 store 16 bits and compute in float32, rounding once to nearest even when they
+	// store (SEMANTICS §1.6); host slices of them are []F16 and []BF16.
+	Float16  = formula.Float16
+	BFloat16 = formula.BFloat16
 )
 
 // Activation kinds and their default α.
@@ -163,7 +176,7 @@ func ELU(alpha float64) Activation { return formula.ELU(alpha) }
 // ParseActivation reads "relu", "leakyrelu[:α]" or "elu[:α]".
 func ParseActivation(s string) (Activation, error) { return formula.ParseActivation(s) }
 
-// ParseDType reads "float32" or "float64" ("f32", "f64").
+// ParseDType reads "float32", "float64", "float16" or "bfloat16" ("f32", "f64", "f16" or "half", "bf16").
 func ParseDType(s string) (DType, error) { return formula.ParseDType(s) }
 
 // ParsePass reads "forward", "backward-input" or "backward-output".
@@ -183,7 +196,20 @@ func Lookup(k Kind, p Pass) (Formula, error) { return formula.Lookup(k, p) }
 func Check(p Pass, act Activation) (Formula, error) { return formula.Check(p, act) }
 
 // DTypeOf returns the DType that holds Go values of type T.
-func DTypeOf[T Float]() DType { return formula.DTypeOf[T]() }
+func DTypeOf[T Elem]() DType { return formula.DTypeOf[T]() }
+
+// F16From rounds f to the nearest float16 (ties to even; past 65520 to infinity; NaN stays NaN).
+func F16From(f float32) F16 { return formula.F16From(f) }
+
+// BF16From rounds f to the nearest bfloat16 (ties to even; NaN stays a quiet NaN).
+func BF16From(f float32) BF16 { return formula.BF16From(f) }
+
+// FromFloat32 rounds src into dst (len(dst) ≥ len(src)) element by element, to nearest even: how a
+// program whose data is float32 fills a []F16 or []BF16 before FromSlice or Upload.
+func FromFloat32[T Elem](dst []T, src []float32) { formula.FromFloat32(dst, src) }
+
+// ToFloat32 widens src into dst (len(dst) ≥ len(src)): exact for every type but float64.
+func ToFloat32[T Elem](dst []float32, src []T) { formula.ToFloat32(dst, src) }
 
 // Tolerance is the largest distance from the oracle, in ULPs of dt, that SEMANTICS §2 allows pass p of
 // kind k.

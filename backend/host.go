@@ -8,18 +8,18 @@ import (
 )
 
 // HostOf returns the view of s that Backend.Upload and Backend.Download take.
-func HostOf[T Float](s []T) Host { return core.HostOf(s) }
+func HostOf[T Elem](s []T) Host { return core.HostOf(s) }
 
 // Upload copies src into dst (same length, dtype matching T).
-func Upload[T Float](b Backend, dst Buffer, src []T) error { return b.Upload(dst, core.HostOf(src)) }
+func Upload[T Elem](b Backend, dst Buffer, src []T) error { return b.Upload(dst, core.HostOf(src)) }
 
 // Download copies src into dst (same length, dtype matching T), after the work queued before it.
-func Download[T Float](b Backend, dst []T, src Buffer) error {
+func Download[T Elem](b Backend, dst []T, src Buffer) error {
 	return b.Download(core.HostOf(dst), src)
 }
 
 // FromSlice allocates a buffer of len(src) elements on b and copies src into it.
-func FromSlice[T Float](b Backend, src []T) (Buffer, error) {
+func FromSlice[T Elem](b Backend, src []T) (Buffer, error) {
 	buf, err := b.Alloc(formula.DTypeOf[T](), len(src))
 	if err != nil {
 		return Buffer{}, err
@@ -31,7 +31,7 @@ func FromSlice[T Float](b Backend, src []T) (Buffer, error) {
 }
 
 // ToSlice downloads src into a new slice. T must match src's dtype.
-func ToSlice[T Float](b Backend, src Buffer) ([]T, error) {
+func ToSlice[T Elem](b Backend, src Buffer) ([]T, error) {
 	if src.IsNil() {
 		return nil, core.Errorf(ErrNilBuffer, b.Info().Spec, "ToSlice", "src", "src is the zero Buffer")
 	}

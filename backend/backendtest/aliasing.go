@@ -21,9 +21,12 @@ func testInPlace(t *testing.T, b core.Backend) {
 						aliases = append(aliases, 2)
 					}
 					for _, alias := range aliases {
-						err := byDType(dt,
-							func() error { return inPlace[float32](t, b, p, act, n, alias) },
-							func() error { return inPlace[float64](t, b, p, act, n, alias) })
+						err := byDType(dt, perDType{
+							f32:  func() error { return inPlace[float32](t, b, p, act, n, alias) },
+							f64:  func() error { return inPlace[float64](t, b, p, act, n, alias) },
+							f16:  func() error { return inPlace[formula.F16](t, b, p, act, n, alias) },
+							bf16: func() error { return inPlace[formula.BF16](t, b, p, act, n, alias) },
+						})
 						if err != nil {
 							t.Errorf("%s %s %s n=%d, output = input %d: %v", dt, p, act, n, alias, err)
 						}
@@ -34,7 +37,7 @@ func testInPlace(t *testing.T, b core.Backend) {
 	}
 }
 
-func inPlace[T formula.Float](t *testing.T, be core.Backend, p formula.Pass, act formula.Activation, n, alias int) error {
+func inPlace[T formula.Elem](t *testing.T, be core.Backend, p formula.Pass, act formula.Activation, n, alias int) error {
 	rng := seed(t)
 	a, b := inputsFor[T](rng, p, act, n)
 	pa, err := place(be, a, n, 1)
@@ -136,7 +139,8 @@ func testZeroLength(t *testing.T, b core.Backend) {
 				ok(t, core.Run(b, p, act, empty, z, empty), fmt.Sprintf("%s %s %s on zero-length views", dt, p, act))
 			}
 		}
-		ok(t, byDType(dt, zeroLengthCopies[float32](b, z, empty), zeroLengthCopies[float64](b, z, empty)), "Upload and Download of 0 elements")
+		ok(t, byDType(dt, perDType{zeroLengthCopies[float32](b, z, empty), zeroLengthCopies[float64](b, z, empty),
+			zeroLengthCopies[formula.F16](b, z, empty), zeroLengthCopies[formula.BF16](b, z, empty)}), "Upload and Download of 0 elements")
 		ok(t, b.Sync(), "Sync")
 		ok(t, b.Free(z), "Free 0")
 		ok(t, b.Free(big), "Free")
@@ -150,12 +154,17 @@ func testSlices(t *testing.T, b core.Backend) {
 		buf, err := b.Alloc(dt, n)
 		ok(t, err, "Alloc")
 		defer b.Free(buf)
-		ok(t, byDType(dt, func() error { slices[float32](t, b, buf); return nil }, func() error { slices[float64](t, b, buf); return nil }), "Slices")
+		ok(t, byDType(dt, perDType{
+			f32:  func() error { slices[float32](t, b, buf); return nil },
+			f64:  func() error { slices[float64](t, b, buf); return nil },
+			f16:  func() error { slices[formula.F16](t, b, buf); return nil },
+			bf16: func() error { slices[formula.BF16](t, b, buf); return nil },
+		}), "Slices")
 	}
 }
 
 // zeroLengthCopies returns a check that uploads into z and downloads from empty, both of zero length.
-func zeroLengthCopies[T formula.Float](b core.Backend, z, empty core.Buffer) func() error {
+func zeroLengthCopies[T formula.Elem](b core.Backend, z, empty core.Buffer) func() error {
 	return func() error {
 		if err := b.Upload(z, core.HostOf([]T{})); err != nil {
 			return err
@@ -164,11 +173,11 @@ func zeroLengthCopies[T formula.Float](b core.Backend, z, empty core.Buffer) fun
 	}
 }
 
-func slices[T formula.Float](t *testing.T, b core.Backend, buf core.Buffer) {
+func slices[T formula.Elem](t *testing.T, b core.Backend, buf core.Buffer) {
 	n := buf.Len()
 	base := make([]T, n)
 	for i := range base {
-		base[i] = T(i)
+		base[i] = of[T](float64(i)) // exact: every dtype holds the integers up to 256
 	}
 	ok(t, b.Upload(buf, core.HostOf(base)), "Upload")
 	v, err := buf.Slice(13, 50)
@@ -178,13 +187,13 @@ func slices[T formula.Float](t *testing.T, b core.Backend, buf core.Buffer) {
 	if vv.Offset() != 15 || vv.Len() != 5 {
 		t.Fatalf("view of a view: offset %d len %d, want 15 and 5", vv.Offset(), vv.Len())
 	}
-	ok(t, b.Upload(vv, core.HostOf([]T{-1, -2, -3, -4, -5})), "Upload to a view")
+	ok(t, b.Upload(vv, core.HostOf([]T{of[T](-1), of[T](-2), of[T](-3), of[T](-4), of[T](-5)})), "Upload to a view")
 	got := make([]T, n)
 	ok(t, b.Download(core.HostOf(got), buf), "Download")
 	for i := range got {
-		want := T(i)
+		want := of[T](float64(i))
 		if i >= 15 && i < 20 {
-			want = T(-(i - 14))
+			want = of[T](float64(-(i - 14)))
 		}
 		if got[i] != want {
 			t.Fatalf("after an upload to [15:20), element %d = %v, want %v", i, got[i], want)
@@ -197,7 +206,7 @@ func slices[T formula.Float](t *testing.T, b core.Backend, buf core.Buffer) {
 	ok(t, b.Copy(dst, dst), "Copy onto itself")
 	ok(t, b.Download(core.HostOf(got), buf), "Download")
 	for i := range 5 {
-		if got[60+i] != T(-(i+1)) || got[59] != 59 || got[65] != 65 {
+		if got[60+i] != of[T](float64(-(i+1))) || got[59] != of[T](59) || got[65] != of[T](65) {
 			t.Fatalf("Copy of [15:20) to [60:65): %v", got[55:70])
 		}
 	}
@@ -210,7 +219,7 @@ func slices[T formula.Float](t *testing.T, b core.Backend, buf core.Buffer) {
 	is(t, b.Copy(core.Buffer{}, vv), core.ErrNilBuffer, "Copy into nil")
 	part := make([]T, 5)
 	ok(t, b.Download(core.HostOf(part), vv), "Download from a view")
-	if part[0] != -1 || part[4] != -5 {
+	if part[0] != of[T](-1) || part[4] != of[T](-5) {
 		t.Fatalf("download from a view: %v", part)
 	}
 }

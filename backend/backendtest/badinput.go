@@ -220,17 +220,20 @@ func testBadInput(t *testing.T, b core.Backend, open Opener) {
 		ok(t, b.BackwardFromInput(formula.ELU(-1), y, dy, x), "backward-input with negative alpha")
 	})
 	t.Run("DType", func(t *testing.T) {
-		for _, dt := range []formula.DType{0, 3, 255} {
+		for _, dt := range []formula.DType{0, formula.DType(len(formula.DTypes) + 1), 255} {
 			_, err := b.Alloc(dt, n)
 			is(t, err, core.ErrUnsupportedDType, fmt.Sprintf("Alloc(%v)", dt))
 		}
-		buf, err := b.Alloc(formula.Float64, n)
-		if b.Info().DTypes.Has(formula.Float64) {
-			ok(t, err, "Alloc(float64) on a device with float64")
-			ok(t, b.Free(buf), "Free")
-		} else {
-			is(t, err, core.ErrUnsupportedDType, "Alloc(float64) on a device without float64")
-			mentions(err, "Alloc", "float64")
+		// Every dtype the device lacks is refused by name, every one it has is allocated (SEMANTICS §6).
+		for _, dt := range formula.DTypes {
+			buf, err := b.Alloc(dt, n)
+			if b.Info().DTypes.Has(dt) {
+				ok(t, err, fmt.Sprintf("Alloc(%s) on a device with %s", dt, dt))
+				ok(t, b.Free(buf), "Free")
+			} else {
+				is(t, err, core.ErrUnsupportedDType, fmt.Sprintf("Alloc(%s) on a device without %s", dt, dt))
+				mentions(err, "Alloc", dt.String())
+			}
 		}
 	})
 	checkStillWorks(t, b)

@@ -26,9 +26,13 @@ func testConcurrent(t *testing.T, b core.Backend) {
 				act := acts[(g*rounds+r)%len(acts)]
 				n := []int{1, 31, 1000, 70000}[(g+r)%4]
 				dt := dtypes(b)[g%len(dtypes(b))]
-				err := byDType(dt,
-					func() error { return checkPass[float32](b, rng, p, act, n, offsetSets[r%4]) },
-					func() error { return checkPass[float64](b, rng, p, act, n, offsetSets[r%4]) })
+				o := offsetSets[r%4]
+				err := byDType(dt, perDType{
+					f32:  func() error { return checkPass[float32](b, rng, p, act, n, o) },
+					f64:  func() error { return checkPass[float64](b, rng, p, act, n, o) },
+					f16:  func() error { return checkPass[formula.F16](b, rng, p, act, n, o) },
+					bf16: func() error { return checkPass[formula.BF16](b, rng, p, act, n, o) },
+				})
 				if err != nil {
 					errs <- fmt.Errorf("goroutine %d round %d (%s %s %s n=%d): %w", g, r, dt, p, act, n, err)
 					return

@@ -16,14 +16,14 @@ const guard = 19
 
 // placed is one buffer of a check: an allocation of off+n+guard elements, poisoned, with the data at
 // [off, off+n) and the view of that range.
-type placed[T formula.Float] struct {
+type placed[T formula.Elem] struct {
 	whole, view core.Buffer
 	host        []T // what whole must hold
 }
 
 // place allocates and uploads data at element offset off, surrounded by poison. A nil data gives a
 // poisoned output of n elements.
-func place[T formula.Float](b core.Backend, data []T, n, off int) (placed[T], error) {
+func place[T formula.Elem](b core.Backend, data []T, n, off int) (placed[T], error) {
 	var p placed[T]
 	whole, err := b.Alloc(formula.DTypeOf[T](), off+n+guard)
 	if err != nil {
@@ -65,7 +65,7 @@ func (p placed[T]) unchanged(b core.Backend, name string) error {
 
 // checkOutput checks that the output's guards are intact, every element of the view was written, and
 // the values are within tolerance of the oracle for inputs a, b.
-func checkOutput[T formula.Float](be core.Backend, p formula.Pass, act formula.Activation, out placed[T], off int, a, b []T) error {
+func checkOutput[T formula.Elem](be core.Backend, p formula.Pass, act formula.Activation, out placed[T], off int, a, b []T) error {
 	got, err := out.download(be)
 	if err != nil {
 		return fmt.Errorf("download output: %w", err)
@@ -87,7 +87,7 @@ func checkOutput[T formula.Float](be core.Backend, p formula.Pass, act formula.A
 }
 
 // inputsFor draws the inputs of pass p: x for Forward; dy and x, or dy and y, for the backward passes.
-func inputsFor[T formula.Float](rng *rand.Rand, p formula.Pass, act formula.Activation, n int) (a, b []T) {
+func inputsFor[T formula.Elem](rng *rand.Rand, p formula.Pass, act formula.Activation, n int) (a, b []T) {
 	switch p {
 	case formula.Forward:
 		return Inputs[T](rng, n), nil
@@ -99,7 +99,7 @@ func inputsFor[T formula.Float](rng *rand.Rand, p formula.Pass, act formula.Acti
 
 // checkPass runs pass p of act on n elements, with the output and inputs at element offsets offs, and
 // checks everything SEMANTICS §2 and §3 ask of the result.
-func checkPass[T formula.Float](be core.Backend, rng *rand.Rand, p formula.Pass, act formula.Activation, n int, offs [3]int) (err error) {
+func checkPass[T formula.Elem](be core.Backend, rng *rand.Rand, p formula.Pass, act formula.Activation, n int, offs [3]int) (err error) {
 	a, b := inputsFor[T](rng, p, act, n)
 	var bufs []placed[T]
 	defer func() {
@@ -161,9 +161,12 @@ func testPasses(t *testing.T, b core.Backend) {
 							offs = [][3]int{offsetSets[0], offsetSets[2]}
 						}
 						for _, o := range offs {
-							err := byDType(dt,
-								func() error { return checkPass[float32](b, rng, p, act, n, o) },
-								func() error { return checkPass[float64](b, rng, p, act, n, o) })
+							err := byDType(dt, perDType{
+								f32:  func() error { return checkPass[float32](b, rng, p, act, n, o) },
+								f64:  func() error { return checkPass[float64](b, rng, p, act, n, o) },
+								f16:  func() error { return checkPass[formula.F16](b, rng, p, act, n, o) },
+								bf16: func() error { return checkPass[formula.BF16](b, rng, p, act, n, o) },
+							})
 							if err != nil {
 								t.Errorf("n=%d offsets (out, in1, in2)=%v: %v", n, o, err)
 								if failures++; failures == 3 {

@@ -6,7 +6,7 @@ import (
 	"github.com/gpuact/gpuact/backend/formula"
 )
 
-// Host is an untyped view of a Go slice of float32 or float64, the form in which host memory crosses the
+// Host is an untyped view of a Go slice of any element type (formula.Elem), the form in which host memory crosses the
 // Backend interface (interfaces cannot have generic methods). Make one with HostOf; it keeps the slice
 // alive. The zero Host is an empty view with no dtype.
 type Host struct {
@@ -16,7 +16,7 @@ type Host struct {
 }
 
 // HostOf returns a view of s.
-func HostOf[T formula.Float](s []T) Host {
+func HostOf[T formula.Elem](s []T) Host {
 	return Host{ptr: unsafe.Pointer(unsafe.SliceData(s)), n: len(s), dtype: formula.DTypeOf[T]()}
 }
 
@@ -33,7 +33,7 @@ func (h Host) Pointer() unsafe.Pointer { return h.ptr }
 // Bytes is the size of h in bytes.
 func (h Host) Bytes() int { return h.n * h.dtype.Size() }
 
-// Float32s returns h as a []float32, or nil if h holds float64.
+// Float32s returns h as a []float32, or nil if h holds another dtype.
 func (h Host) Float32s() []float32 {
 	if h.dtype != formula.Float32 || h.ptr == nil {
 		return nil
@@ -41,10 +41,26 @@ func (h Host) Float32s() []float32 {
 	return unsafe.Slice((*float32)(h.ptr), h.n)
 }
 
-// Float64s returns h as a []float64, or nil if h holds float32.
+// Float64s returns h as a []float64, or nil if h holds another dtype.
 func (h Host) Float64s() []float64 {
 	if h.dtype != formula.Float64 || h.ptr == nil {
 		return nil
 	}
 	return unsafe.Slice((*float64)(h.ptr), h.n)
+}
+
+// Float16s returns h as a []formula.F16, or nil if h holds another dtype.
+func (h Host) Float16s() []formula.F16 {
+	if h.dtype != formula.Float16 || h.ptr == nil {
+		return nil
+	}
+	return unsafe.Slice((*formula.F16)(h.ptr), h.n)
+}
+
+// BFloat16s returns h as a []formula.BF16, or nil if h holds another dtype.
+func (h Host) BFloat16s() []formula.BF16 {
+	if h.dtype != formula.BFloat16 || h.ptr == nil {
+		return nil
+	}
+	return unsafe.Slice((*formula.BF16)(h.ptr), h.n)
 }

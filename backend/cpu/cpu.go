@@ -16,6 +16,9 @@ import (
 	"github.com/gpuact/gpuact/backend/formula"
 )
 
+// dtypes are the element types the CPU backend stores and computes: all of them.
+var dtypes = formula.SetOf(formula.Float32, formula.Float64, formula.Float16, formula.BFloat16)
+
 // Backend is the CPU backend. Its buffers are Go slices; every call finishes before it returns.
 type Backend struct {
 	owner *core.Owner
@@ -31,7 +34,7 @@ var _ core.Backend = (*Backend)(nil)
 func New() *Backend { return newBackend(dispatch()) }
 
 func newBackend(im *implementation) *Backend {
-	b := &Backend{owner: core.NewOwner("cpu", formula.SetOf(formula.Float32, formula.Float64), freeMemory), impl: im}
+	b := &Backend{owner: core.NewOwner("cpu", dtypes, freeMemory), impl: im}
 	// Memory from the operating system is released only by Free and Close; a backend dropped without
 	// Close gives it back when it is collected. Owner.Close waits for running calls, which hold the
 	// owner (not necessarily b), so no call loses its memory under it.
@@ -45,7 +48,7 @@ func newBackend(im *implementation) *Backend {
 		Driver:       runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH,
 		Memory:       machine.totalMemory,
 		ComputeUnits: runtime.GOMAXPROCS(0),
-		DTypes:       formula.SetOf(formula.Float32, formula.Float64),
+		DTypes:       dtypes,
 		Denormals:    true,
 		Details:      map[string]string{core.DetailPath: im.path},
 	}
@@ -85,6 +88,10 @@ func (b *Backend) Upload(dst core.Buffer, src core.Host) error {
 		copy(view[float32](dst), src.Float32s())
 	case formula.Float64:
 		copy(view[float64](dst), src.Float64s())
+	case formula.Float16:
+		copy(view[formula.F16](dst), src.Float16s())
+	case formula.BFloat16:
+		copy(view[formula.BF16](dst), src.BFloat16s())
 	default:
 		return unsupported("Upload", l.DType)
 	}
@@ -103,6 +110,10 @@ func (b *Backend) Download(dst core.Host, src core.Buffer) error {
 		copy(dst.Float32s(), view[float32](src))
 	case formula.Float64:
 		copy(dst.Float64s(), view[float64](src))
+	case formula.Float16:
+		copy(dst.Float16s(), view[formula.F16](src))
+	case formula.BFloat16:
+		copy(dst.BFloat16s(), view[formula.BF16](src))
 	default:
 		return unsupported("Download", l.DType)
 	}
@@ -121,6 +132,8 @@ func (b *Backend) Copy(dst, src core.Buffer) error {
 		parallelCopy(view[float32](dst), view[float32](src))
 	case formula.Float64:
 		parallelCopy(view[float64](dst), view[float64](src))
+	case formula.Float16, formula.BFloat16:
+		parallelCopy(bits16(dst), bits16(src))
 	default:
 		return unsupported("Copy", l.DType)
 	}
@@ -134,7 +147,7 @@ const parallelCopyMin = 8 << 20
 
 // parallelCopy is copy(dst, src) on every core for large slices: the CPU's device-to-device copy, which
 // gpubench uses as the roofline, as a GPU's copy engages the whole GPU.
-func parallelCopy[T formula.Float](dst, src []T) {
+func parallelCopy[T formula.Float | uint16](dst, src []T) {
 	n := len(dst)
 	workers := min(runtime.GOMAXPROCS(0), n*int(unsafe.Sizeof(dst[0]))/(parallelCopyMin/2))
 	if workers < 2 {
@@ -181,6 +194,14 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 		parallel(b.impl, b.impl.run32, p, kernel, formula.Round[float32](act.Alpha()), view[float32](out), view[float32](in1), view[float32](in2))
 	case formula.Float64:
 		parallel(b.impl, b.impl.run64, p, kernel, formula.Round[float64](act.Alpha()), view[float64](out), view[float64](in1), view[float64](in2))
+	case formula.Float16, formula.BFloat16:
+		// α rounded to the storage type, then computed with in float32 (SEMANTICS §1.6).
+		alpha := float32(l.DType.Round(act.Alpha()))
+		im, dt := b.impl, l.DType
+		run := func(kernel string, _ uint16, out, a, in2 []uint16, nt bool) {
+			im.run16(dt, kernel, alpha, out, a, in2, nt)
+		}
+		parallel(im, run, p, kernel, 0, bits16(out), bits16(in1), bits16(in2))
 	default:
 		return unsupported(p.String(), l.DType)
 	}
@@ -219,11 +240,27 @@ func (b *Backend) Memory() (core.MemoryStats, error) {
 func (b *Backend) Close() error { return b.owner.Close(nil) }
 
 // view returns the Go slice behind buf. The caller holds a lease on buf.
-func view[T formula.Float](buf core.Buffer) []T {
+func view[T formula.Elem](buf core.Buffer) []T {
 	if buf.IsNil() {
 		return nil
 	}
 	s := buf.Alloc().Mem().(*memory).data.([]T)
+	return s[buf.Offset() : buf.Offset()+buf.Len()]
+}
+
+// bits16 returns the elements of a 16-bit buffer as their bit patterns, the form the 16-bit kernels take
+// whichever 16-bit type they hold.
+func bits16(buf core.Buffer) []uint16 {
+	if buf.IsNil() {
+		return nil
+	}
+	var s []uint16
+	switch d := buf.Alloc().Mem().(*memory).data.(type) {
+	case []formula.F16:
+		s = unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(d))), len(d))
+	case []formula.BF16:
+		s = unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(d))), len(d))
+	}
 	return s[buf.Offset() : buf.Offset()+buf.Len()]
 }
 
@@ -245,7 +282,7 @@ var (
 	chunksPerWorker = 8
 )
 
-func parallel[T formula.Float](im *implementation, run func(string, T, []T, []T, []T, bool), p formula.Pass, kernel string, alpha T, out, a, b []T) {
+func parallel[T formula.Float | uint16](im *implementation, run func(string, T, []T, []T, []T, bool), p formula.Pass, kernel string, alpha T, out, a, b []T) {
 	n := len(out)
 	size := int(unsafe.Sizeof(alpha))
 	nt := n*p.Arrays()*size >= ntMinBytes
@@ -257,10 +294,11 @@ func parallel[T formula.Float](im *implementation, run func(string, T, []T, []T,
 	workers = min(workers, n/chunkMin)
 	// The call is cut into many chunks that the workers take in turn (an atomic counter), not one
 	// chunk per worker: a core that is slowed down (another process, a hypervisor's steal) then does
-	// less of the call instead of holding up all of it. Chunks are multiples of 16 elements (a 64-byte
-	// cache line of float32) so that no two goroutines write the same cache line, and the non-temporal
-	// path of every chunk starts aligned when the call's output does.
-	chunk := max(chunkMin, (n/(workers*chunksPerWorker)+15)&^15)
+	// less of the call instead of holding up all of it. Chunks are multiples of a 64-byte cache line
+	// so that no two goroutines write the same line, and the non-temporal path of every chunk starts
+	// aligned when the call's output does.
+	line := 64 / size
+	chunk := max(chunkMin, (n/(workers*chunksPerWorker)+line-1)&^(line-1))
 	chunks := (n + chunk - 1) / chunk
 	var next atomic.Int64
 	work := func() {

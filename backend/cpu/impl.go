@@ -20,6 +20,9 @@ type implementation struct {
 	// arrays are larger than the caches, so writing around them saves the reads a normal store makes.
 	run32 func(kernel string, alpha float32, out, a, b []float32, nt bool)
 	run64 func(kernel string, alpha float64, out, a, b []float64, nt bool)
+	// run16 computes kernel on 16-bit elements of dtype dt (float16 or bfloat16), given as their bits,
+	// with α already rounded to dt and widened to float32. nil: through run32 (widen16).
+	run16 func(dt formula.DType, kernel string, alpha float32, out, a, b []uint16, nt bool)
 	// cost is what one element takes on one goroutine, in ns, for float32 [0] and float64 [1]: of the
 	// passes that only select [0][·] and of ELU forward and backward from input [1][·], which
 	// evaluate exp. Measured with BenchmarkPasses at n = 2^20 (in L3); parallel uses it to decide
@@ -51,6 +54,15 @@ var generic = &implementation{
 	run64: func(kernel string, alpha float64, out, a, b []float64, _ bool) {
 		runGeneric(kernel, alpha, out, a, b)
 	},
+}
+
+// init gives every implementation without 16-bit kernels of its own the widening path.
+func init() {
+	for _, im := range implementations {
+		if im.run16 == nil {
+			im.run16 = im.widen16
+		}
+	}
 }
 
 // implementations lists what this build supports on this machine, best first, ending in generic.

@@ -87,6 +87,10 @@ func allocate(dtype formula.DType, n int, bytes int64) (*memory, error) {
 			m.data = unsafe.Slice((*float32)(p), n)
 		case formula.Float64:
 			m.data = unsafe.Slice((*float64)(p), n)
+		case formula.Float16:
+			m.data = unsafe.Slice((*formula.F16)(p), n)
+		case formula.BFloat16:
+			m.data = unsafe.Slice((*formula.BF16)(p), n)
 		default:
 			_ = freeMemory(m)
 			return nil, unsupported("Alloc", dtype)
@@ -98,6 +102,10 @@ func allocate(dtype formula.DType, n int, bytes int64) (*memory, error) {
 		return &memory{data: make([]float32, n)}, nil
 	case formula.Float64:
 		return &memory{data: make([]float64, n)}, nil
+	case formula.Float16:
+		return &memory{data: make([]formula.F16, n)}, nil
+	case formula.BFloat16:
+		return &memory{data: make([]formula.BF16, n)}, nil
 	}
 	return nil, unsupported("Alloc", dtype)
 }

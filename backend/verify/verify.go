@@ -16,7 +16,7 @@ import (
 // α·exp(x) and then the product with dy: with math.Exp's own error that is up to about 3.5 ULP from
 // α·exp(x)·dy, more than the 3 ULP a backend is allowed, so a correctly rounded backend could fail
 // against it.) A pass that cannot run act is an error (formula.Reference).
-func Want[T formula.Float](p formula.Pass, act formula.Activation) (func(a, b T) T, error) {
+func Want[T formula.Elem](p formula.Pass, act formula.Activation) (func(a, b T) T, error) {
 	ref, err := formula.Reference[T](p, act)
 	if err != nil {
 		return nil, err
@@ -24,20 +24,20 @@ func Want[T formula.Float](p formula.Pass, act formula.Activation) (func(a, b T)
 	if p == formula.Forward || act.Kind() != formula.KindELU || formula.DTypeOf[T]() != formula.Float64 {
 		return ref, nil
 	}
-	alpha := float64(formula.Round[T](act.Alpha()))
+	alpha, f64 := formula.Float64.Round(act.Alpha()), formula.ToFloat64[T]
 	if p == formula.BackwardFromInput {
 		return func(dy, x T) T {
-			if x != x || x > 0 {
+			if xf := f64(x); xf != xf || xf > 0 {
 				return ref(dy, x)
 			}
-			return T(expTimesOnce(alpha, float64(x), float64(dy), float64(ref(dy, x))))
+			return formula.FromFloat64[T](expTimesOnce(alpha, f64(x), f64(dy), f64(ref(dy, x))))
 		}, nil
 	}
 	return func(dy, y T) T {
-		if y != y || y > 0 {
+		if yf := f64(y); yf != yf || yf > 0 {
 			return ref(dy, y)
 		}
-		return T(exactSumTimes(float64(y), alpha, float64(dy)))
+		return formula.FromFloat64[T](exactSumTimes(f64(y), alpha, f64(dy)))
 	}, nil
 }
 
@@ -117,7 +117,7 @@ func (r Result) String() string {
 // Check compares got with Want for every element. a and b are the inputs as for Want (b is ignored for
 // Forward). When denormals is false the device may flush denormal inputs and results to zero: an
 // element also passes if it matches the oracle evaluated on flushed inputs, flushed.
-func Check[T formula.Float](p formula.Pass, act formula.Activation, got, a, b []T, denormals bool) Result {
+func Check[T formula.Elem](p formula.Pass, act formula.Activation, got, a, b []T, denormals bool) Result {
 	r := Result{N: len(got)}
 	want, err := Want[T](p, act)
 	if err == nil {
@@ -140,7 +140,8 @@ func Check[T formula.Float](p formula.Pass, act formula.Activation, got, a, b []
 		r.MaxULP = max(r.MaxULP, d)
 		if d > r.Tolerance {
 			if r.Bad == 0 {
-				r.First = &Mismatch{Index: i, A: float64(a[i]), B: float64(bi), Got: float64(g), Want: float64(w), ULPs: d}
+				f64 := formula.ToFloat64[T]
+				r.First = &Mismatch{Index: i, A: f64(a[i]), B: f64(bi), Got: f64(g), Want: f64(w), ULPs: d}
 			}
 			r.Bad++
 		}
@@ -149,10 +150,10 @@ func Check[T formula.Float](p formula.Pass, act formula.Activation, got, a, b []
 }
 
 // flush returns v with a denormal value replaced by a zero of its sign.
-func flush[T formula.Float](v T) T {
+func flush[T formula.Elem](v T) T {
 	limit := formula.DTypeOf[T]().SmallestNormal()
-	if v != 0 && math.Abs(float64(v)) < limit {
-		return T(math.Copysign(0, float64(v)))
+	if f := formula.ToFloat64(v); f != 0 && math.Abs(f) < limit {
+		return formula.FromFloat64[T](math.Copysign(0, f))
 	}
 	return v
 }
