@@ -135,3 +135,18 @@ func TestHalfULPs(t *testing.T) {
 		t.Errorf("float16/bfloat16 suffix, size or compute type wrong")
 	}
 }
+
+// The α limits SEMANTICS §6.2 gives for the 16-bit dtypes.
+func TestHalfAlphaLimits(t *testing.T) {
+	for _, c := range []struct {
+		dt      DType
+		ok, bad float64
+	}{{Float16, math.Nextafter(65520, 0), 65520}, {BFloat16, math.Nextafter(0x1.ffp127, 0), 0x1.ffp127}} {
+		if err := CheckAlpha(ELU(c.ok), c.dt); err != nil {
+			t.Errorf("ELU(%v) on %s: %v", c.ok, c.dt, err)
+		}
+		if err := CheckAlpha(ELU(-c.bad), c.dt); err == nil {
+			t.Errorf("ELU(%v) on %s accepted", -c.bad, c.dt)
+		}
+	}
+}
