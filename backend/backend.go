@@ -208,6 +208,12 @@ func BF16From(f float32) BF16 { return formula.BF16From(f) }
 // program whose data is float32 fills a []F16 or []BF16 before FromSlice or Upload.
 func FromFloat32[T Elem](dst []T, src []float32) { formula.FromFloat32(dst, src) }
 
+// FromFloat64 rounds v once to T, to nearest even.
+func FromFloat64[T Elem](v float64) T { return formula.FromFloat64[T](v) }
+
+// ToFloat64 returns v's value, exactly.
+func ToFloat64[T Elem](v T) float64 { return formula.ToFloat64(v) }
+
 // ToFloat32 widens src into dst (len(dst) ≥ len(src)): exact for every type but float64.
 func ToFloat32[T Elem](dst []float32, src []T) { formula.ToFloat32(dst, src) }
 

@@ -69,3 +69,34 @@ func Example_roundTrip() {
 	// dx (input)   [0.367879 1.000000 1.000000]
 	// dx (output)  [0.367879 1.000000 1.000000]
 }
+
+// bfloat16 storage for float32 data: round on the way in, widen on the way out.
+func Example_bfloat16() {
+	b, err := backend.Open("cpu")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer b.Close()
+	data := []float32{-3, -0.1, 0, 1.2, 300.7}
+	h := make([]backend.BF16, len(data))
+	backend.FromFloat32(h, data) // to nearest even: 8 significant bits
+	x, err := backend.FromSlice(b, h)
+	if err != nil {
+		log.Fatal(err)
+	}
+	y, err := b.Alloc(backend.BFloat16, x.Len())
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := b.Forward(backend.ELU(1), y, x); err != nil {
+		log.Fatal(err)
+	}
+	out, err := backend.ToSlice[backend.BF16](b, y)
+	if err != nil {
+		log.Fatal(err)
+	}
+	f := make([]float32, len(out))
+	backend.ToFloat32(f, out)
+	fmt.Println(f)
+	// Output: [-0.94921875 -0.095214844 0 1.203125 300]
+}

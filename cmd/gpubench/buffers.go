@@ -68,7 +68,7 @@ func (p pools) free(b backend.Backend) {
 // fillPools uploads the inputs x and dy (each as long as the pools) and writes the two output pools
 // once before any timing: the first write to fresh memory costs a page fault (CPU) or a mapping (some
 // GPU drivers), and the rotation may not come round to it during a row's warm-up.
-func fillPools[T backend.Float](b backend.Backend, p pools, x, dy []T) error {
+func fillPools[T backend.Elem](b backend.Backend, p pools, x, dy []T) error {
 	if err := b.Upload(p.x, backend.HostOf(x)); err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 
 // checkBuffers are the host memory that verifying one dtype's rows needs, each as long as the largest
 // size: only set 0 of each size is verified, so only set 0's part of a pool comes back to the host.
-type checkBuffers[T backend.Float] struct {
+type checkBuffers[T backend.Elem] struct {
 	got []T // the output of set 0, read back after the verified call
 	// y is y = f(x) of set 0, read back after each activation's forward pass over the pool: the input of
 	// backward from output on the host side. Nil when that pass is not measured.
@@ -27,7 +27,7 @@ type checkBuffers[T backend.Float] struct {
 }
 
 // newCheckBuffers returns the buffers the rows of cfg need to be verified, or nil with -verify=false.
-func newCheckBuffers[T backend.Float](cfg config) *checkBuffers[T] {
+func newCheckBuffers[T backend.Elem](cfg config) *checkBuffers[T] {
 	if !cfg.verify {
 		return nil
 	}
@@ -82,7 +82,7 @@ func head[T any](s []T, n int) []T {
 // slices are in the storage type T and go to verify as they are: verify and the oracle own the
 // arithmetic (each formula in the dtype's compute type) and the tolerance, which is the storage
 // dtype's, so gpubench converts nothing here; it only cuts the slices into chunks and sums the results.
-func checkParallel[T backend.Float](p backend.Pass, act backend.Activation, got, a, c []T, denormals bool) verify.Result {
+func checkParallel[T backend.Elem](p backend.Pass, act backend.Activation, got, a, c []T, denormals bool) verify.Result {
 	const chunk = 1 << 16
 	n := len(got)
 	var mu sync.Mutex

@@ -38,13 +38,17 @@ func addOne(b backend.Backend, buf backend.Buffer) error {
 		return addOneTo[float32](b, mid)
 	case backend.Float64:
 		return addOneTo[float64](b, mid)
+	case backend.Float16:
+		return addOneTo[backend.F16](b, mid)
+	case backend.BFloat16:
+		return addOneTo[backend.BF16](b, mid)
 	default:
 		return fmt.Errorf("corrupt: no way to add one to a %s element", dt)
 	}
 }
 
 // addOneTo adds 1 to the one element of buf, a buffer of T.
-func addOneTo[T backend.Float](b backend.Backend, buf backend.Buffer) error {
+func addOneTo[T backend.Elem](b backend.Backend, buf backend.Buffer) error {
 	v := []T{0}
 	if err := backend.Download(b, v, buf); err != nil {
 		return err

@@ -114,7 +114,7 @@ func (e *env) run(args []string) int {
 	minExp := fs.Int("min", 10, "smallest size, as a power of two (2^`k` elements)")
 	maxExp := fs.Int("max", 24, "largest size, as a power of two (2^`k` elements)")
 	sizes := fs.String("n", "", "`sizes` in elements, comma-separated, each a number or 2^k (1000,2^20); overrides -min and -max")
-	dtypes := fs.String("dtype", "float32,float64", "dtypes, comma-separated")
+	dtypes := fs.String("dtype", "float32,float64,float16,bfloat16", "dtypes, comma-separated (f32, f64, f16, bf16 for short)")
 	passes := fs.String("pass", "forward,backward-input,backward-output", "passes, comma-separated")
 	acts := fs.String("act", "relu,leakyrelu,elu", "activations, comma-separated, each with an optional :alpha (leakyrelu:0.2)")
 	fs.DurationVar(&cfg.minTime, "time", 15*time.Millisecond, "least time to sample each timing of a row (host, kernel, enqueue)")

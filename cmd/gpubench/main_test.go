@@ -37,12 +37,12 @@ func TestRunTable(t *testing.T) {
 	if r.code != 0 {
 		t.Fatal(r)
 	}
-	// 2 sizes × 3 activations × 3 passes × 2 dtypes rows, each checked.
-	if got := strings.Count(r.stdout, "  ok\n"); got != 36 {
-		t.Errorf("%d rows ok, want 36:\n%s", got, r)
+	// 2 sizes × 3 activations × 3 passes × 4 dtypes rows, each checked.
+	if got := strings.Count(r.stdout, "  ok\n"); got != 72 {
+		t.Errorf("%d rows ok, want 72:\n%s", got, r)
 	}
 	for _, want := range []string{"Results", "copy GB/s", "% copy", "Summary", "Best backend: cpu", "forward", "backward-input",
-		"backward-output", "all 36 rows match the CPU oracle", "leakyrelu:0.01", "elu:1", "sysfs LLC", "within SEMANTICS §2"} {
+		"backward-output", "all 72 rows match the CPU oracle", "float16", "bfloat16", "leakyrelu:0.01", "elu:1", "sysfs LLC", "within SEMANTICS §2"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r)
 		}
@@ -73,8 +73,8 @@ func TestRunJSON(t *testing.T) {
 	if _, err := time.Parse(time.RFC3339, rep.Date); err != nil {
 		t.Errorf("date %q is not RFC 3339: %v", rep.Date, err)
 	}
-	if len(rep.Rows) != 2*2*3*2 || len(rep.Copy) != 2*2 || rep.Mismatches != 0 {
-		t.Fatalf("%d rows, %d copy rows, %d mismatches; want 24, 4, 0", len(rep.Rows), len(rep.Copy), rep.Mismatches)
+	if len(rep.Rows) != 2*2*3*4 || len(rep.Copy) != 2*4 || rep.Mismatches != 0 {
+		t.Fatalf("%d rows, %d copy rows, %d mismatches; want 48, 8, 0", len(rep.Rows), len(rep.Copy), rep.Mismatches)
 	}
 	acts := map[string]bool{}
 	for _, row := range rep.Rows {
@@ -169,8 +169,8 @@ func TestOutputFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep := decodeJSON(t, string(data)); len(rep.Rows) != 12 {
-		t.Errorf("%d rows in %s, want 12", len(rep.Rows), out)
+	if rep := decodeJSON(t, string(data)); len(rep.Rows) != 24 {
+		t.Errorf("%d rows in %s, want 24", len(rep.Rows), out)
 	}
 	if !strings.Contains(r.stdout, "Summary") || !strings.Contains(r.stdout, "results written to "+out+" (json)") {
 		t.Errorf("stdout should hold the summary and say where the results went:\n%s", r)
@@ -185,7 +185,7 @@ func TestMismatchExitsOne(t *testing.T) {
 	if r.code != exitMismatch {
 		t.Fatalf("want exit 1:\n%s", r)
 	}
-	for _, want := range []string{"Mismatches against the CPU oracle", "corrupt forward relu float32 n=1000: 1 of 1000 elements beyond 0 ULP, first [500]", "MISMATCH: 12 of 36 rows"} {
+	for _, want := range []string{"Mismatches against the CPU oracle", "corrupt forward relu float32 n=1000: 1 of 1000 elements beyond 0 ULP, first [500]", "MISMATCH: 24 of 72 rows"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r)
 		}
@@ -204,8 +204,8 @@ func TestMismatchExitsOne(t *testing.T) {
 			}
 		}
 	}
-	if bad != 12 || rep.Mismatches != 12 {
-		t.Errorf("%d rows not ok, mismatches %d; want the 12 forward rows", bad, rep.Mismatches)
+	if bad != 24 || rep.Mismatches != 24 {
+		t.Errorf("%d rows not ok, mismatches %d; want the 24 forward rows", bad, rep.Mismatches)
 	}
 	// The same in the default table.
 	r = runTest(t, args("-backend", "corrupt", "-pass", "forward", "-act", "relu", "-dtype", "float32")...)
@@ -514,7 +514,7 @@ func TestFillRandom(t *testing.T) {
 	testFillRandom[float64](t)
 }
 
-func testFillRandom[T backend.Float](t *testing.T) {
+func testFillRandom[T backend.Elem](t *testing.T) {
 	const n = 1<<20 + 5 // two chunks
 	a, b := make([]T, n), make([]T, n)
 	fillRandom(a, 7)

@@ -388,7 +388,7 @@ func writeVerdict(d doc, rep *Report) {
 	case checked == 0 && len(rep.Rows) > 0:
 		d.item(0, "Results were not checked (-verify=false).")
 	case checked > 0:
-		d.item(0, fmt.Sprintf("Verification: all %d rows match the CPU oracle (ReLU and LeakyReLU bit for bit, ELU within 2 or 3 ULP, SEMANTICS §2).", checked))
+		d.item(0, fmt.Sprintf("Verification: all %d rows match the CPU oracle (ReLU and LeakyReLU bit for bit, ELU within the ULP tolerances of SEMANTICS §2).", checked))
 	}
 	if len(rep.Errors) > 0 {
 		d.item(0, fmt.Sprintf("%d device errors cut the sweep short (listed above); exit status 2.", len(rep.Errors)))

@@ -60,8 +60,10 @@ func (e *bench) note(s string) {
 // dtypeRunners measure each dtype with its Go storage type. A dtype without an entry is reported as an
 // error of that device and dtype, never measured as another one.
 var dtypeRunners = map[backend.DType]func(*bench, *device) error{
-	backend.Float32: runDType[float32],
-	backend.Float64: runDType[float64],
+	backend.Float32:  runDType[float32],
+	backend.Float64:  runDType[float64],
+	backend.Float16:  runDType[backend.F16],
+	backend.BFloat16: runDType[backend.BF16],
 }
 
 func (e *bench) run() {
@@ -91,7 +93,7 @@ func (e *bench) run() {
 }
 
 // sweep is one dtype's measurement on one device, T being its storage type (see values.go).
-type sweep[T backend.Float] struct {
+type sweep[T backend.Elem] struct {
 	e     *bench
 	d     *device
 	dt    backend.DType
@@ -103,7 +105,7 @@ type sweep[T backend.Float] struct {
 // runDType measures dtype T on d: the copy roofline at every size, then every activation × size ×
 // pass, each row verified first (unless -verify=false), then timed. Four pools (x, dy, y, out) hold
 // every rotation set of every size; y = f(x) is computed on the device once per activation.
-func runDType[T backend.Float](e *bench, d *device) error {
+func runDType[T backend.Elem](e *bench, d *device) error {
 	s := &sweep[T]{e: e, d: d, dt: backend.DTypeOf[T](), in: hostInputs[T](e), check: newCheckBuffers[T](e.cfg)}
 	l := poolLen(d.cache, e.cfg.sizes, s.dt.Size())
 	var err error

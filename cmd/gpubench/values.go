@@ -15,22 +15,19 @@ import (
 //     toStorage; a stored value is read back through fromStorage;
 //   - results are compared with the oracle by package verify (see checkParallel), which evaluates the
 //     references of SEMANTICS §2 for the dtype itself.
-//
-// A storage type whose Go conversion is not its rounding (a 16-bit type that computes in float32) then
-// needs these two helpers taught, not the code that uses them.
 
-// toStorage rounds v to the nearest value of T, ties to even (for float32 and float64, Go's conversion).
-func toStorage[T backend.Float](v float64) T { return T(v) }
+// toStorage rounds v to the nearest value of T, ties to even, once (a 16-bit type too).
+func toStorage[T backend.Elem](v float64) T { return backend.FromFloat64[T](v) }
 
 // fromStorage returns the value v holds, exactly.
-func fromStorage[T backend.Float](v T) float64 { return float64(v) }
+func fromStorage[T backend.Elem](v T) float64 { return backend.ToFloat64(v) }
 
 // inputs are the host copies of x and dy that every device's pools are filled from.
-type inputs[T backend.Float] struct{ x, dy []T }
+type inputs[T backend.Elem] struct{ x, dy []T }
 
 // hostInputs returns random x and dy long enough for every device: uniform in [-4, 4), never zero, the
 // same for every device.
-func hostInputs[T backend.Float](e *bench) *inputs[T] {
+func hostInputs[T backend.Elem](e *bench) *inputs[T] {
 	dt := backend.DTypeOf[T]()
 	if in, ok := e.inputs[dt].(*inputs[T]); ok {
 		return in
@@ -48,7 +45,7 @@ func hostInputs[T backend.Float](e *bench) *inputs[T] {
 
 // fillRandom fills s with values uniform in [-4, 4) (never zero: a value that rounds to zero in T is
 // replaced by 1) on every core, reproducibly per seed.
-func fillRandom[T backend.Float](s []T, seed uint64) {
+func fillRandom[T backend.Elem](s []T, seed uint64) {
 	const chunk = 1 << 20
 	var wg sync.WaitGroup
 	for lo := 0; lo < len(s); lo += chunk {
