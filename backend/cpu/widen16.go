@@ -60,7 +60,7 @@ func widenF16(dst []float32, src []uint16) {
 func narrowF16(dst []uint16, src []float32) {
 	const (
 		inf32       = 255 << 23
-		max16       = (127 + 16) << 23               // 2^16: from here on (after rounding) infinity
+		max16       = (127 + 16) << 23                   // 2^16: from here on (after rounding) infinity
 		denormMagic = ((127 - 15) + (23 - 10) + 1) << 23 // 0.5 as float16's smallest subnormal unit, in float32
 	)
 	dst = dst[:len(src)]
