@@ -16,8 +16,10 @@ var (
 	useF16C = cpu.X86.HasF16C
 )
 
-// AVX-512 kernels are not generated: the machines gpuact is measured on (AMD Zen 3) lack AVX-512, and
-// a level that cannot be measured and tested here would be dead weight (see bench/cpu-simd.md).
+// AVX-512 kernels are not generated. The float32/float64 kernels were measured on Zen 3, which lacks
+// it; the 16-bit ones on a Zen 5 VM that has it, where the exp passes are compute-bound and an AVX-512
+// level might pay, but none was built and measured (bench/cpu-simd.md): the generator refuses Z and K
+// registers, and a level needs its own dtype table, selects through mask registers and a useAVX512.
 
 func simdImplementations() []*implementation {
 	if !useAVX2 {
