@@ -1215,20 +1215,24 @@ loop:
 	VFMADD213PS  Y12, Y9, Y14
 	VBLENDVPS    Y6, Y11, Y6, Y11
 	VBLENDVPS    Y5, Y14, Y5, Y14
-	VMULPS       eluAVX2BF16_one<>+0(SB), Y11, Y5
-	VPSRLD       $0x10, Y5, Y6
+	VPSRLD       $0x10, Y11, Y5
+	VPAND        eluAVX2BF16_bf16lsb<>+0(SB), Y5, Y5
+	VPADDD       eluAVX2BF16_bf16half<>+0(SB), Y5, Y5
+	VPADDD       Y11, Y5, Y5
+	VPOR         eluAVX2BF16_bf16quiet<>+0(SB), Y11, Y6
+	VCMPPS       $0x03, Y11, Y11, Y7
+	VBLENDVPS    Y7, Y6, Y5, Y5
+	VPSRLD       $0x10, Y5, Y5
+	VPSRLD       $0x10, Y14, Y6
 	VPAND        eluAVX2BF16_bf16lsb<>+0(SB), Y6, Y6
 	VPADDD       eluAVX2BF16_bf16half<>+0(SB), Y6, Y6
-	VPADDD       Y5, Y6, Y6
+	VPADDD       Y14, Y6, Y6
+	VPOR         eluAVX2BF16_bf16quiet<>+0(SB), Y14, Y7
+	VCMPPS       $0x03, Y14, Y14, Y8
+	VBLENDVPS    Y8, Y7, Y6, Y6
 	VPSRLD       $0x10, Y6, Y6
-	VMULPS       eluAVX2BF16_one<>+0(SB), Y14, Y5
-	VPSRLD       $0x10, Y5, Y7
-	VPAND        eluAVX2BF16_bf16lsb<>+0(SB), Y7, Y7
-	VPADDD       eluAVX2BF16_bf16half<>+0(SB), Y7, Y7
-	VPADDD       Y5, Y7, Y7
-	VPSRLD       $0x10, Y7, Y7
-	VPACKUSDW    Y7, Y6, Y6
-	VMOVDQU      Y6, (AX)
+	VPACKUSDW    Y6, Y5, Y5
+	VMOVDQU      Y5, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000010, DX
@@ -1278,20 +1282,24 @@ ntloop:
 	VFMADD213PS  Y12, Y9, Y14
 	VBLENDVPS    Y6, Y11, Y6, Y11
 	VBLENDVPS    Y5, Y14, Y5, Y14
-	VMULPS       eluAVX2BF16_one<>+0(SB), Y11, Y5
-	VPSRLD       $0x10, Y5, Y6
+	VPSRLD       $0x10, Y11, Y5
+	VPAND        eluAVX2BF16_bf16lsb<>+0(SB), Y5, Y5
+	VPADDD       eluAVX2BF16_bf16half<>+0(SB), Y5, Y5
+	VPADDD       Y11, Y5, Y5
+	VPOR         eluAVX2BF16_bf16quiet<>+0(SB), Y11, Y6
+	VCMPPS       $0x03, Y11, Y11, Y7
+	VBLENDVPS    Y7, Y6, Y5, Y5
+	VPSRLD       $0x10, Y5, Y5
+	VPSRLD       $0x10, Y14, Y6
 	VPAND        eluAVX2BF16_bf16lsb<>+0(SB), Y6, Y6
 	VPADDD       eluAVX2BF16_bf16half<>+0(SB), Y6, Y6
-	VPADDD       Y5, Y6, Y6
+	VPADDD       Y14, Y6, Y6
+	VPOR         eluAVX2BF16_bf16quiet<>+0(SB), Y14, Y7
+	VCMPPS       $0x03, Y14, Y14, Y8
+	VBLENDVPS    Y8, Y7, Y6, Y6
 	VPSRLD       $0x10, Y6, Y6
-	VMULPS       eluAVX2BF16_one<>+0(SB), Y14, Y5
-	VPSRLD       $0x10, Y5, Y7
-	VPAND        eluAVX2BF16_bf16lsb<>+0(SB), Y7, Y7
-	VPADDD       eluAVX2BF16_bf16half<>+0(SB), Y7, Y7
-	VPADDD       Y5, Y7, Y7
-	VPSRLD       $0x10, Y7, Y7
-	VPACKUSDW    Y7, Y6, Y6
-	VMOVNTDQ     Y6, (AX)
+	VPACKUSDW    Y6, Y5, Y5
+	VMOVNTDQ     Y5, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000010, DX
@@ -1353,20 +1361,24 @@ loop1:
 	VFMADD213PS  Y8, Y11, Y13
 	VBLENDVPS    Y5, Y10, Y5, Y10
 	VBLENDVPS    Y4, Y13, Y4, Y13
-	VMULPS       eluAVX2BF16_one<>+0(SB), Y10, Y4
-	VPSRLD       $0x10, Y4, Y5
+	VPSRLD       $0x10, Y10, Y4
+	VPAND        eluAVX2BF16_bf16lsb<>+0(SB), Y4, Y4
+	VPADDD       eluAVX2BF16_bf16half<>+0(SB), Y4, Y4
+	VPADDD       Y10, Y4, Y4
+	VPOR         eluAVX2BF16_bf16quiet<>+0(SB), Y10, Y5
+	VCMPPS       $0x03, Y10, Y10, Y6
+	VBLENDVPS    Y6, Y5, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VPSRLD       $0x10, Y13, Y5
 	VPAND        eluAVX2BF16_bf16lsb<>+0(SB), Y5, Y5
 	VPADDD       eluAVX2BF16_bf16half<>+0(SB), Y5, Y5
-	VPADDD       Y4, Y5, Y5
+	VPADDD       Y13, Y5, Y5
+	VPOR         eluAVX2BF16_bf16quiet<>+0(SB), Y13, Y6
+	VCMPPS       $0x03, Y13, Y13, Y7
+	VBLENDVPS    Y7, Y6, Y5, Y5
 	VPSRLD       $0x10, Y5, Y5
-	VMULPS       eluAVX2BF16_one<>+0(SB), Y13, Y4
-	VPSRLD       $0x10, Y4, Y6
-	VPAND        eluAVX2BF16_bf16lsb<>+0(SB), Y6, Y6
-	VPADDD       eluAVX2BF16_bf16half<>+0(SB), Y6, Y6
-	VPADDD       Y4, Y6, Y6
-	VPSRLD       $0x10, Y6, Y6
-	VPACKUSDW    Y6, Y5, Y5
-	VMOVDQU      Y5, (AX)
+	VPACKUSDW    Y5, Y4, Y4
+	VMOVDQU      Y4, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000010, DX
@@ -1412,20 +1424,24 @@ ntloop1:
 	VFMADD213PS  Y8, Y11, Y13
 	VBLENDVPS    Y5, Y10, Y5, Y10
 	VBLENDVPS    Y4, Y13, Y4, Y13
-	VMULPS       eluAVX2BF16_one<>+0(SB), Y10, Y4
-	VPSRLD       $0x10, Y4, Y5
+	VPSRLD       $0x10, Y10, Y4
+	VPAND        eluAVX2BF16_bf16lsb<>+0(SB), Y4, Y4
+	VPADDD       eluAVX2BF16_bf16half<>+0(SB), Y4, Y4
+	VPADDD       Y10, Y4, Y4
+	VPOR         eluAVX2BF16_bf16quiet<>+0(SB), Y10, Y5
+	VCMPPS       $0x03, Y10, Y10, Y6
+	VBLENDVPS    Y6, Y5, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VPSRLD       $0x10, Y13, Y5
 	VPAND        eluAVX2BF16_bf16lsb<>+0(SB), Y5, Y5
 	VPADDD       eluAVX2BF16_bf16half<>+0(SB), Y5, Y5
-	VPADDD       Y4, Y5, Y5
+	VPADDD       Y13, Y5, Y5
+	VPOR         eluAVX2BF16_bf16quiet<>+0(SB), Y13, Y6
+	VCMPPS       $0x03, Y13, Y13, Y7
+	VBLENDVPS    Y7, Y6, Y5, Y5
 	VPSRLD       $0x10, Y5, Y5
-	VMULPS       eluAVX2BF16_one<>+0(SB), Y13, Y4
-	VPSRLD       $0x10, Y4, Y6
-	VPAND        eluAVX2BF16_bf16lsb<>+0(SB), Y6, Y6
-	VPADDD       eluAVX2BF16_bf16half<>+0(SB), Y6, Y6
-	VPADDD       Y4, Y6, Y6
-	VPSRLD       $0x10, Y6, Y6
-	VPACKUSDW    Y6, Y5, Y5
-	VMOVNTDQ     Y5, (AX)
+	VPACKUSDW    Y5, Y4, Y4
+	VMOVNTDQ     Y4, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000010, DX
@@ -1531,16 +1547,6 @@ DATA eluAVX2BF16_a0<>+24(SB)/4, $0x3f000000
 DATA eluAVX2BF16_a0<>+28(SB)/4, $0x3f000000
 GLOBL eluAVX2BF16_a0<>(SB), RODATA|NOPTR, $32
 
-DATA eluAVX2BF16_one<>+0(SB)/4, $0x3f800000
-DATA eluAVX2BF16_one<>+4(SB)/4, $0x3f800000
-DATA eluAVX2BF16_one<>+8(SB)/4, $0x3f800000
-DATA eluAVX2BF16_one<>+12(SB)/4, $0x3f800000
-DATA eluAVX2BF16_one<>+16(SB)/4, $0x3f800000
-DATA eluAVX2BF16_one<>+20(SB)/4, $0x3f800000
-DATA eluAVX2BF16_one<>+24(SB)/4, $0x3f800000
-DATA eluAVX2BF16_one<>+28(SB)/4, $0x3f800000
-GLOBL eluAVX2BF16_one<>(SB), RODATA|NOPTR, $32
-
 DATA eluAVX2BF16_bf16lsb<>+0(SB)/4, $0x00000001
 DATA eluAVX2BF16_bf16lsb<>+4(SB)/4, $0x00000001
 DATA eluAVX2BF16_bf16lsb<>+8(SB)/4, $0x00000001
@@ -1560,6 +1566,16 @@ DATA eluAVX2BF16_bf16half<>+20(SB)/4, $0x00007fff
 DATA eluAVX2BF16_bf16half<>+24(SB)/4, $0x00007fff
 DATA eluAVX2BF16_bf16half<>+28(SB)/4, $0x00007fff
 GLOBL eluAVX2BF16_bf16half<>(SB), RODATA|NOPTR, $32
+
+DATA eluAVX2BF16_bf16quiet<>+0(SB)/4, $0x00400000
+DATA eluAVX2BF16_bf16quiet<>+4(SB)/4, $0x00400000
+DATA eluAVX2BF16_bf16quiet<>+8(SB)/4, $0x00400000
+DATA eluAVX2BF16_bf16quiet<>+12(SB)/4, $0x00400000
+DATA eluAVX2BF16_bf16quiet<>+16(SB)/4, $0x00400000
+DATA eluAVX2BF16_bf16quiet<>+20(SB)/4, $0x00400000
+DATA eluAVX2BF16_bf16quiet<>+24(SB)/4, $0x00400000
+DATA eluAVX2BF16_bf16quiet<>+28(SB)/4, $0x00400000
+GLOBL eluAVX2BF16_bf16quiet<>(SB), RODATA|NOPTR, $32
 
 DATA eluAVX2BF16_c4<>+0(SB)/4, $0x3ab5f54d
 DATA eluAVX2BF16_c4<>+4(SB)/4, $0x3ab5f54d
@@ -1610,3 +1626,13 @@ DATA eluAVX2BF16_c0<>+20(SB)/4, $0x3effffff
 DATA eluAVX2BF16_c0<>+24(SB)/4, $0x3effffff
 DATA eluAVX2BF16_c0<>+28(SB)/4, $0x3effffff
 GLOBL eluAVX2BF16_c0<>(SB), RODATA|NOPTR, $32
+
+DATA eluAVX2BF16_one<>+0(SB)/4, $0x3f800000
+DATA eluAVX2BF16_one<>+4(SB)/4, $0x3f800000
+DATA eluAVX2BF16_one<>+8(SB)/4, $0x3f800000
+DATA eluAVX2BF16_one<>+12(SB)/4, $0x3f800000
+DATA eluAVX2BF16_one<>+16(SB)/4, $0x3f800000
+DATA eluAVX2BF16_one<>+20(SB)/4, $0x3f800000
+DATA eluAVX2BF16_one<>+24(SB)/4, $0x3f800000
+DATA eluAVX2BF16_one<>+28(SB)/4, $0x3f800000
+GLOBL eluAVX2BF16_one<>(SB), RODATA|NOPTR, $32

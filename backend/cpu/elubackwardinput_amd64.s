@@ -1337,20 +1337,24 @@ loop:
 	VADDPS       Y8, Y12, Y12
 	VCMPPS       $0x1e, Y0, Y4, Y3
 	VBLENDVPS    Y3, Y2, Y12, Y12
-	VMULPS       eluBackwardInputAVX2BF16_one<>+0(SB), Y7, Y2
-	VPSRLD       $0x10, Y2, Y3
+	VPSRLD       $0x10, Y7, Y2
+	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
+	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y2, Y2
+	VPADDD       Y7, Y2, Y2
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y7, Y3
+	VCMPPS       $0x03, Y7, Y7, Y4
+	VBLENDVPS    Y4, Y3, Y2, Y2
+	VPSRLD       $0x10, Y2, Y2
+	VPSRLD       $0x10, Y12, Y3
 	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
 	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y3, Y3
-	VPADDD       Y2, Y3, Y3
+	VPADDD       Y12, Y3, Y3
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y12, Y4
+	VCMPPS       $0x03, Y12, Y12, Y5
+	VBLENDVPS    Y5, Y4, Y3, Y3
 	VPSRLD       $0x10, Y3, Y3
-	VMULPS       eluBackwardInputAVX2BF16_one<>+0(SB), Y12, Y2
-	VPSRLD       $0x10, Y2, Y4
-	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y4, Y4
-	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y4, Y4
-	VPADDD       Y2, Y4, Y4
-	VPSRLD       $0x10, Y4, Y4
-	VPACKUSDW    Y4, Y3, Y3
-	VMOVDQU      Y3, (AX)
+	VPACKUSDW    Y3, Y2, Y2
+	VMOVDQU      Y2, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	ADDQ         $0x00000020, DX
@@ -1422,20 +1426,24 @@ ntloop:
 	VADDPS       Y8, Y12, Y12
 	VCMPPS       $0x1e, Y0, Y4, Y3
 	VBLENDVPS    Y3, Y2, Y12, Y12
-	VMULPS       eluBackwardInputAVX2BF16_one<>+0(SB), Y7, Y2
-	VPSRLD       $0x10, Y2, Y3
+	VPSRLD       $0x10, Y7, Y2
+	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
+	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y2, Y2
+	VPADDD       Y7, Y2, Y2
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y7, Y3
+	VCMPPS       $0x03, Y7, Y7, Y4
+	VBLENDVPS    Y4, Y3, Y2, Y2
+	VPSRLD       $0x10, Y2, Y2
+	VPSRLD       $0x10, Y12, Y3
 	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
 	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y3, Y3
-	VPADDD       Y2, Y3, Y3
+	VPADDD       Y12, Y3, Y3
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y12, Y4
+	VCMPPS       $0x03, Y12, Y12, Y5
+	VBLENDVPS    Y5, Y4, Y3, Y3
 	VPSRLD       $0x10, Y3, Y3
-	VMULPS       eluBackwardInputAVX2BF16_one<>+0(SB), Y12, Y2
-	VPSRLD       $0x10, Y2, Y4
-	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y4, Y4
-	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y4, Y4
-	VPADDD       Y2, Y4, Y4
-	VPSRLD       $0x10, Y4, Y4
-	VPACKUSDW    Y4, Y3, Y3
-	VMOVNTDQ     Y3, (AX)
+	VPACKUSDW    Y3, Y2, Y2
+	VMOVNTDQ     Y2, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	ADDQ         $0x00000020, DX
@@ -1520,20 +1528,24 @@ loop1:
 	VMULPS       Y14, Y4, Y5
 	VFMADD213PS  Y5, Y5, Y12
 	VBLENDVPS    Y6, Y12, Y4, Y12
-	VMULPS       eluBackwardInputAVX2BF16_one<>+0(SB), Y9, Y4
-	VPSRLD       $0x10, Y4, Y5
+	VPSRLD       $0x10, Y9, Y4
+	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y4, Y4
+	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y4, Y4
+	VPADDD       Y9, Y4, Y4
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y9, Y5
+	VCMPPS       $0x03, Y9, Y9, Y6
+	VBLENDVPS    Y6, Y5, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VPSRLD       $0x10, Y12, Y5
 	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y5, Y5
 	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y5, Y5
-	VPADDD       Y4, Y5, Y5
+	VPADDD       Y12, Y5, Y5
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y12, Y6
+	VCMPPS       $0x03, Y12, Y12, Y7
+	VBLENDVPS    Y7, Y6, Y5, Y5
 	VPSRLD       $0x10, Y5, Y5
-	VMULPS       eluBackwardInputAVX2BF16_one<>+0(SB), Y12, Y4
-	VPSRLD       $0x10, Y4, Y6
-	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y6, Y6
-	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y6, Y6
-	VPADDD       Y4, Y6, Y6
-	VPSRLD       $0x10, Y6, Y6
-	VPACKUSDW    Y6, Y5, Y5
-	VMOVDQU      Y5, (AX)
+	VPACKUSDW    Y5, Y4, Y4
+	VMOVDQU      Y4, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	ADDQ         $0x00000020, DX
@@ -1593,20 +1605,24 @@ ntloop1:
 	VMULPS       Y14, Y4, Y5
 	VFMADD213PS  Y5, Y5, Y12
 	VBLENDVPS    Y6, Y12, Y4, Y12
-	VMULPS       eluBackwardInputAVX2BF16_one<>+0(SB), Y9, Y4
-	VPSRLD       $0x10, Y4, Y5
+	VPSRLD       $0x10, Y9, Y4
+	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y4, Y4
+	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y4, Y4
+	VPADDD       Y9, Y4, Y4
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y9, Y5
+	VCMPPS       $0x03, Y9, Y9, Y6
+	VBLENDVPS    Y6, Y5, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VPSRLD       $0x10, Y12, Y5
 	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y5, Y5
 	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y5, Y5
-	VPADDD       Y4, Y5, Y5
+	VPADDD       Y12, Y5, Y5
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y12, Y6
+	VCMPPS       $0x03, Y12, Y12, Y7
+	VBLENDVPS    Y7, Y6, Y5, Y5
 	VPSRLD       $0x10, Y5, Y5
-	VMULPS       eluBackwardInputAVX2BF16_one<>+0(SB), Y12, Y4
-	VPSRLD       $0x10, Y4, Y6
-	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y6, Y6
-	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y6, Y6
-	VPADDD       Y4, Y6, Y6
-	VPSRLD       $0x10, Y6, Y6
-	VPACKUSDW    Y6, Y5, Y5
-	VMOVNTDQ     Y5, (AX)
+	VPACKUSDW    Y5, Y4, Y4
+	VMOVNTDQ     Y4, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	ADDQ         $0x00000020, DX
@@ -1713,16 +1729,6 @@ DATA eluBackwardInputAVX2BF16_c0<>+24(SB)/4, $0x3effffff
 DATA eluBackwardInputAVX2BF16_c0<>+28(SB)/4, $0x3effffff
 GLOBL eluBackwardInputAVX2BF16_c0<>(SB), RODATA|NOPTR, $32
 
-DATA eluBackwardInputAVX2BF16_one<>+0(SB)/4, $0x3f800000
-DATA eluBackwardInputAVX2BF16_one<>+4(SB)/4, $0x3f800000
-DATA eluBackwardInputAVX2BF16_one<>+8(SB)/4, $0x3f800000
-DATA eluBackwardInputAVX2BF16_one<>+12(SB)/4, $0x3f800000
-DATA eluBackwardInputAVX2BF16_one<>+16(SB)/4, $0x3f800000
-DATA eluBackwardInputAVX2BF16_one<>+20(SB)/4, $0x3f800000
-DATA eluBackwardInputAVX2BF16_one<>+24(SB)/4, $0x3f800000
-DATA eluBackwardInputAVX2BF16_one<>+28(SB)/4, $0x3f800000
-GLOBL eluBackwardInputAVX2BF16_one<>(SB), RODATA|NOPTR, $32
-
 DATA eluBackwardInputAVX2BF16_bf16lsb<>+0(SB)/4, $0x00000001
 DATA eluBackwardInputAVX2BF16_bf16lsb<>+4(SB)/4, $0x00000001
 DATA eluBackwardInputAVX2BF16_bf16lsb<>+8(SB)/4, $0x00000001
@@ -1742,3 +1748,13 @@ DATA eluBackwardInputAVX2BF16_bf16half<>+20(SB)/4, $0x00007fff
 DATA eluBackwardInputAVX2BF16_bf16half<>+24(SB)/4, $0x00007fff
 DATA eluBackwardInputAVX2BF16_bf16half<>+28(SB)/4, $0x00007fff
 GLOBL eluBackwardInputAVX2BF16_bf16half<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+0(SB)/4, $0x00400000
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+4(SB)/4, $0x00400000
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+8(SB)/4, $0x00400000
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+12(SB)/4, $0x00400000
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+16(SB)/4, $0x00400000
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+20(SB)/4, $0x00400000
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+24(SB)/4, $0x00400000
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+28(SB)/4, $0x00400000
+GLOBL eluBackwardInputAVX2BF16_bf16quiet<>(SB), RODATA|NOPTR, $32

@@ -261,20 +261,24 @@ loop:
 	VCMPPS     $0x03, Y4, Y4, Y3
 	VBLENDVPS  Y2, Y5, Y6, Y6
 	VBLENDVPS  Y3, Y4, Y8, Y8
-	VMULPS     leakyReLUBackwardAVX2BF16_one<>+0(SB), Y6, Y2
-	VPSRLD     $0x10, Y2, Y3
+	VPSRLD     $0x10, Y6, Y2
+	VPAND      leakyReLUBackwardAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
+	VPADDD     leakyReLUBackwardAVX2BF16_bf16half<>+0(SB), Y2, Y2
+	VPADDD     Y6, Y2, Y2
+	VPOR       leakyReLUBackwardAVX2BF16_bf16quiet<>+0(SB), Y6, Y3
+	VCMPPS     $0x03, Y6, Y6, Y4
+	VBLENDVPS  Y4, Y3, Y2, Y2
+	VPSRLD     $0x10, Y2, Y2
+	VPSRLD     $0x10, Y8, Y3
 	VPAND      leakyReLUBackwardAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
 	VPADDD     leakyReLUBackwardAVX2BF16_bf16half<>+0(SB), Y3, Y3
-	VPADDD     Y2, Y3, Y3
+	VPADDD     Y8, Y3, Y3
+	VPOR       leakyReLUBackwardAVX2BF16_bf16quiet<>+0(SB), Y8, Y4
+	VCMPPS     $0x03, Y8, Y8, Y5
+	VBLENDVPS  Y5, Y4, Y3, Y3
 	VPSRLD     $0x10, Y3, Y3
-	VMULPS     leakyReLUBackwardAVX2BF16_one<>+0(SB), Y8, Y2
-	VPSRLD     $0x10, Y2, Y4
-	VPAND      leakyReLUBackwardAVX2BF16_bf16lsb<>+0(SB), Y4, Y4
-	VPADDD     leakyReLUBackwardAVX2BF16_bf16half<>+0(SB), Y4, Y4
-	VPADDD     Y2, Y4, Y4
-	VPSRLD     $0x10, Y4, Y4
-	VPACKUSDW  Y4, Y3, Y3
-	VMOVDQU    Y3, (AX)
+	VPACKUSDW  Y3, Y2, Y2
+	VMOVDQU    Y2, (AX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
 	ADDQ       $0x00000020, DX
@@ -300,20 +304,24 @@ ntloop:
 	VCMPPS     $0x03, Y4, Y4, Y3
 	VBLENDVPS  Y2, Y5, Y6, Y6
 	VBLENDVPS  Y3, Y4, Y8, Y8
-	VMULPS     leakyReLUBackwardAVX2BF16_one<>+0(SB), Y6, Y2
-	VPSRLD     $0x10, Y2, Y3
+	VPSRLD     $0x10, Y6, Y2
+	VPAND      leakyReLUBackwardAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
+	VPADDD     leakyReLUBackwardAVX2BF16_bf16half<>+0(SB), Y2, Y2
+	VPADDD     Y6, Y2, Y2
+	VPOR       leakyReLUBackwardAVX2BF16_bf16quiet<>+0(SB), Y6, Y3
+	VCMPPS     $0x03, Y6, Y6, Y4
+	VBLENDVPS  Y4, Y3, Y2, Y2
+	VPSRLD     $0x10, Y2, Y2
+	VPSRLD     $0x10, Y8, Y3
 	VPAND      leakyReLUBackwardAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
 	VPADDD     leakyReLUBackwardAVX2BF16_bf16half<>+0(SB), Y3, Y3
-	VPADDD     Y2, Y3, Y3
+	VPADDD     Y8, Y3, Y3
+	VPOR       leakyReLUBackwardAVX2BF16_bf16quiet<>+0(SB), Y8, Y4
+	VCMPPS     $0x03, Y8, Y8, Y5
+	VBLENDVPS  Y5, Y4, Y3, Y3
 	VPSRLD     $0x10, Y3, Y3
-	VMULPS     leakyReLUBackwardAVX2BF16_one<>+0(SB), Y8, Y2
-	VPSRLD     $0x10, Y2, Y4
-	VPAND      leakyReLUBackwardAVX2BF16_bf16lsb<>+0(SB), Y4, Y4
-	VPADDD     leakyReLUBackwardAVX2BF16_bf16half<>+0(SB), Y4, Y4
-	VPADDD     Y2, Y4, Y4
-	VPSRLD     $0x10, Y4, Y4
-	VPACKUSDW  Y4, Y3, Y3
-	VMOVNTDQ   Y3, (AX)
+	VPACKUSDW  Y3, Y2, Y2
+	VMOVNTDQ   Y2, (AX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
 	ADDQ       $0x00000020, DX
@@ -327,16 +335,6 @@ done:
 	MOVQ SI, done+88(FP)
 	VZEROUPPER
 	RET
-
-DATA leakyReLUBackwardAVX2BF16_one<>+0(SB)/4, $0x3f800000
-DATA leakyReLUBackwardAVX2BF16_one<>+4(SB)/4, $0x3f800000
-DATA leakyReLUBackwardAVX2BF16_one<>+8(SB)/4, $0x3f800000
-DATA leakyReLUBackwardAVX2BF16_one<>+12(SB)/4, $0x3f800000
-DATA leakyReLUBackwardAVX2BF16_one<>+16(SB)/4, $0x3f800000
-DATA leakyReLUBackwardAVX2BF16_one<>+20(SB)/4, $0x3f800000
-DATA leakyReLUBackwardAVX2BF16_one<>+24(SB)/4, $0x3f800000
-DATA leakyReLUBackwardAVX2BF16_one<>+28(SB)/4, $0x3f800000
-GLOBL leakyReLUBackwardAVX2BF16_one<>(SB), RODATA|NOPTR, $32
 
 DATA leakyReLUBackwardAVX2BF16_bf16lsb<>+0(SB)/4, $0x00000001
 DATA leakyReLUBackwardAVX2BF16_bf16lsb<>+4(SB)/4, $0x00000001
@@ -357,3 +355,13 @@ DATA leakyReLUBackwardAVX2BF16_bf16half<>+20(SB)/4, $0x00007fff
 DATA leakyReLUBackwardAVX2BF16_bf16half<>+24(SB)/4, $0x00007fff
 DATA leakyReLUBackwardAVX2BF16_bf16half<>+28(SB)/4, $0x00007fff
 GLOBL leakyReLUBackwardAVX2BF16_bf16half<>(SB), RODATA|NOPTR, $32
+
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+0(SB)/4, $0x00400000
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+4(SB)/4, $0x00400000
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+8(SB)/4, $0x00400000
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+12(SB)/4, $0x00400000
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+16(SB)/4, $0x00400000
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+20(SB)/4, $0x00400000
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+24(SB)/4, $0x00400000
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+28(SB)/4, $0x00400000
+GLOBL leakyReLUBackwardAVX2BF16_bf16quiet<>(SB), RODATA|NOPTR, $32

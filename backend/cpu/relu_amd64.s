@@ -186,20 +186,24 @@ loop:
 	VCMPPS     $0x06, Y0, Y1, Y4
 	VANDPS     Y2, Y3, Y3
 	VANDPS     Y1, Y4, Y4
-	VMULPS     reluAVX2BF16_one<>+0(SB), Y3, Y1
-	VPSRLD     $0x10, Y1, Y2
+	VPSRLD     $0x10, Y3, Y1
+	VPAND      reluAVX2BF16_bf16lsb<>+0(SB), Y1, Y1
+	VPADDD     reluAVX2BF16_bf16half<>+0(SB), Y1, Y1
+	VPADDD     Y3, Y1, Y1
+	VPOR       reluAVX2BF16_bf16quiet<>+0(SB), Y3, Y2
+	VCMPPS     $0x03, Y3, Y3, Y3
+	VBLENDVPS  Y3, Y2, Y1, Y1
+	VPSRLD     $0x10, Y1, Y1
+	VPSRLD     $0x10, Y4, Y2
 	VPAND      reluAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
 	VPADDD     reluAVX2BF16_bf16half<>+0(SB), Y2, Y2
-	VPADDD     Y1, Y2, Y2
+	VPADDD     Y4, Y2, Y2
+	VPOR       reluAVX2BF16_bf16quiet<>+0(SB), Y4, Y3
+	VCMPPS     $0x03, Y4, Y4, Y4
+	VBLENDVPS  Y4, Y3, Y2, Y2
 	VPSRLD     $0x10, Y2, Y2
-	VMULPS     reluAVX2BF16_one<>+0(SB), Y4, Y1
-	VPSRLD     $0x10, Y1, Y3
-	VPAND      reluAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
-	VPADDD     reluAVX2BF16_bf16half<>+0(SB), Y3, Y3
-	VPADDD     Y1, Y3, Y3
-	VPSRLD     $0x10, Y3, Y3
-	VPACKUSDW  Y3, Y2, Y2
-	VMOVDQU    Y2, (AX)
+	VPACKUSDW  Y2, Y1, Y1
+	VMOVDQU    Y1, (AX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
 	SUBQ       $0x00000010, DX
@@ -215,20 +219,24 @@ ntloop:
 	VCMPPS     $0x06, Y0, Y1, Y4
 	VANDPS     Y2, Y3, Y3
 	VANDPS     Y1, Y4, Y4
-	VMULPS     reluAVX2BF16_one<>+0(SB), Y3, Y1
-	VPSRLD     $0x10, Y1, Y2
+	VPSRLD     $0x10, Y3, Y1
+	VPAND      reluAVX2BF16_bf16lsb<>+0(SB), Y1, Y1
+	VPADDD     reluAVX2BF16_bf16half<>+0(SB), Y1, Y1
+	VPADDD     Y3, Y1, Y1
+	VPOR       reluAVX2BF16_bf16quiet<>+0(SB), Y3, Y2
+	VCMPPS     $0x03, Y3, Y3, Y3
+	VBLENDVPS  Y3, Y2, Y1, Y1
+	VPSRLD     $0x10, Y1, Y1
+	VPSRLD     $0x10, Y4, Y2
 	VPAND      reluAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
 	VPADDD     reluAVX2BF16_bf16half<>+0(SB), Y2, Y2
-	VPADDD     Y1, Y2, Y2
+	VPADDD     Y4, Y2, Y2
+	VPOR       reluAVX2BF16_bf16quiet<>+0(SB), Y4, Y3
+	VCMPPS     $0x03, Y4, Y4, Y4
+	VBLENDVPS  Y4, Y3, Y2, Y2
 	VPSRLD     $0x10, Y2, Y2
-	VMULPS     reluAVX2BF16_one<>+0(SB), Y4, Y1
-	VPSRLD     $0x10, Y1, Y3
-	VPAND      reluAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
-	VPADDD     reluAVX2BF16_bf16half<>+0(SB), Y3, Y3
-	VPADDD     Y1, Y3, Y3
-	VPSRLD     $0x10, Y3, Y3
-	VPACKUSDW  Y3, Y2, Y2
-	VMOVNTDQ   Y2, (AX)
+	VPACKUSDW  Y2, Y1, Y1
+	VMOVNTDQ   Y1, (AX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
 	SUBQ       $0x00000010, DX
@@ -241,16 +249,6 @@ done:
 	MOVQ BX, done+88(FP)
 	VZEROUPPER
 	RET
-
-DATA reluAVX2BF16_one<>+0(SB)/4, $0x3f800000
-DATA reluAVX2BF16_one<>+4(SB)/4, $0x3f800000
-DATA reluAVX2BF16_one<>+8(SB)/4, $0x3f800000
-DATA reluAVX2BF16_one<>+12(SB)/4, $0x3f800000
-DATA reluAVX2BF16_one<>+16(SB)/4, $0x3f800000
-DATA reluAVX2BF16_one<>+20(SB)/4, $0x3f800000
-DATA reluAVX2BF16_one<>+24(SB)/4, $0x3f800000
-DATA reluAVX2BF16_one<>+28(SB)/4, $0x3f800000
-GLOBL reluAVX2BF16_one<>(SB), RODATA|NOPTR, $32
 
 DATA reluAVX2BF16_bf16lsb<>+0(SB)/4, $0x00000001
 DATA reluAVX2BF16_bf16lsb<>+4(SB)/4, $0x00000001
@@ -271,3 +269,13 @@ DATA reluAVX2BF16_bf16half<>+20(SB)/4, $0x00007fff
 DATA reluAVX2BF16_bf16half<>+24(SB)/4, $0x00007fff
 DATA reluAVX2BF16_bf16half<>+28(SB)/4, $0x00007fff
 GLOBL reluAVX2BF16_bf16half<>(SB), RODATA|NOPTR, $32
+
+DATA reluAVX2BF16_bf16quiet<>+0(SB)/4, $0x00400000
+DATA reluAVX2BF16_bf16quiet<>+4(SB)/4, $0x00400000
+DATA reluAVX2BF16_bf16quiet<>+8(SB)/4, $0x00400000
+DATA reluAVX2BF16_bf16quiet<>+12(SB)/4, $0x00400000
+DATA reluAVX2BF16_bf16quiet<>+16(SB)/4, $0x00400000
+DATA reluAVX2BF16_bf16quiet<>+20(SB)/4, $0x00400000
+DATA reluAVX2BF16_bf16quiet<>+24(SB)/4, $0x00400000
+DATA reluAVX2BF16_bf16quiet<>+28(SB)/4, $0x00400000
+GLOBL reluAVX2BF16_bf16quiet<>(SB), RODATA|NOPTR, $32

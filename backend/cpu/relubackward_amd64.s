@@ -239,20 +239,24 @@ loop:
 	VCMPPS     $0x03, Y3, Y3, Y2
 	VBLENDVPS  Y1, Y4, Y5, Y5
 	VBLENDVPS  Y2, Y3, Y6, Y6
-	VMULPS     reluBackwardAVX2BF16_one<>+0(SB), Y5, Y1
-	VPSRLD     $0x10, Y1, Y2
+	VPSRLD     $0x10, Y5, Y1
+	VPAND      reluBackwardAVX2BF16_bf16lsb<>+0(SB), Y1, Y1
+	VPADDD     reluBackwardAVX2BF16_bf16half<>+0(SB), Y1, Y1
+	VPADDD     Y5, Y1, Y1
+	VPOR       reluBackwardAVX2BF16_bf16quiet<>+0(SB), Y5, Y2
+	VCMPPS     $0x03, Y5, Y5, Y3
+	VBLENDVPS  Y3, Y2, Y1, Y1
+	VPSRLD     $0x10, Y1, Y1
+	VPSRLD     $0x10, Y6, Y2
 	VPAND      reluBackwardAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
 	VPADDD     reluBackwardAVX2BF16_bf16half<>+0(SB), Y2, Y2
-	VPADDD     Y1, Y2, Y2
+	VPADDD     Y6, Y2, Y2
+	VPOR       reluBackwardAVX2BF16_bf16quiet<>+0(SB), Y6, Y3
+	VCMPPS     $0x03, Y6, Y6, Y4
+	VBLENDVPS  Y4, Y3, Y2, Y2
 	VPSRLD     $0x10, Y2, Y2
-	VMULPS     reluBackwardAVX2BF16_one<>+0(SB), Y6, Y1
-	VPSRLD     $0x10, Y1, Y3
-	VPAND      reluBackwardAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
-	VPADDD     reluBackwardAVX2BF16_bf16half<>+0(SB), Y3, Y3
-	VPADDD     Y1, Y3, Y3
-	VPSRLD     $0x10, Y3, Y3
-	VPACKUSDW  Y3, Y2, Y2
-	VMOVDQU    Y2, (AX)
+	VPACKUSDW  Y2, Y1, Y1
+	VMOVDQU    Y1, (AX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
 	ADDQ       $0x00000020, DX
@@ -276,20 +280,24 @@ ntloop:
 	VCMPPS     $0x03, Y3, Y3, Y2
 	VBLENDVPS  Y1, Y4, Y5, Y5
 	VBLENDVPS  Y2, Y3, Y6, Y6
-	VMULPS     reluBackwardAVX2BF16_one<>+0(SB), Y5, Y1
-	VPSRLD     $0x10, Y1, Y2
+	VPSRLD     $0x10, Y5, Y1
+	VPAND      reluBackwardAVX2BF16_bf16lsb<>+0(SB), Y1, Y1
+	VPADDD     reluBackwardAVX2BF16_bf16half<>+0(SB), Y1, Y1
+	VPADDD     Y5, Y1, Y1
+	VPOR       reluBackwardAVX2BF16_bf16quiet<>+0(SB), Y5, Y2
+	VCMPPS     $0x03, Y5, Y5, Y3
+	VBLENDVPS  Y3, Y2, Y1, Y1
+	VPSRLD     $0x10, Y1, Y1
+	VPSRLD     $0x10, Y6, Y2
 	VPAND      reluBackwardAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
 	VPADDD     reluBackwardAVX2BF16_bf16half<>+0(SB), Y2, Y2
-	VPADDD     Y1, Y2, Y2
+	VPADDD     Y6, Y2, Y2
+	VPOR       reluBackwardAVX2BF16_bf16quiet<>+0(SB), Y6, Y3
+	VCMPPS     $0x03, Y6, Y6, Y4
+	VBLENDVPS  Y4, Y3, Y2, Y2
 	VPSRLD     $0x10, Y2, Y2
-	VMULPS     reluBackwardAVX2BF16_one<>+0(SB), Y6, Y1
-	VPSRLD     $0x10, Y1, Y3
-	VPAND      reluBackwardAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
-	VPADDD     reluBackwardAVX2BF16_bf16half<>+0(SB), Y3, Y3
-	VPADDD     Y1, Y3, Y3
-	VPSRLD     $0x10, Y3, Y3
-	VPACKUSDW  Y3, Y2, Y2
-	VMOVNTDQ   Y2, (AX)
+	VPACKUSDW  Y2, Y1, Y1
+	VMOVNTDQ   Y1, (AX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
 	ADDQ       $0x00000020, DX
@@ -303,16 +311,6 @@ done:
 	MOVQ SI, done+88(FP)
 	VZEROUPPER
 	RET
-
-DATA reluBackwardAVX2BF16_one<>+0(SB)/4, $0x3f800000
-DATA reluBackwardAVX2BF16_one<>+4(SB)/4, $0x3f800000
-DATA reluBackwardAVX2BF16_one<>+8(SB)/4, $0x3f800000
-DATA reluBackwardAVX2BF16_one<>+12(SB)/4, $0x3f800000
-DATA reluBackwardAVX2BF16_one<>+16(SB)/4, $0x3f800000
-DATA reluBackwardAVX2BF16_one<>+20(SB)/4, $0x3f800000
-DATA reluBackwardAVX2BF16_one<>+24(SB)/4, $0x3f800000
-DATA reluBackwardAVX2BF16_one<>+28(SB)/4, $0x3f800000
-GLOBL reluBackwardAVX2BF16_one<>(SB), RODATA|NOPTR, $32
 
 DATA reluBackwardAVX2BF16_bf16lsb<>+0(SB)/4, $0x00000001
 DATA reluBackwardAVX2BF16_bf16lsb<>+4(SB)/4, $0x00000001
@@ -333,3 +331,13 @@ DATA reluBackwardAVX2BF16_bf16half<>+20(SB)/4, $0x00007fff
 DATA reluBackwardAVX2BF16_bf16half<>+24(SB)/4, $0x00007fff
 DATA reluBackwardAVX2BF16_bf16half<>+28(SB)/4, $0x00007fff
 GLOBL reluBackwardAVX2BF16_bf16half<>(SB), RODATA|NOPTR, $32
+
+DATA reluBackwardAVX2BF16_bf16quiet<>+0(SB)/4, $0x00400000
+DATA reluBackwardAVX2BF16_bf16quiet<>+4(SB)/4, $0x00400000
+DATA reluBackwardAVX2BF16_bf16quiet<>+8(SB)/4, $0x00400000
+DATA reluBackwardAVX2BF16_bf16quiet<>+12(SB)/4, $0x00400000
+DATA reluBackwardAVX2BF16_bf16quiet<>+16(SB)/4, $0x00400000
+DATA reluBackwardAVX2BF16_bf16quiet<>+20(SB)/4, $0x00400000
+DATA reluBackwardAVX2BF16_bf16quiet<>+24(SB)/4, $0x00400000
+DATA reluBackwardAVX2BF16_bf16quiet<>+28(SB)/4, $0x00400000
+GLOBL reluBackwardAVX2BF16_bf16quiet<>(SB), RODATA|NOPTR, $32

@@ -80,7 +80,8 @@ var float16 = &storage{
 // results, also per half, puts the elements back in order. Rounding is integer arithmetic on the
 // float32 bits u: u + 0x7fff + (u>>16 & 1), then the high half: ties go to the even neighbour, a
 // carry out of the fraction raises the exponent (up to infinity), subnormals are rounded like any
-// other number; a NaN stays a NaN of its sign and payload, made quiet (see roundBF16).
+// other number. A NaN takes (u>>16) | 0x40 instead (VCMPPS unordered, blend): a quiet NaN of its sign,
+// and never the infinity that rounding away its low payload bits could make.
 var bfloat16 = &storage{
 	suffix: "BF16", goType: "uint16", name: "bfloat16", requires: "AVX2 and FMA", vecBytes: 16,
 	load: each(func(g *gen, m operand.Mem) []reg.VecVirtual {
@@ -124,21 +125,18 @@ func each(load func(g *gen, m operand.Mem) []reg.VecVirtual) func(g *gen, ms ...
 }
 
 // roundBF16 returns v's float32 lanes rounded to bfloat16, to nearest even, in the low 16 bits of each
-// 32-bit lane (the high bits zero, so that VPACKUSDW does not saturate). A NaN must come out quiet,
-// and the rounding must not carry out of it (0x7fffffff + 0x8000 would be -0): v·1 quiets a
-// signalling NaN (an input passed through by a select) and is v itself for every other value,
-// subnormals included (Go never sets MXCSR's DAZ), and every NaN here has its low 16 bits zero (it is
-// an input's, widened, or the default NaN 0xffc00000: x86 arithmetic passes a NaN operand's payload
-// on), so the addition cannot carry out of its fraction. One multiply instead of a compare, an OR and
-// a blend.
+// 32-bit lane (the high bits zero, so that VPACKUSDW does not saturate).
 func (g *gen) roundBF16(v reg.VecVirtual) reg.VecVirtual {
-	q := g.vec()
-	g.VMULPS(g.mem("one", g.d.one), v, q)
 	t := g.vec()
-	g.VPSRLD(operand.U8(16), q, t)
+	g.VPSRLD(operand.U8(16), v, t)
 	g.VPAND(g.mem("bf16lsb", 1), t, t)
 	g.VPADDD(g.mem("bf16half", 0x7fff), t, t)
-	g.VPADDD(q, t, t) // u + 0x7fff + lsb
+	g.VPADDD(v, t, t) // u + 0x7fff + lsb
+	q := g.vec()
+	g.VPOR(g.mem("bf16quiet", 0x400000), v, q) // a NaN made quiet: float32's top fraction bit
+	nan := g.vec()
+	g.VCMPPS(operand.U8(cmpUnord), v, v, nan)
+	g.VBLENDVPS(nan, q, t, t)
 	g.VPSRLD(operand.U8(16), t, t)
 	return t
 }
