@@ -4,6 +4,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 PYTHON ?= /usr/bin/python3
 BENCH_SIZES ?= 4096,16777216
+BENCH_DTYPES ?= float32,float64,bfloat16,float16
 
 .PHONY: test test-purego bench bench-vs-torch generate check-generated lint ci
 
@@ -70,12 +71,12 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 0.5s ./backend/...
 
 # gpuact's CPU backend and PyTorch's CPU ops (bench/torch_cpu.py; PyTorch from scripts/setup/torch-cpu.sh)
-# on the same sizes, in alternating rounds, then a table of per-pass ratios and shares of copy() bandwidth
+# on the same sizes and dtypes (PyTorch 1.13 has no float16 CPU ops: those rows show only gpuact), in alternating rounds, then a table of per-pass ratios and shares of copy() bandwidth
 # (medians over the rounds). The median JSON rows land in bench/out/.
 BENCH_ROUNDS ?= 3
 bench-vs-torch:
 	mkdir -p bench/out
-	$(GO) run ./bench/cpubench -sizes $(BENCH_SIZES) -rounds $(BENCH_ROUNDS) -reps 9 \
+	$(GO) run ./bench/cpubench -sizes $(BENCH_SIZES) -dtypes $(BENCH_DTYPES) -rounds $(BENCH_ROUNDS) -reps 9 \
 		-torch-cmd "$(PYTHON) bench/torch_cpu.py" -o bench/out/gpuact.json -torch-out bench/out/torch.json
 
 # Regenerates every generated file (see each generator's header). generate-asm: the CPU kernels, from

@@ -151,6 +151,15 @@ func BenchmarkFanOut(b *testing.B) {
 	})
 }
 
+// rounded returns h rounded to T, to nearest even.
+func rounded[T formula.Elem](h []float64) []T {
+	out := make([]T, len(h))
+	for i, v := range h {
+		out[i] = formula.FromFloat64[T](v)
+	}
+	return out
+}
+
 // benchBuffers returns an output and two inputs of random data in [-4, 4] (never zeros).
 func benchBuffers(b *testing.B, be core.Backend, dt formula.DType, n int) (out, in1, in2 core.Buffer) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -161,18 +170,19 @@ func benchBuffers(b *testing.B, be core.Backend, dt formula.DType, n int) (out, 
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { be.Free(buf) })
-		if dt == formula.Float32 {
-			h := make([]float32, n)
-			for j := range h {
-				h[j] = float32(8*rng.Float64() - 4)
-			}
+		h := make([]float64, n)
+		for j := range h {
+			h[j] = 8*rng.Float64() - 4
+		}
+		switch dt {
+		case formula.Float32:
+			err = be.Upload(buf, core.HostOf(rounded[float32](h)))
+		case formula.Float64:
 			err = be.Upload(buf, core.HostOf(h))
-		} else {
-			h := make([]float64, n)
-			for j := range h {
-				h[j] = 8*rng.Float64() - 4
-			}
-			err = be.Upload(buf, core.HostOf(h))
+		case formula.Float16:
+			err = be.Upload(buf, core.HostOf(rounded[formula.F16](h)))
+		case formula.BFloat16:
+			err = be.Upload(buf, core.HostOf(rounded[formula.BF16](h)))
 		}
 		if err != nil {
 			b.Fatal(err)

@@ -842,3 +842,919 @@ DATA eluBackwardInputAVX2F64_c0<>+8(SB)/8, $0x3fe0000000000000
 DATA eluBackwardInputAVX2F64_c0<>+16(SB)/8, $0x3fe0000000000000
 DATA eluBackwardInputAVX2F64_c0<>+24(SB)/8, $0x3fe0000000000000
 GLOBL eluBackwardInputAVX2F64_c0<>(SB), RODATA|NOPTR, $32
+
+// func eluBackwardInputAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
+TEXT ·eluBackwardInputAVX2F16(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+8(FP), AX
+	MOVQ         a_base+32(FP), CX
+	MOVQ         b_base+56(FP), DX
+	MOVQ         dst_len+16(FP), BX
+	MOVQ         BX, SI
+	VXORPS       Y0, Y0, Y0
+	MOVSS        alpha+0(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVB         nt+80(FP), DI
+	MOVL         alpha+0(FP), R8
+	CMPL         R8, $0x3f800000
+	JEQ          alpha1
+	TESTB        DI, DI
+	JNZ          ntloop
+
+loop:
+	TESTQ        BX, BX
+	JZ           done
+	VCVTPH2PS    (CX), Y2
+	VCVTPH2PS    16(CX), Y3
+	VCVTPH2PS    (DX), Y4
+	VCVTPH2PS    16(DX), Y5
+	VMOVUPS      eluBackwardInputAVX2F16_magic<>+0(SB), Y6
+	VMOVUPS      eluBackwardInputAVX2F16_magic<>+0(SB), Y9
+	VFMADD231PS  eluBackwardInputAVX2F16_log2e<>+0(SB), Y4, Y6
+	VFMADD231PS  eluBackwardInputAVX2F16_log2e<>+0(SB), Y5, Y9
+	VSUBPS       eluBackwardInputAVX2F16_magic<>+0(SB), Y6, Y7
+	VSUBPS       eluBackwardInputAVX2F16_magic<>+0(SB), Y9, Y10
+	VMOVAPS      Y4, Y8
+	VMOVAPS      Y5, Y11
+	VFNMADD231PS eluBackwardInputAVX2F16_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PS eluBackwardInputAVX2F16_ln2hi<>+0(SB), Y10, Y11
+	VFNMADD231PS eluBackwardInputAVX2F16_ln2lo<>+0(SB), Y7, Y8
+	VFNMADD231PS eluBackwardInputAVX2F16_ln2lo<>+0(SB), Y10, Y11
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y9, Y13
+	VMULPS       Y2, Y1, Y9
+	VMULPS       Y3, Y1, Y14
+	VSUBPS       Y9, Y9, Y12
+	VSUBPS       Y14, Y14, Y15
+	VADDPS       Y7, Y12, Y12
+	VADDPS       Y10, Y15, Y15
+	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y12, Y12
+	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y15, Y15
+	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y7
+	VORPS        Y15, Y12, Y15
+	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y8, Y7
+	VMOVMSKPS    Y15, DI
+	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y8, Y7
+	TESTL        DI, DI
+	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y8, Y7
+	JNZ          donerare
+	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y8, Y7
+	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y12
+	VMULPS       Y8, Y8, Y10
+	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y11, Y12
+	VFMADD213PS  Y8, Y10, Y7
+	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y11, Y12
+	VMOVAPS      Y2, Y8
+	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y11, Y12
+	VFMSUB213PS  Y9, Y1, Y8
+	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y11, Y12
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y11, Y11, Y10
+	VMULPS       Y6, Y8, Y8
+	VFMADD213PS  Y11, Y10, Y12
+	VFMADD213PS  Y8, Y9, Y7
+	VMOVAPS      Y3, Y6
+	VADDPS       Y9, Y7, Y7
+	VFMSUB213PS  Y14, Y1, Y6
+	VCMPPS       $0x1e, Y0, Y4, Y4
+	VMULPS       Y13, Y14, Y8
+	VBLENDVPS    Y4, Y2, Y7, Y7
+	VMULPS       Y13, Y6, Y6
+	VFMADD213PS  Y6, Y8, Y12
+	VADDPS       Y8, Y12, Y12
+	VCMPPS       $0x1e, Y0, Y5, Y2
+	VBLENDVPS    Y2, Y3, Y12, Y12
+	VCVTPS2PH    $0x00, Y7, X2
+	VMOVDQU      X2, (AX)
+	VCVTPS2PH    $0x00, Y12, X2
+	VMOVDQU      X2, 16(AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	SUBQ         $0x00000010, BX
+	JMP          loop
+
+ntloop:
+	TESTQ        BX, BX
+	JZ           ntdone
+	VCVTPH2PS    (CX), Y2
+	VCVTPH2PS    16(CX), Y3
+	VCVTPH2PS    (DX), Y4
+	VCVTPH2PS    16(DX), Y5
+	VMOVUPS      eluBackwardInputAVX2F16_magic<>+0(SB), Y6
+	VMOVUPS      eluBackwardInputAVX2F16_magic<>+0(SB), Y9
+	VFMADD231PS  eluBackwardInputAVX2F16_log2e<>+0(SB), Y4, Y6
+	VFMADD231PS  eluBackwardInputAVX2F16_log2e<>+0(SB), Y5, Y9
+	VSUBPS       eluBackwardInputAVX2F16_magic<>+0(SB), Y6, Y7
+	VSUBPS       eluBackwardInputAVX2F16_magic<>+0(SB), Y9, Y10
+	VMOVAPS      Y4, Y8
+	VMOVAPS      Y5, Y11
+	VFNMADD231PS eluBackwardInputAVX2F16_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PS eluBackwardInputAVX2F16_ln2hi<>+0(SB), Y10, Y11
+	VFNMADD231PS eluBackwardInputAVX2F16_ln2lo<>+0(SB), Y7, Y8
+	VFNMADD231PS eluBackwardInputAVX2F16_ln2lo<>+0(SB), Y10, Y11
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y9, Y13
+	VMULPS       Y2, Y1, Y9
+	VMULPS       Y3, Y1, Y14
+	VSUBPS       Y9, Y9, Y12
+	VSUBPS       Y14, Y14, Y15
+	VADDPS       Y7, Y12, Y12
+	VADDPS       Y10, Y15, Y15
+	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y12, Y12
+	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y15, Y15
+	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y7
+	VORPS        Y15, Y12, Y15
+	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y8, Y7
+	VMOVMSKPS    Y15, DI
+	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y8, Y7
+	TESTL        DI, DI
+	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y8, Y7
+	JNZ          ntdonerare
+	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y8, Y7
+	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y12
+	VMULPS       Y8, Y8, Y10
+	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y11, Y12
+	VFMADD213PS  Y8, Y10, Y7
+	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y11, Y12
+	VMOVAPS      Y2, Y8
+	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y11, Y12
+	VFMSUB213PS  Y9, Y1, Y8
+	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y11, Y12
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y11, Y11, Y10
+	VMULPS       Y6, Y8, Y8
+	VFMADD213PS  Y11, Y10, Y12
+	VFMADD213PS  Y8, Y9, Y7
+	VMOVAPS      Y3, Y6
+	VADDPS       Y9, Y7, Y7
+	VFMSUB213PS  Y14, Y1, Y6
+	VCMPPS       $0x1e, Y0, Y4, Y4
+	VMULPS       Y13, Y14, Y8
+	VBLENDVPS    Y4, Y2, Y7, Y7
+	VMULPS       Y13, Y6, Y6
+	VFMADD213PS  Y6, Y8, Y12
+	VADDPS       Y8, Y12, Y12
+	VCMPPS       $0x1e, Y0, Y5, Y2
+	VBLENDVPS    Y2, Y3, Y12, Y12
+	VCVTPS2PH    $0x00, Y7, X2
+	VMOVNTDQ     X2, (AX)
+	VCVTPS2PH    $0x00, Y12, X2
+	VMOVNTDQ     X2, 16(AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	SUBQ         $0x00000010, BX
+	JMP          ntloop
+
+ntdone:
+	SFENCE
+
+done:
+	MOVQ SI, done+88(FP)
+	VZEROUPPER
+	RET
+
+ntdonerare:
+	SFENCE
+
+donerare:
+	SUBQ BX, SI
+	MOVQ SI, done+88(FP)
+	VZEROUPPER
+	RET
+
+alpha1:
+	VMOVUPS eluBackwardInputAVX2F16_magic<>+0(SB), Y0
+	VMOVUPS eluBackwardInputAVX2F16_log2e<>+0(SB), Y1
+	VMOVUPS eluBackwardInputAVX2F16_ln2hi<>+0(SB), Y2
+	VMOVUPS eluBackwardInputAVX2F16_ln2lo<>+0(SB), Y3
+	TESTB   DI, DI
+	JNZ     ntloop1
+
+loop1:
+	TESTQ        BX, BX
+	JZ           done
+	VCVTPH2PS    (CX), Y4
+	VCVTPH2PS    16(CX), Y5
+	VCVTPH2PS    (DX), Y6
+	VCVTPH2PS    16(DX), Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y11
+	VFMADD231PS  Y1, Y6, Y8
+	VFMADD231PS  Y1, Y7, Y11
+	VSUBPS       Y0, Y8, Y9
+	VSUBPS       Y0, Y11, Y12
+	VMOVAPS      Y6, Y10
+	VMOVAPS      Y7, Y13
+	VFNMADD231PS Y2, Y9, Y10
+	VFNMADD231PS Y2, Y12, Y13
+	VFNMADD231PS Y3, Y9, Y10
+	VFNMADD231PS Y3, Y12, Y13
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y11, Y14
+	VSUBPS       Y4, Y4, Y11
+	VSUBPS       Y5, Y5, Y15
+	VADDPS       Y9, Y11, Y11
+	VADDPS       Y12, Y15, Y15
+	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y11, Y11
+	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y15, Y15
+	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y9
+	VORPS        Y15, Y11, Y15
+	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y10, Y9
+	VMOVMSKPS    Y15, DI
+	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y10, Y9
+	TESTL        DI, DI
+	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y10, Y9
+	JNZ          donerare
+	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y10, Y9
+	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y12
+	VMULPS       Y10, Y10, Y11
+	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y13, Y12
+	VFMADD213PS  Y10, Y11, Y9
+	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y13, Y12
+	VMULPS       Y8, Y4, Y8
+	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y13, Y12
+	VFMADD213PS  Y8, Y8, Y9
+	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y13, Y12
+	VBLENDVPS    Y6, Y9, Y4, Y9
+	VMULPS       Y13, Y13, Y4
+	VFMADD213PS  Y13, Y4, Y12
+	VMULPS       Y14, Y5, Y4
+	VFMADD213PS  Y4, Y4, Y12
+	VBLENDVPS    Y7, Y12, Y5, Y12
+	VCVTPS2PH    $0x00, Y9, X4
+	VMOVDQU      X4, (AX)
+	VCVTPS2PH    $0x00, Y12, X4
+	VMOVDQU      X4, 16(AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	SUBQ         $0x00000010, BX
+	JMP          loop1
+
+ntloop1:
+	TESTQ        BX, BX
+	JZ           ntdone
+	VCVTPH2PS    (CX), Y4
+	VCVTPH2PS    16(CX), Y5
+	VCVTPH2PS    (DX), Y6
+	VCVTPH2PS    16(DX), Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y11
+	VFMADD231PS  Y1, Y6, Y8
+	VFMADD231PS  Y1, Y7, Y11
+	VSUBPS       Y0, Y8, Y9
+	VSUBPS       Y0, Y11, Y12
+	VMOVAPS      Y6, Y10
+	VMOVAPS      Y7, Y13
+	VFNMADD231PS Y2, Y9, Y10
+	VFNMADD231PS Y2, Y12, Y13
+	VFNMADD231PS Y3, Y9, Y10
+	VFNMADD231PS Y3, Y12, Y13
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y11, Y14
+	VSUBPS       Y4, Y4, Y11
+	VSUBPS       Y5, Y5, Y15
+	VADDPS       Y9, Y11, Y11
+	VADDPS       Y12, Y15, Y15
+	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y11, Y11
+	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y15, Y15
+	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y9
+	VORPS        Y15, Y11, Y15
+	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y10, Y9
+	VMOVMSKPS    Y15, DI
+	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y10, Y9
+	TESTL        DI, DI
+	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y10, Y9
+	JNZ          ntdonerare
+	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y10, Y9
+	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y12
+	VMULPS       Y10, Y10, Y11
+	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y13, Y12
+	VFMADD213PS  Y10, Y11, Y9
+	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y13, Y12
+	VMULPS       Y8, Y4, Y8
+	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y13, Y12
+	VFMADD213PS  Y8, Y8, Y9
+	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y13, Y12
+	VBLENDVPS    Y6, Y9, Y4, Y9
+	VMULPS       Y13, Y13, Y4
+	VFMADD213PS  Y13, Y4, Y12
+	VMULPS       Y14, Y5, Y4
+	VFMADD213PS  Y4, Y4, Y12
+	VBLENDVPS    Y7, Y12, Y5, Y12
+	VCVTPS2PH    $0x00, Y9, X4
+	VMOVNTDQ     X4, (AX)
+	VCVTPS2PH    $0x00, Y12, X4
+	VMOVNTDQ     X4, 16(AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	SUBQ         $0x00000010, BX
+	JMP          ntloop1
+
+DATA eluBackwardInputAVX2F16_magic<>+0(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2F16_magic<>+4(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2F16_magic<>+8(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2F16_magic<>+12(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2F16_magic<>+16(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2F16_magic<>+20(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2F16_magic<>+24(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2F16_magic<>+28(SB)/4, $0x4b40007f
+GLOBL eluBackwardInputAVX2F16_magic<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2F16_log2e<>+0(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2F16_log2e<>+4(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2F16_log2e<>+8(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2F16_log2e<>+12(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2F16_log2e<>+16(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2F16_log2e<>+20(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2F16_log2e<>+24(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2F16_log2e<>+28(SB)/4, $0x3fb8aa3b
+GLOBL eluBackwardInputAVX2F16_log2e<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2F16_ln2hi<>+0(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX2F16_ln2hi<>+4(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX2F16_ln2hi<>+8(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX2F16_ln2hi<>+12(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX2F16_ln2hi<>+16(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX2F16_ln2hi<>+20(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX2F16_ln2hi<>+24(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX2F16_ln2hi<>+28(SB)/4, $0x3f317200
+GLOBL eluBackwardInputAVX2F16_ln2hi<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2F16_ln2lo<>+0(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX2F16_ln2lo<>+4(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX2F16_ln2lo<>+8(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX2F16_ln2lo<>+12(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX2F16_ln2lo<>+16(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX2F16_ln2lo<>+20(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX2F16_ln2lo<>+24(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX2F16_ln2lo<>+28(SB)/4, $0x35bfbe8e
+GLOBL eluBackwardInputAVX2F16_ln2lo<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2F16_klow<>+0(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2F16_klow<>+4(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2F16_klow<>+8(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2F16_klow<>+12(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2F16_klow<>+16(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2F16_klow<>+20(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2F16_klow<>+24(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2F16_klow<>+28(SB)/4, $0xc2fc0000
+GLOBL eluBackwardInputAVX2F16_klow<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2F16_c4<>+0(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2F16_c4<>+4(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2F16_c4<>+8(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2F16_c4<>+12(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2F16_c4<>+16(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2F16_c4<>+20(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2F16_c4<>+24(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2F16_c4<>+28(SB)/4, $0x3ab5f54d
+GLOBL eluBackwardInputAVX2F16_c4<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2F16_c3<>+0(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2F16_c3<>+4(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2F16_c3<>+8(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2F16_c3<>+12(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2F16_c3<>+16(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2F16_c3<>+20(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2F16_c3<>+24(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2F16_c3<>+28(SB)/4, $0x3c091375
+GLOBL eluBackwardInputAVX2F16_c3<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2F16_c2<>+0(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F16_c2<>+4(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F16_c2<>+8(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F16_c2<>+12(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F16_c2<>+16(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F16_c2<>+20(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F16_c2<>+24(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F16_c2<>+28(SB)/4, $0x3d2aab3a
+GLOBL eluBackwardInputAVX2F16_c2<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2F16_c1<>+0(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F16_c1<>+4(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F16_c1<>+8(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F16_c1<>+12(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F16_c1<>+16(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F16_c1<>+20(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F16_c1<>+24(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F16_c1<>+28(SB)/4, $0x3e2aaa58
+GLOBL eluBackwardInputAVX2F16_c1<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2F16_c0<>+0(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F16_c0<>+4(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F16_c0<>+8(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F16_c0<>+12(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F16_c0<>+16(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F16_c0<>+20(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F16_c0<>+24(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F16_c0<>+28(SB)/4, $0x3effffff
+GLOBL eluBackwardInputAVX2F16_c0<>(SB), RODATA|NOPTR, $32
+
+// func eluBackwardInputAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE
+TEXT ·eluBackwardInputAVX2BF16(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+8(FP), AX
+	MOVQ         a_base+32(FP), CX
+	MOVQ         b_base+56(FP), DX
+	MOVQ         dst_len+16(FP), BX
+	MOVQ         BX, SI
+	VXORPS       Y0, Y0, Y0
+	MOVSS        alpha+0(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVB         nt+80(FP), DI
+	MOVL         alpha+0(FP), R8
+	CMPL         R8, $0x3f800000
+	JEQ          alpha1
+	TESTB        DI, DI
+	JNZ          ntloop
+
+loop:
+	TESTQ        BX, BX
+	JZ           done
+	VPXOR        Y2, Y2, Y2
+	VPUNPCKLWD   (CX), Y2, Y3
+	VPUNPCKHWD   (CX), Y2, Y2
+	VPXOR        Y4, Y4, Y4
+	VPUNPCKLWD   (DX), Y4, Y5
+	VPUNPCKHWD   (DX), Y4, Y4
+	VMOVUPS      eluBackwardInputAVX2BF16_magic<>+0(SB), Y6
+	VMOVUPS      eluBackwardInputAVX2BF16_magic<>+0(SB), Y9
+	VFMADD231PS  eluBackwardInputAVX2BF16_log2e<>+0(SB), Y5, Y6
+	VFMADD231PS  eluBackwardInputAVX2BF16_log2e<>+0(SB), Y4, Y9
+	VSUBPS       eluBackwardInputAVX2BF16_magic<>+0(SB), Y6, Y7
+	VSUBPS       eluBackwardInputAVX2BF16_magic<>+0(SB), Y9, Y10
+	VMOVAPS      Y5, Y8
+	VMOVAPS      Y4, Y11
+	VFNMADD231PS eluBackwardInputAVX2BF16_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PS eluBackwardInputAVX2BF16_ln2hi<>+0(SB), Y10, Y11
+	VFNMADD231PS eluBackwardInputAVX2BF16_ln2lo<>+0(SB), Y7, Y8
+	VFNMADD231PS eluBackwardInputAVX2BF16_ln2lo<>+0(SB), Y10, Y11
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y9, Y13
+	VMULPS       Y3, Y1, Y9
+	VMULPS       Y2, Y1, Y14
+	VSUBPS       Y9, Y9, Y12
+	VSUBPS       Y14, Y14, Y15
+	VADDPS       Y7, Y12, Y12
+	VADDPS       Y10, Y15, Y15
+	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y12, Y12
+	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y15, Y15
+	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y7
+	VORPS        Y15, Y12, Y15
+	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y8, Y7
+	VMOVMSKPS    Y15, DI
+	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y8, Y7
+	TESTL        DI, DI
+	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y8, Y7
+	JNZ          donerare
+	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y8, Y7
+	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y12
+	VMULPS       Y8, Y8, Y10
+	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y11, Y12
+	VFMADD213PS  Y8, Y10, Y7
+	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y11, Y12
+	VMOVAPS      Y3, Y8
+	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y11, Y12
+	VFMSUB213PS  Y9, Y1, Y8
+	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y11, Y12
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y11, Y11, Y10
+	VMULPS       Y6, Y8, Y8
+	VFMADD213PS  Y11, Y10, Y12
+	VFMADD213PS  Y8, Y9, Y7
+	VMOVAPS      Y2, Y6
+	VADDPS       Y9, Y7, Y7
+	VFMSUB213PS  Y14, Y1, Y6
+	VCMPPS       $0x1e, Y0, Y5, Y5
+	VMULPS       Y13, Y14, Y8
+	VBLENDVPS    Y5, Y3, Y7, Y7
+	VMULPS       Y13, Y6, Y6
+	VFMADD213PS  Y6, Y8, Y12
+	VADDPS       Y8, Y12, Y12
+	VCMPPS       $0x1e, Y0, Y4, Y3
+	VBLENDVPS    Y3, Y2, Y12, Y12
+	VPSRLD       $0x10, Y7, Y2
+	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
+	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y2, Y2
+	VPADDD       Y7, Y2, Y2
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y7, Y3
+	VCMPPS       $0x03, Y7, Y7, Y4
+	VBLENDVPS    Y4, Y3, Y2, Y2
+	VPSRLD       $0x10, Y2, Y2
+	VPSRLD       $0x10, Y12, Y3
+	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
+	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y3, Y3
+	VPADDD       Y12, Y3, Y3
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y12, Y4
+	VCMPPS       $0x03, Y12, Y12, Y5
+	VBLENDVPS    Y5, Y4, Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VPACKUSDW    Y3, Y2, Y2
+	VMOVDQU      Y2, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	SUBQ         $0x00000010, BX
+	JMP          loop
+
+ntloop:
+	TESTQ        BX, BX
+	JZ           ntdone
+	VPXOR        Y2, Y2, Y2
+	VPUNPCKLWD   (CX), Y2, Y3
+	VPUNPCKHWD   (CX), Y2, Y2
+	VPXOR        Y4, Y4, Y4
+	VPUNPCKLWD   (DX), Y4, Y5
+	VPUNPCKHWD   (DX), Y4, Y4
+	VMOVUPS      eluBackwardInputAVX2BF16_magic<>+0(SB), Y6
+	VMOVUPS      eluBackwardInputAVX2BF16_magic<>+0(SB), Y9
+	VFMADD231PS  eluBackwardInputAVX2BF16_log2e<>+0(SB), Y5, Y6
+	VFMADD231PS  eluBackwardInputAVX2BF16_log2e<>+0(SB), Y4, Y9
+	VSUBPS       eluBackwardInputAVX2BF16_magic<>+0(SB), Y6, Y7
+	VSUBPS       eluBackwardInputAVX2BF16_magic<>+0(SB), Y9, Y10
+	VMOVAPS      Y5, Y8
+	VMOVAPS      Y4, Y11
+	VFNMADD231PS eluBackwardInputAVX2BF16_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PS eluBackwardInputAVX2BF16_ln2hi<>+0(SB), Y10, Y11
+	VFNMADD231PS eluBackwardInputAVX2BF16_ln2lo<>+0(SB), Y7, Y8
+	VFNMADD231PS eluBackwardInputAVX2BF16_ln2lo<>+0(SB), Y10, Y11
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y9, Y13
+	VMULPS       Y3, Y1, Y9
+	VMULPS       Y2, Y1, Y14
+	VSUBPS       Y9, Y9, Y12
+	VSUBPS       Y14, Y14, Y15
+	VADDPS       Y7, Y12, Y12
+	VADDPS       Y10, Y15, Y15
+	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y12, Y12
+	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y15, Y15
+	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y7
+	VORPS        Y15, Y12, Y15
+	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y8, Y7
+	VMOVMSKPS    Y15, DI
+	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y8, Y7
+	TESTL        DI, DI
+	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y8, Y7
+	JNZ          ntdonerare
+	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y8, Y7
+	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y12
+	VMULPS       Y8, Y8, Y10
+	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y11, Y12
+	VFMADD213PS  Y8, Y10, Y7
+	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y11, Y12
+	VMOVAPS      Y3, Y8
+	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y11, Y12
+	VFMSUB213PS  Y9, Y1, Y8
+	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y11, Y12
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y11, Y11, Y10
+	VMULPS       Y6, Y8, Y8
+	VFMADD213PS  Y11, Y10, Y12
+	VFMADD213PS  Y8, Y9, Y7
+	VMOVAPS      Y2, Y6
+	VADDPS       Y9, Y7, Y7
+	VFMSUB213PS  Y14, Y1, Y6
+	VCMPPS       $0x1e, Y0, Y5, Y5
+	VMULPS       Y13, Y14, Y8
+	VBLENDVPS    Y5, Y3, Y7, Y7
+	VMULPS       Y13, Y6, Y6
+	VFMADD213PS  Y6, Y8, Y12
+	VADDPS       Y8, Y12, Y12
+	VCMPPS       $0x1e, Y0, Y4, Y3
+	VBLENDVPS    Y3, Y2, Y12, Y12
+	VPSRLD       $0x10, Y7, Y2
+	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
+	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y2, Y2
+	VPADDD       Y7, Y2, Y2
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y7, Y3
+	VCMPPS       $0x03, Y7, Y7, Y4
+	VBLENDVPS    Y4, Y3, Y2, Y2
+	VPSRLD       $0x10, Y2, Y2
+	VPSRLD       $0x10, Y12, Y3
+	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
+	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y3, Y3
+	VPADDD       Y12, Y3, Y3
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y12, Y4
+	VCMPPS       $0x03, Y12, Y12, Y5
+	VBLENDVPS    Y5, Y4, Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VPACKUSDW    Y3, Y2, Y2
+	VMOVNTDQ     Y2, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	SUBQ         $0x00000010, BX
+	JMP          ntloop
+
+ntdone:
+	SFENCE
+
+done:
+	MOVQ SI, done+88(FP)
+	VZEROUPPER
+	RET
+
+ntdonerare:
+	SFENCE
+
+donerare:
+	SUBQ BX, SI
+	MOVQ SI, done+88(FP)
+	VZEROUPPER
+	RET
+
+alpha1:
+	VMOVUPS eluBackwardInputAVX2BF16_magic<>+0(SB), Y0
+	VMOVUPS eluBackwardInputAVX2BF16_log2e<>+0(SB), Y1
+	VMOVUPS eluBackwardInputAVX2BF16_ln2hi<>+0(SB), Y2
+	VMOVUPS eluBackwardInputAVX2BF16_ln2lo<>+0(SB), Y3
+	TESTB   DI, DI
+	JNZ     ntloop1
+
+loop1:
+	TESTQ        BX, BX
+	JZ           done
+	VPXOR        Y4, Y4, Y4
+	VPUNPCKLWD   (CX), Y4, Y5
+	VPUNPCKHWD   (CX), Y4, Y4
+	VPXOR        Y6, Y6, Y6
+	VPUNPCKLWD   (DX), Y6, Y7
+	VPUNPCKHWD   (DX), Y6, Y6
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y11
+	VFMADD231PS  Y1, Y7, Y8
+	VFMADD231PS  Y1, Y6, Y11
+	VSUBPS       Y0, Y8, Y9
+	VSUBPS       Y0, Y11, Y12
+	VMOVAPS      Y7, Y10
+	VMOVAPS      Y6, Y13
+	VFNMADD231PS Y2, Y9, Y10
+	VFNMADD231PS Y2, Y12, Y13
+	VFNMADD231PS Y3, Y9, Y10
+	VFNMADD231PS Y3, Y12, Y13
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y11, Y14
+	VSUBPS       Y5, Y5, Y11
+	VSUBPS       Y4, Y4, Y15
+	VADDPS       Y9, Y11, Y11
+	VADDPS       Y12, Y15, Y15
+	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y11, Y11
+	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y15, Y15
+	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y9
+	VORPS        Y15, Y11, Y15
+	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y10, Y9
+	VMOVMSKPS    Y15, DI
+	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y10, Y9
+	TESTL        DI, DI
+	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y10, Y9
+	JNZ          donerare
+	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y10, Y9
+	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y12
+	VMULPS       Y10, Y10, Y11
+	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y13, Y12
+	VFMADD213PS  Y10, Y11, Y9
+	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y13, Y12
+	VMULPS       Y8, Y5, Y8
+	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y13, Y12
+	VFMADD213PS  Y8, Y8, Y9
+	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y13, Y12
+	VBLENDVPS    Y7, Y9, Y5, Y9
+	VMULPS       Y13, Y13, Y5
+	VFMADD213PS  Y13, Y5, Y12
+	VMULPS       Y14, Y4, Y5
+	VFMADD213PS  Y5, Y5, Y12
+	VBLENDVPS    Y6, Y12, Y4, Y12
+	VPSRLD       $0x10, Y9, Y4
+	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y4, Y4
+	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y4, Y4
+	VPADDD       Y9, Y4, Y4
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y9, Y5
+	VCMPPS       $0x03, Y9, Y9, Y6
+	VBLENDVPS    Y6, Y5, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VPSRLD       $0x10, Y12, Y5
+	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y5, Y5
+	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y5, Y5
+	VPADDD       Y12, Y5, Y5
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y12, Y6
+	VCMPPS       $0x03, Y12, Y12, Y7
+	VBLENDVPS    Y7, Y6, Y5, Y5
+	VPSRLD       $0x10, Y5, Y5
+	VPACKUSDW    Y5, Y4, Y4
+	VMOVDQU      Y4, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	SUBQ         $0x00000010, BX
+	JMP          loop1
+
+ntloop1:
+	TESTQ        BX, BX
+	JZ           ntdone
+	VPXOR        Y4, Y4, Y4
+	VPUNPCKLWD   (CX), Y4, Y5
+	VPUNPCKHWD   (CX), Y4, Y4
+	VPXOR        Y6, Y6, Y6
+	VPUNPCKLWD   (DX), Y6, Y7
+	VPUNPCKHWD   (DX), Y6, Y6
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y11
+	VFMADD231PS  Y1, Y7, Y8
+	VFMADD231PS  Y1, Y6, Y11
+	VSUBPS       Y0, Y8, Y9
+	VSUBPS       Y0, Y11, Y12
+	VMOVAPS      Y7, Y10
+	VMOVAPS      Y6, Y13
+	VFNMADD231PS Y2, Y9, Y10
+	VFNMADD231PS Y2, Y12, Y13
+	VFNMADD231PS Y3, Y9, Y10
+	VFNMADD231PS Y3, Y12, Y13
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y11, Y14
+	VSUBPS       Y5, Y5, Y11
+	VSUBPS       Y4, Y4, Y15
+	VADDPS       Y9, Y11, Y11
+	VADDPS       Y12, Y15, Y15
+	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y11, Y11
+	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y15, Y15
+	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y9
+	VORPS        Y15, Y11, Y15
+	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y10, Y9
+	VMOVMSKPS    Y15, DI
+	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y10, Y9
+	TESTL        DI, DI
+	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y10, Y9
+	JNZ          ntdonerare
+	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y10, Y9
+	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y12
+	VMULPS       Y10, Y10, Y11
+	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y13, Y12
+	VFMADD213PS  Y10, Y11, Y9
+	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y13, Y12
+	VMULPS       Y8, Y5, Y8
+	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y13, Y12
+	VFMADD213PS  Y8, Y8, Y9
+	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y13, Y12
+	VBLENDVPS    Y7, Y9, Y5, Y9
+	VMULPS       Y13, Y13, Y5
+	VFMADD213PS  Y13, Y5, Y12
+	VMULPS       Y14, Y4, Y5
+	VFMADD213PS  Y5, Y5, Y12
+	VBLENDVPS    Y6, Y12, Y4, Y12
+	VPSRLD       $0x10, Y9, Y4
+	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y4, Y4
+	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y4, Y4
+	VPADDD       Y9, Y4, Y4
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y9, Y5
+	VCMPPS       $0x03, Y9, Y9, Y6
+	VBLENDVPS    Y6, Y5, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VPSRLD       $0x10, Y12, Y5
+	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y5, Y5
+	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y5, Y5
+	VPADDD       Y12, Y5, Y5
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y12, Y6
+	VCMPPS       $0x03, Y12, Y12, Y7
+	VBLENDVPS    Y7, Y6, Y5, Y5
+	VPSRLD       $0x10, Y5, Y5
+	VPACKUSDW    Y5, Y4, Y4
+	VMOVNTDQ     Y4, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	SUBQ         $0x00000010, BX
+	JMP          ntloop1
+
+DATA eluBackwardInputAVX2BF16_magic<>+0(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2BF16_magic<>+4(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2BF16_magic<>+8(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2BF16_magic<>+12(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2BF16_magic<>+16(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2BF16_magic<>+20(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2BF16_magic<>+24(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX2BF16_magic<>+28(SB)/4, $0x4b40007f
+GLOBL eluBackwardInputAVX2BF16_magic<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2BF16_log2e<>+0(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2BF16_log2e<>+4(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2BF16_log2e<>+8(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2BF16_log2e<>+12(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2BF16_log2e<>+16(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2BF16_log2e<>+20(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2BF16_log2e<>+24(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX2BF16_log2e<>+28(SB)/4, $0x3fb8aa3b
+GLOBL eluBackwardInputAVX2BF16_log2e<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2BF16_ln2hi<>+0(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX2BF16_ln2hi<>+4(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX2BF16_ln2hi<>+8(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX2BF16_ln2hi<>+12(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX2BF16_ln2hi<>+16(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX2BF16_ln2hi<>+20(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX2BF16_ln2hi<>+24(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX2BF16_ln2hi<>+28(SB)/4, $0x3f317200
+GLOBL eluBackwardInputAVX2BF16_ln2hi<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2BF16_ln2lo<>+0(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX2BF16_ln2lo<>+4(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX2BF16_ln2lo<>+8(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX2BF16_ln2lo<>+12(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX2BF16_ln2lo<>+16(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX2BF16_ln2lo<>+20(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX2BF16_ln2lo<>+24(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX2BF16_ln2lo<>+28(SB)/4, $0x35bfbe8e
+GLOBL eluBackwardInputAVX2BF16_ln2lo<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2BF16_klow<>+0(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2BF16_klow<>+4(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2BF16_klow<>+8(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2BF16_klow<>+12(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2BF16_klow<>+16(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2BF16_klow<>+20(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2BF16_klow<>+24(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX2BF16_klow<>+28(SB)/4, $0xc2fc0000
+GLOBL eluBackwardInputAVX2BF16_klow<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2BF16_c4<>+0(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2BF16_c4<>+4(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2BF16_c4<>+8(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2BF16_c4<>+12(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2BF16_c4<>+16(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2BF16_c4<>+20(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2BF16_c4<>+24(SB)/4, $0x3ab5f54d
+DATA eluBackwardInputAVX2BF16_c4<>+28(SB)/4, $0x3ab5f54d
+GLOBL eluBackwardInputAVX2BF16_c4<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2BF16_c3<>+0(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2BF16_c3<>+4(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2BF16_c3<>+8(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2BF16_c3<>+12(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2BF16_c3<>+16(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2BF16_c3<>+20(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2BF16_c3<>+24(SB)/4, $0x3c091375
+DATA eluBackwardInputAVX2BF16_c3<>+28(SB)/4, $0x3c091375
+GLOBL eluBackwardInputAVX2BF16_c3<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2BF16_c2<>+0(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2BF16_c2<>+4(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2BF16_c2<>+8(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2BF16_c2<>+12(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2BF16_c2<>+16(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2BF16_c2<>+20(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2BF16_c2<>+24(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2BF16_c2<>+28(SB)/4, $0x3d2aab3a
+GLOBL eluBackwardInputAVX2BF16_c2<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2BF16_c1<>+0(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2BF16_c1<>+4(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2BF16_c1<>+8(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2BF16_c1<>+12(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2BF16_c1<>+16(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2BF16_c1<>+20(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2BF16_c1<>+24(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2BF16_c1<>+28(SB)/4, $0x3e2aaa58
+GLOBL eluBackwardInputAVX2BF16_c1<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2BF16_c0<>+0(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2BF16_c0<>+4(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2BF16_c0<>+8(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2BF16_c0<>+12(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2BF16_c0<>+16(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2BF16_c0<>+20(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2BF16_c0<>+24(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2BF16_c0<>+28(SB)/4, $0x3effffff
+GLOBL eluBackwardInputAVX2BF16_c0<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2BF16_bf16lsb<>+0(SB)/4, $0x00000001
+DATA eluBackwardInputAVX2BF16_bf16lsb<>+4(SB)/4, $0x00000001
+DATA eluBackwardInputAVX2BF16_bf16lsb<>+8(SB)/4, $0x00000001
+DATA eluBackwardInputAVX2BF16_bf16lsb<>+12(SB)/4, $0x00000001
+DATA eluBackwardInputAVX2BF16_bf16lsb<>+16(SB)/4, $0x00000001
+DATA eluBackwardInputAVX2BF16_bf16lsb<>+20(SB)/4, $0x00000001
+DATA eluBackwardInputAVX2BF16_bf16lsb<>+24(SB)/4, $0x00000001
+DATA eluBackwardInputAVX2BF16_bf16lsb<>+28(SB)/4, $0x00000001
+GLOBL eluBackwardInputAVX2BF16_bf16lsb<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2BF16_bf16half<>+0(SB)/4, $0x00007fff
+DATA eluBackwardInputAVX2BF16_bf16half<>+4(SB)/4, $0x00007fff
+DATA eluBackwardInputAVX2BF16_bf16half<>+8(SB)/4, $0x00007fff
+DATA eluBackwardInputAVX2BF16_bf16half<>+12(SB)/4, $0x00007fff
+DATA eluBackwardInputAVX2BF16_bf16half<>+16(SB)/4, $0x00007fff
+DATA eluBackwardInputAVX2BF16_bf16half<>+20(SB)/4, $0x00007fff
+DATA eluBackwardInputAVX2BF16_bf16half<>+24(SB)/4, $0x00007fff
+DATA eluBackwardInputAVX2BF16_bf16half<>+28(SB)/4, $0x00007fff
+GLOBL eluBackwardInputAVX2BF16_bf16half<>(SB), RODATA|NOPTR, $32
+
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+0(SB)/4, $0x00400000
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+4(SB)/4, $0x00400000
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+8(SB)/4, $0x00400000
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+12(SB)/4, $0x00400000
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+16(SB)/4, $0x00400000
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+20(SB)/4, $0x00400000
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+24(SB)/4, $0x00400000
+DATA eluBackwardInputAVX2BF16_bf16quiet<>+28(SB)/4, $0x00400000
+GLOBL eluBackwardInputAVX2BF16_bf16quiet<>(SB), RODATA|NOPTR, $32

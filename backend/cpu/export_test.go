@@ -1,10 +1,14 @@
 package cpu
 
-import "github.com/gpuact/gpuact/backend/formula"
+import (
+	"unsafe"
+
+	"github.com/gpuact/gpuact/backend/formula"
+)
 
 // RunImplementation runs pass p of act over slices with the named implementation, nt forcing
 // non-temporal stores on or off: the kernel-level hook of the tests in cpu_test.
-func RunImplementation[T formula.Float](name string, p formula.Pass, act formula.Activation, out, a, b []T, nt bool) {
+func RunImplementation[T formula.Elem](name string, p formula.Pass, act formula.Activation, out, a, b []T, nt bool) {
 	row, err := formula.Lookup(act.Kind(), p)
 	if err != nil {
 		panic(err)
@@ -20,10 +24,21 @@ func RunImplementation[T formula.Float](name string, p formula.Pass, act formula
 		case []float64:
 			b64, _ := any(b).([]float64)
 			im.run64(row.Kernel, formula.Round[float64](act.Alpha()), o, any(a).([]float64), b64, nt)
+		case []formula.F16, []formula.BF16:
+			dt := formula.DTypeOf[T]()
+			im.run16(dt, row.Kernel, float32(dt.Round(act.Alpha())), bitsOf(out), bitsOf(a), bitsOf(b), nt)
 		}
 		return
 	}
 	panic("no implementation " + name)
+}
+
+// bitsOf returns the 16-bit elements of s as their bit patterns (nil for nil).
+func bitsOf[T formula.Elem](s []T) []uint16 {
+	if s == nil {
+		return nil
+	}
+	return unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }
 
 // SetParallel sets the parallel split's thresholds and returns a function restoring them.

@@ -46,7 +46,7 @@ const guard = 37
 
 // guarded returns n elements inside NaN guard bands, starting off elements into an allocation (so at
 // every alignment), and the whole allocation.
-func guarded[T formula.Float](n, off int) (view, whole []T) {
+func guarded[T formula.Elem](n, off int) (view, whole []T) {
 	whole = make([]T, off+n+guard)
 	for i := range whole {
 		whole[i] = backendtest.Poison[T]()
@@ -82,6 +82,10 @@ func TestAllImplementations(t *testing.T) {
 				for _, act := range alphas(p, k) {
 					t.Run(fmt.Sprintf("%s/%s/float32", p, act), func(t *testing.T) { checkImpl[float32](t, name, p, act) })
 					t.Run(fmt.Sprintf("%s/%s/float64", p, act), func(t *testing.T) { checkImpl[float64](t, name, p, act) })
+					t.Run(fmt.Sprintf("%s/%s/bfloat16", p, act), func(t *testing.T) { checkImpl[formula.BF16](t, name, p, act) })
+					if formula.CheckAlpha(act, formula.Float16) == nil { // 1e12 is past float16's range: refused
+						t.Run(fmt.Sprintf("%s/%s/float16", p, act), func(t *testing.T) { checkImpl[formula.F16](t, name, p, act) })
+					}
 				}
 			}
 		}
@@ -96,7 +100,7 @@ var implSizes = func() []int {
 	return append(s, 63, 64, 65, 100, 127, 128, 129, 1000, 4099)
 }()
 
-func checkImpl[T formula.Float](t *testing.T, name string, p formula.Pass, act formula.Activation) {
+func checkImpl[T formula.Elem](t *testing.T, name string, p formula.Pass, act formula.Activation) {
 	rng := rand.New(rand.NewPCG(uint64(p), uint64(act.Kind())))
 	for _, n := range implSizes {
 		for off := range 4 {
@@ -135,7 +139,7 @@ func checkImpl[T formula.Float](t *testing.T, name string, p formula.Pass, act f
 	}
 }
 
-func inputs[T formula.Float](rng *rand.Rand, p formula.Pass, act formula.Activation, n int) (a, b []T) {
+func inputs[T formula.Elem](rng *rand.Rand, p formula.Pass, act formula.Activation, n int) (a, b []T) {
 	switch p {
 	case formula.Forward:
 		return backendtest.Inputs[T](rng, n), nil

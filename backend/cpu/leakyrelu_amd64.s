@@ -119,3 +119,187 @@ done:
 	MOVQ BX, done+88(FP)
 	VZEROUPPER
 	RET
+
+// func leakyReLUAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+// Requires: AVX, AVX2, F16C, MMX+, SSE
+TEXT ·leakyReLUAVX2F16(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+8(FP), AX
+	MOVQ         a_base+32(FP), CX
+	MOVQ         dst_len+16(FP), DX
+	MOVQ         DX, BX
+	VXORPS       Y0, Y0, Y0
+	MOVSS        alpha+0(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVB         nt+80(FP), SI
+	TESTB        SI, SI
+	JNZ          ntloop
+
+loop:
+	TESTQ     DX, DX
+	JZ        done
+	VCVTPH2PS (CX), Y2
+	VCVTPH2PS 16(CX), Y3
+	VMULPS    Y2, Y1, Y4
+	VMULPS    Y3, Y1, Y6
+	VCMPPS    $0x06, Y0, Y2, Y5
+	VCMPPS    $0x06, Y0, Y3, Y7
+	VBLENDVPS Y5, Y2, Y4, Y4
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VCVTPS2PH $0x00, Y4, X2
+	VMOVDQU   X2, (AX)
+	VCVTPS2PH $0x00, Y6, X2
+	VMOVDQU   X2, 16(AX)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	SUBQ      $0x00000010, DX
+	JMP       loop
+
+ntloop:
+	TESTQ     DX, DX
+	JZ        ntdone
+	VCVTPH2PS (CX), Y2
+	VCVTPH2PS 16(CX), Y3
+	VMULPS    Y2, Y1, Y4
+	VMULPS    Y3, Y1, Y6
+	VCMPPS    $0x06, Y0, Y2, Y5
+	VCMPPS    $0x06, Y0, Y3, Y7
+	VBLENDVPS Y5, Y2, Y4, Y4
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VCVTPS2PH $0x00, Y4, X2
+	VMOVNTDQ  X2, (AX)
+	VCVTPS2PH $0x00, Y6, X2
+	VMOVNTDQ  X2, 16(AX)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	SUBQ      $0x00000010, DX
+	JMP       ntloop
+
+ntdone:
+	SFENCE
+
+done:
+	MOVQ BX, done+88(FP)
+	VZEROUPPER
+	RET
+
+// func leakyReLUAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+// Requires: AVX, AVX2, MMX+, SSE
+TEXT ·leakyReLUAVX2BF16(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+8(FP), AX
+	MOVQ         a_base+32(FP), CX
+	MOVQ         dst_len+16(FP), DX
+	MOVQ         DX, BX
+	VXORPS       Y0, Y0, Y0
+	MOVSS        alpha+0(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVB         nt+80(FP), SI
+	TESTB        SI, SI
+	JNZ          ntloop
+
+loop:
+	TESTQ      DX, DX
+	JZ         done
+	VPXOR      Y2, Y2, Y2
+	VPUNPCKLWD (CX), Y2, Y3
+	VPUNPCKHWD (CX), Y2, Y2
+	VMULPS     Y3, Y1, Y4
+	VMULPS     Y2, Y1, Y6
+	VCMPPS     $0x06, Y0, Y3, Y5
+	VCMPPS     $0x06, Y0, Y2, Y7
+	VBLENDVPS  Y5, Y3, Y4, Y4
+	VBLENDVPS  Y7, Y2, Y6, Y6
+	VPSRLD     $0x10, Y4, Y2
+	VPAND      leakyReLUAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
+	VPADDD     leakyReLUAVX2BF16_bf16half<>+0(SB), Y2, Y2
+	VPADDD     Y4, Y2, Y2
+	VPOR       leakyReLUAVX2BF16_bf16quiet<>+0(SB), Y4, Y3
+	VCMPPS     $0x03, Y4, Y4, Y4
+	VBLENDVPS  Y4, Y3, Y2, Y2
+	VPSRLD     $0x10, Y2, Y2
+	VPSRLD     $0x10, Y6, Y3
+	VPAND      leakyReLUAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
+	VPADDD     leakyReLUAVX2BF16_bf16half<>+0(SB), Y3, Y3
+	VPADDD     Y6, Y3, Y3
+	VPOR       leakyReLUAVX2BF16_bf16quiet<>+0(SB), Y6, Y4
+	VCMPPS     $0x03, Y6, Y6, Y5
+	VBLENDVPS  Y5, Y4, Y3, Y3
+	VPSRLD     $0x10, Y3, Y3
+	VPACKUSDW  Y3, Y2, Y2
+	VMOVDQU    Y2, (AX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	SUBQ       $0x00000010, DX
+	JMP        loop
+
+ntloop:
+	TESTQ      DX, DX
+	JZ         ntdone
+	VPXOR      Y2, Y2, Y2
+	VPUNPCKLWD (CX), Y2, Y3
+	VPUNPCKHWD (CX), Y2, Y2
+	VMULPS     Y3, Y1, Y4
+	VMULPS     Y2, Y1, Y6
+	VCMPPS     $0x06, Y0, Y3, Y5
+	VCMPPS     $0x06, Y0, Y2, Y7
+	VBLENDVPS  Y5, Y3, Y4, Y4
+	VBLENDVPS  Y7, Y2, Y6, Y6
+	VPSRLD     $0x10, Y4, Y2
+	VPAND      leakyReLUAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
+	VPADDD     leakyReLUAVX2BF16_bf16half<>+0(SB), Y2, Y2
+	VPADDD     Y4, Y2, Y2
+	VPOR       leakyReLUAVX2BF16_bf16quiet<>+0(SB), Y4, Y3
+	VCMPPS     $0x03, Y4, Y4, Y4
+	VBLENDVPS  Y4, Y3, Y2, Y2
+	VPSRLD     $0x10, Y2, Y2
+	VPSRLD     $0x10, Y6, Y3
+	VPAND      leakyReLUAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
+	VPADDD     leakyReLUAVX2BF16_bf16half<>+0(SB), Y3, Y3
+	VPADDD     Y6, Y3, Y3
+	VPOR       leakyReLUAVX2BF16_bf16quiet<>+0(SB), Y6, Y4
+	VCMPPS     $0x03, Y6, Y6, Y5
+	VBLENDVPS  Y5, Y4, Y3, Y3
+	VPSRLD     $0x10, Y3, Y3
+	VPACKUSDW  Y3, Y2, Y2
+	VMOVNTDQ   Y2, (AX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	SUBQ       $0x00000010, DX
+	JMP        ntloop
+
+ntdone:
+	SFENCE
+
+done:
+	MOVQ BX, done+88(FP)
+	VZEROUPPER
+	RET
+
+DATA leakyReLUAVX2BF16_bf16lsb<>+0(SB)/4, $0x00000001
+DATA leakyReLUAVX2BF16_bf16lsb<>+4(SB)/4, $0x00000001
+DATA leakyReLUAVX2BF16_bf16lsb<>+8(SB)/4, $0x00000001
+DATA leakyReLUAVX2BF16_bf16lsb<>+12(SB)/4, $0x00000001
+DATA leakyReLUAVX2BF16_bf16lsb<>+16(SB)/4, $0x00000001
+DATA leakyReLUAVX2BF16_bf16lsb<>+20(SB)/4, $0x00000001
+DATA leakyReLUAVX2BF16_bf16lsb<>+24(SB)/4, $0x00000001
+DATA leakyReLUAVX2BF16_bf16lsb<>+28(SB)/4, $0x00000001
+GLOBL leakyReLUAVX2BF16_bf16lsb<>(SB), RODATA|NOPTR, $32
+
+DATA leakyReLUAVX2BF16_bf16half<>+0(SB)/4, $0x00007fff
+DATA leakyReLUAVX2BF16_bf16half<>+4(SB)/4, $0x00007fff
+DATA leakyReLUAVX2BF16_bf16half<>+8(SB)/4, $0x00007fff
+DATA leakyReLUAVX2BF16_bf16half<>+12(SB)/4, $0x00007fff
+DATA leakyReLUAVX2BF16_bf16half<>+16(SB)/4, $0x00007fff
+DATA leakyReLUAVX2BF16_bf16half<>+20(SB)/4, $0x00007fff
+DATA leakyReLUAVX2BF16_bf16half<>+24(SB)/4, $0x00007fff
+DATA leakyReLUAVX2BF16_bf16half<>+28(SB)/4, $0x00007fff
+GLOBL leakyReLUAVX2BF16_bf16half<>(SB), RODATA|NOPTR, $32
+
+DATA leakyReLUAVX2BF16_bf16quiet<>+0(SB)/4, $0x00400000
+DATA leakyReLUAVX2BF16_bf16quiet<>+4(SB)/4, $0x00400000
+DATA leakyReLUAVX2BF16_bf16quiet<>+8(SB)/4, $0x00400000
+DATA leakyReLUAVX2BF16_bf16quiet<>+12(SB)/4, $0x00400000
+DATA leakyReLUAVX2BF16_bf16quiet<>+16(SB)/4, $0x00400000
+DATA leakyReLUAVX2BF16_bf16quiet<>+20(SB)/4, $0x00400000
+DATA leakyReLUAVX2BF16_bf16quiet<>+24(SB)/4, $0x00400000
+DATA leakyReLUAVX2BF16_bf16quiet<>+28(SB)/4, $0x00400000
+GLOBL leakyReLUAVX2BF16_bf16quiet<>(SB), RODATA|NOPTR, $32

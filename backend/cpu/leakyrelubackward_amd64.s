@@ -149,3 +149,219 @@ done:
 	MOVQ SI, done+88(FP)
 	VZEROUPPER
 	RET
+
+// func leakyReLUBackwardAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+// Requires: AVX, AVX2, F16C, MMX+, SSE
+TEXT ·leakyReLUBackwardAVX2F16(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+8(FP), AX
+	MOVQ         a_base+32(FP), CX
+	MOVQ         b_base+56(FP), DX
+	MOVQ         dst_len+16(FP), BX
+	MOVQ         BX, SI
+	VXORPS       Y0, Y0, Y0
+	MOVSS        alpha+0(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVB         nt+80(FP), DI
+	TESTB        DI, DI
+	JNZ          ntloop
+
+loop:
+	TESTQ     BX, BX
+	JZ        done
+	VCVTPH2PS (CX), Y2
+	VCVTPH2PS 16(CX), Y3
+	VCVTPH2PS (DX), Y4
+	VCVTPH2PS 16(DX), Y5
+	VMULPS    Y2, Y1, Y6
+	VMULPS    Y3, Y1, Y8
+	VCMPPS    $0x1e, Y0, Y4, Y7
+	VCMPPS    $0x1e, Y0, Y5, Y9
+	VBLENDVPS Y7, Y2, Y6, Y6
+	VBLENDVPS Y9, Y3, Y8, Y8
+	VCMPPS    $0x03, Y4, Y4, Y2
+	VCMPPS    $0x03, Y5, Y5, Y3
+	VBLENDVPS Y2, Y4, Y6, Y6
+	VBLENDVPS Y3, Y5, Y8, Y8
+	VCVTPS2PH $0x00, Y6, X2
+	VMOVDQU   X2, (AX)
+	VCVTPS2PH $0x00, Y8, X2
+	VMOVDQU   X2, 16(AX)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	SUBQ      $0x00000010, BX
+	JMP       loop
+
+ntloop:
+	TESTQ     BX, BX
+	JZ        ntdone
+	VCVTPH2PS (CX), Y2
+	VCVTPH2PS 16(CX), Y3
+	VCVTPH2PS (DX), Y4
+	VCVTPH2PS 16(DX), Y5
+	VMULPS    Y2, Y1, Y6
+	VMULPS    Y3, Y1, Y8
+	VCMPPS    $0x1e, Y0, Y4, Y7
+	VCMPPS    $0x1e, Y0, Y5, Y9
+	VBLENDVPS Y7, Y2, Y6, Y6
+	VBLENDVPS Y9, Y3, Y8, Y8
+	VCMPPS    $0x03, Y4, Y4, Y2
+	VCMPPS    $0x03, Y5, Y5, Y3
+	VBLENDVPS Y2, Y4, Y6, Y6
+	VBLENDVPS Y3, Y5, Y8, Y8
+	VCVTPS2PH $0x00, Y6, X2
+	VMOVNTDQ  X2, (AX)
+	VCVTPS2PH $0x00, Y8, X2
+	VMOVNTDQ  X2, 16(AX)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	SUBQ      $0x00000010, BX
+	JMP       ntloop
+
+ntdone:
+	SFENCE
+
+done:
+	MOVQ SI, done+88(FP)
+	VZEROUPPER
+	RET
+
+// func leakyReLUBackwardAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+// Requires: AVX, AVX2, MMX+, SSE
+TEXT ·leakyReLUBackwardAVX2BF16(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+8(FP), AX
+	MOVQ         a_base+32(FP), CX
+	MOVQ         b_base+56(FP), DX
+	MOVQ         dst_len+16(FP), BX
+	MOVQ         BX, SI
+	VXORPS       Y0, Y0, Y0
+	MOVSS        alpha+0(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVB         nt+80(FP), DI
+	TESTB        DI, DI
+	JNZ          ntloop
+
+loop:
+	TESTQ      BX, BX
+	JZ         done
+	VPXOR      Y2, Y2, Y2
+	VPUNPCKLWD (CX), Y2, Y3
+	VPUNPCKHWD (CX), Y2, Y2
+	VPXOR      Y4, Y4, Y4
+	VPUNPCKLWD (DX), Y4, Y5
+	VPUNPCKHWD (DX), Y4, Y4
+	VMULPS     Y3, Y1, Y6
+	VMULPS     Y2, Y1, Y8
+	VCMPPS     $0x1e, Y0, Y5, Y7
+	VCMPPS     $0x1e, Y0, Y4, Y9
+	VBLENDVPS  Y7, Y3, Y6, Y6
+	VBLENDVPS  Y9, Y2, Y8, Y8
+	VCMPPS     $0x03, Y5, Y5, Y2
+	VCMPPS     $0x03, Y4, Y4, Y3
+	VBLENDVPS  Y2, Y5, Y6, Y6
+	VBLENDVPS  Y3, Y4, Y8, Y8
+	VPSRLD     $0x10, Y6, Y2
+	VPAND      leakyReLUBackwardAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
+	VPADDD     leakyReLUBackwardAVX2BF16_bf16half<>+0(SB), Y2, Y2
+	VPADDD     Y6, Y2, Y2
+	VPOR       leakyReLUBackwardAVX2BF16_bf16quiet<>+0(SB), Y6, Y3
+	VCMPPS     $0x03, Y6, Y6, Y4
+	VBLENDVPS  Y4, Y3, Y2, Y2
+	VPSRLD     $0x10, Y2, Y2
+	VPSRLD     $0x10, Y8, Y3
+	VPAND      leakyReLUBackwardAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
+	VPADDD     leakyReLUBackwardAVX2BF16_bf16half<>+0(SB), Y3, Y3
+	VPADDD     Y8, Y3, Y3
+	VPOR       leakyReLUBackwardAVX2BF16_bf16quiet<>+0(SB), Y8, Y4
+	VCMPPS     $0x03, Y8, Y8, Y5
+	VBLENDVPS  Y5, Y4, Y3, Y3
+	VPSRLD     $0x10, Y3, Y3
+	VPACKUSDW  Y3, Y2, Y2
+	VMOVDQU    Y2, (AX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, DX
+	SUBQ       $0x00000010, BX
+	JMP        loop
+
+ntloop:
+	TESTQ      BX, BX
+	JZ         ntdone
+	VPXOR      Y2, Y2, Y2
+	VPUNPCKLWD (CX), Y2, Y3
+	VPUNPCKHWD (CX), Y2, Y2
+	VPXOR      Y4, Y4, Y4
+	VPUNPCKLWD (DX), Y4, Y5
+	VPUNPCKHWD (DX), Y4, Y4
+	VMULPS     Y3, Y1, Y6
+	VMULPS     Y2, Y1, Y8
+	VCMPPS     $0x1e, Y0, Y5, Y7
+	VCMPPS     $0x1e, Y0, Y4, Y9
+	VBLENDVPS  Y7, Y3, Y6, Y6
+	VBLENDVPS  Y9, Y2, Y8, Y8
+	VCMPPS     $0x03, Y5, Y5, Y2
+	VCMPPS     $0x03, Y4, Y4, Y3
+	VBLENDVPS  Y2, Y5, Y6, Y6
+	VBLENDVPS  Y3, Y4, Y8, Y8
+	VPSRLD     $0x10, Y6, Y2
+	VPAND      leakyReLUBackwardAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
+	VPADDD     leakyReLUBackwardAVX2BF16_bf16half<>+0(SB), Y2, Y2
+	VPADDD     Y6, Y2, Y2
+	VPOR       leakyReLUBackwardAVX2BF16_bf16quiet<>+0(SB), Y6, Y3
+	VCMPPS     $0x03, Y6, Y6, Y4
+	VBLENDVPS  Y4, Y3, Y2, Y2
+	VPSRLD     $0x10, Y2, Y2
+	VPSRLD     $0x10, Y8, Y3
+	VPAND      leakyReLUBackwardAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
+	VPADDD     leakyReLUBackwardAVX2BF16_bf16half<>+0(SB), Y3, Y3
+	VPADDD     Y8, Y3, Y3
+	VPOR       leakyReLUBackwardAVX2BF16_bf16quiet<>+0(SB), Y8, Y4
+	VCMPPS     $0x03, Y8, Y8, Y5
+	VBLENDVPS  Y5, Y4, Y3, Y3
+	VPSRLD     $0x10, Y3, Y3
+	VPACKUSDW  Y3, Y2, Y2
+	VMOVNTDQ   Y2, (AX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, DX
+	SUBQ       $0x00000010, BX
+	JMP        ntloop
+
+ntdone:
+	SFENCE
+
+done:
+	MOVQ SI, done+88(FP)
+	VZEROUPPER
+	RET
+
+DATA leakyReLUBackwardAVX2BF16_bf16lsb<>+0(SB)/4, $0x00000001
+DATA leakyReLUBackwardAVX2BF16_bf16lsb<>+4(SB)/4, $0x00000001
+DATA leakyReLUBackwardAVX2BF16_bf16lsb<>+8(SB)/4, $0x00000001
+DATA leakyReLUBackwardAVX2BF16_bf16lsb<>+12(SB)/4, $0x00000001
+DATA leakyReLUBackwardAVX2BF16_bf16lsb<>+16(SB)/4, $0x00000001
+DATA leakyReLUBackwardAVX2BF16_bf16lsb<>+20(SB)/4, $0x00000001
+DATA leakyReLUBackwardAVX2BF16_bf16lsb<>+24(SB)/4, $0x00000001
+DATA leakyReLUBackwardAVX2BF16_bf16lsb<>+28(SB)/4, $0x00000001
+GLOBL leakyReLUBackwardAVX2BF16_bf16lsb<>(SB), RODATA|NOPTR, $32
+
+DATA leakyReLUBackwardAVX2BF16_bf16half<>+0(SB)/4, $0x00007fff
+DATA leakyReLUBackwardAVX2BF16_bf16half<>+4(SB)/4, $0x00007fff
+DATA leakyReLUBackwardAVX2BF16_bf16half<>+8(SB)/4, $0x00007fff
+DATA leakyReLUBackwardAVX2BF16_bf16half<>+12(SB)/4, $0x00007fff
+DATA leakyReLUBackwardAVX2BF16_bf16half<>+16(SB)/4, $0x00007fff
+DATA leakyReLUBackwardAVX2BF16_bf16half<>+20(SB)/4, $0x00007fff
+DATA leakyReLUBackwardAVX2BF16_bf16half<>+24(SB)/4, $0x00007fff
+DATA leakyReLUBackwardAVX2BF16_bf16half<>+28(SB)/4, $0x00007fff
+GLOBL leakyReLUBackwardAVX2BF16_bf16half<>(SB), RODATA|NOPTR, $32
+
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+0(SB)/4, $0x00400000
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+4(SB)/4, $0x00400000
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+8(SB)/4, $0x00400000
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+12(SB)/4, $0x00400000
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+16(SB)/4, $0x00400000
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+20(SB)/4, $0x00400000
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+24(SB)/4, $0x00400000
+DATA leakyReLUBackwardAVX2BF16_bf16quiet<>+28(SB)/4, $0x00400000
+GLOBL leakyReLUBackwardAVX2BF16_bf16quiet<>(SB), RODATA|NOPTR, $32

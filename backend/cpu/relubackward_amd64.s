@@ -137,3 +137,207 @@ done:
 	MOVQ SI, done+88(FP)
 	VZEROUPPER
 	RET
+
+// func reluBackwardAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+// Requires: AVX, F16C, MMX+
+TEXT ·reluBackwardAVX2F16(SB), NOSPLIT, $0-96
+	MOVQ   dst_base+8(FP), AX
+	MOVQ   a_base+32(FP), CX
+	MOVQ   b_base+56(FP), DX
+	MOVQ   dst_len+16(FP), BX
+	MOVQ   BX, SI
+	VXORPS Y0, Y0, Y0
+	MOVB   nt+80(FP), DI
+	TESTB  DI, DI
+	JNZ    ntloop
+
+loop:
+	TESTQ     BX, BX
+	JZ        done
+	VCVTPH2PS (CX), Y1
+	VCVTPH2PS 16(CX), Y2
+	VCVTPH2PS (DX), Y3
+	VCVTPH2PS 16(DX), Y4
+	VCMPPS    $0x1e, Y0, Y3, Y5
+	VCMPPS    $0x1e, Y0, Y4, Y6
+	VANDPS    Y1, Y5, Y5
+	VANDPS    Y2, Y6, Y6
+	VCMPPS    $0x03, Y3, Y3, Y1
+	VCMPPS    $0x03, Y4, Y4, Y2
+	VBLENDVPS Y1, Y3, Y5, Y5
+	VBLENDVPS Y2, Y4, Y6, Y6
+	VCVTPS2PH $0x00, Y5, X1
+	VMOVDQU   X1, (AX)
+	VCVTPS2PH $0x00, Y6, X1
+	VMOVDQU   X1, 16(AX)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	SUBQ      $0x00000010, BX
+	JMP       loop
+
+ntloop:
+	TESTQ     BX, BX
+	JZ        ntdone
+	VCVTPH2PS (CX), Y1
+	VCVTPH2PS 16(CX), Y2
+	VCVTPH2PS (DX), Y3
+	VCVTPH2PS 16(DX), Y4
+	VCMPPS    $0x1e, Y0, Y3, Y5
+	VCMPPS    $0x1e, Y0, Y4, Y6
+	VANDPS    Y1, Y5, Y5
+	VANDPS    Y2, Y6, Y6
+	VCMPPS    $0x03, Y3, Y3, Y1
+	VCMPPS    $0x03, Y4, Y4, Y2
+	VBLENDVPS Y1, Y3, Y5, Y5
+	VBLENDVPS Y2, Y4, Y6, Y6
+	VCVTPS2PH $0x00, Y5, X1
+	VMOVNTDQ  X1, (AX)
+	VCVTPS2PH $0x00, Y6, X1
+	VMOVNTDQ  X1, 16(AX)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	SUBQ      $0x00000010, BX
+	JMP       ntloop
+
+ntdone:
+	SFENCE
+
+done:
+	MOVQ SI, done+88(FP)
+	VZEROUPPER
+	RET
+
+// func reluBackwardAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+// Requires: AVX, AVX2, MMX+
+TEXT ·reluBackwardAVX2BF16(SB), NOSPLIT, $0-96
+	MOVQ   dst_base+8(FP), AX
+	MOVQ   a_base+32(FP), CX
+	MOVQ   b_base+56(FP), DX
+	MOVQ   dst_len+16(FP), BX
+	MOVQ   BX, SI
+	VXORPS Y0, Y0, Y0
+	MOVB   nt+80(FP), DI
+	TESTB  DI, DI
+	JNZ    ntloop
+
+loop:
+	TESTQ      BX, BX
+	JZ         done
+	VPXOR      Y1, Y1, Y1
+	VPUNPCKLWD (CX), Y1, Y2
+	VPUNPCKHWD (CX), Y1, Y1
+	VPXOR      Y3, Y3, Y3
+	VPUNPCKLWD (DX), Y3, Y4
+	VPUNPCKHWD (DX), Y3, Y3
+	VCMPPS     $0x1e, Y0, Y4, Y5
+	VCMPPS     $0x1e, Y0, Y3, Y6
+	VANDPS     Y2, Y5, Y5
+	VANDPS     Y1, Y6, Y6
+	VCMPPS     $0x03, Y4, Y4, Y1
+	VCMPPS     $0x03, Y3, Y3, Y2
+	VBLENDVPS  Y1, Y4, Y5, Y5
+	VBLENDVPS  Y2, Y3, Y6, Y6
+	VPSRLD     $0x10, Y5, Y1
+	VPAND      reluBackwardAVX2BF16_bf16lsb<>+0(SB), Y1, Y1
+	VPADDD     reluBackwardAVX2BF16_bf16half<>+0(SB), Y1, Y1
+	VPADDD     Y5, Y1, Y1
+	VPOR       reluBackwardAVX2BF16_bf16quiet<>+0(SB), Y5, Y2
+	VCMPPS     $0x03, Y5, Y5, Y3
+	VBLENDVPS  Y3, Y2, Y1, Y1
+	VPSRLD     $0x10, Y1, Y1
+	VPSRLD     $0x10, Y6, Y2
+	VPAND      reluBackwardAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
+	VPADDD     reluBackwardAVX2BF16_bf16half<>+0(SB), Y2, Y2
+	VPADDD     Y6, Y2, Y2
+	VPOR       reluBackwardAVX2BF16_bf16quiet<>+0(SB), Y6, Y3
+	VCMPPS     $0x03, Y6, Y6, Y4
+	VBLENDVPS  Y4, Y3, Y2, Y2
+	VPSRLD     $0x10, Y2, Y2
+	VPACKUSDW  Y2, Y1, Y1
+	VMOVDQU    Y1, (AX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, DX
+	SUBQ       $0x00000010, BX
+	JMP        loop
+
+ntloop:
+	TESTQ      BX, BX
+	JZ         ntdone
+	VPXOR      Y1, Y1, Y1
+	VPUNPCKLWD (CX), Y1, Y2
+	VPUNPCKHWD (CX), Y1, Y1
+	VPXOR      Y3, Y3, Y3
+	VPUNPCKLWD (DX), Y3, Y4
+	VPUNPCKHWD (DX), Y3, Y3
+	VCMPPS     $0x1e, Y0, Y4, Y5
+	VCMPPS     $0x1e, Y0, Y3, Y6
+	VANDPS     Y2, Y5, Y5
+	VANDPS     Y1, Y6, Y6
+	VCMPPS     $0x03, Y4, Y4, Y1
+	VCMPPS     $0x03, Y3, Y3, Y2
+	VBLENDVPS  Y1, Y4, Y5, Y5
+	VBLENDVPS  Y2, Y3, Y6, Y6
+	VPSRLD     $0x10, Y5, Y1
+	VPAND      reluBackwardAVX2BF16_bf16lsb<>+0(SB), Y1, Y1
+	VPADDD     reluBackwardAVX2BF16_bf16half<>+0(SB), Y1, Y1
+	VPADDD     Y5, Y1, Y1
+	VPOR       reluBackwardAVX2BF16_bf16quiet<>+0(SB), Y5, Y2
+	VCMPPS     $0x03, Y5, Y5, Y3
+	VBLENDVPS  Y3, Y2, Y1, Y1
+	VPSRLD     $0x10, Y1, Y1
+	VPSRLD     $0x10, Y6, Y2
+	VPAND      reluBackwardAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
+	VPADDD     reluBackwardAVX2BF16_bf16half<>+0(SB), Y2, Y2
+	VPADDD     Y6, Y2, Y2
+	VPOR       reluBackwardAVX2BF16_bf16quiet<>+0(SB), Y6, Y3
+	VCMPPS     $0x03, Y6, Y6, Y4
+	VBLENDVPS  Y4, Y3, Y2, Y2
+	VPSRLD     $0x10, Y2, Y2
+	VPACKUSDW  Y2, Y1, Y1
+	VMOVNTDQ   Y1, (AX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, DX
+	SUBQ       $0x00000010, BX
+	JMP        ntloop
+
+ntdone:
+	SFENCE
+
+done:
+	MOVQ SI, done+88(FP)
+	VZEROUPPER
+	RET
+
+DATA reluBackwardAVX2BF16_bf16lsb<>+0(SB)/4, $0x00000001
+DATA reluBackwardAVX2BF16_bf16lsb<>+4(SB)/4, $0x00000001
+DATA reluBackwardAVX2BF16_bf16lsb<>+8(SB)/4, $0x00000001
+DATA reluBackwardAVX2BF16_bf16lsb<>+12(SB)/4, $0x00000001
+DATA reluBackwardAVX2BF16_bf16lsb<>+16(SB)/4, $0x00000001
+DATA reluBackwardAVX2BF16_bf16lsb<>+20(SB)/4, $0x00000001
+DATA reluBackwardAVX2BF16_bf16lsb<>+24(SB)/4, $0x00000001
+DATA reluBackwardAVX2BF16_bf16lsb<>+28(SB)/4, $0x00000001
+GLOBL reluBackwardAVX2BF16_bf16lsb<>(SB), RODATA|NOPTR, $32
+
+DATA reluBackwardAVX2BF16_bf16half<>+0(SB)/4, $0x00007fff
+DATA reluBackwardAVX2BF16_bf16half<>+4(SB)/4, $0x00007fff
+DATA reluBackwardAVX2BF16_bf16half<>+8(SB)/4, $0x00007fff
+DATA reluBackwardAVX2BF16_bf16half<>+12(SB)/4, $0x00007fff
+DATA reluBackwardAVX2BF16_bf16half<>+16(SB)/4, $0x00007fff
+DATA reluBackwardAVX2BF16_bf16half<>+20(SB)/4, $0x00007fff
+DATA reluBackwardAVX2BF16_bf16half<>+24(SB)/4, $0x00007fff
+DATA reluBackwardAVX2BF16_bf16half<>+28(SB)/4, $0x00007fff
+GLOBL reluBackwardAVX2BF16_bf16half<>(SB), RODATA|NOPTR, $32
+
+DATA reluBackwardAVX2BF16_bf16quiet<>+0(SB)/4, $0x00400000
+DATA reluBackwardAVX2BF16_bf16quiet<>+4(SB)/4, $0x00400000
+DATA reluBackwardAVX2BF16_bf16quiet<>+8(SB)/4, $0x00400000
+DATA reluBackwardAVX2BF16_bf16quiet<>+12(SB)/4, $0x00400000
+DATA reluBackwardAVX2BF16_bf16quiet<>+16(SB)/4, $0x00400000
+DATA reluBackwardAVX2BF16_bf16quiet<>+20(SB)/4, $0x00400000
+DATA reluBackwardAVX2BF16_bf16quiet<>+24(SB)/4, $0x00400000
+DATA reluBackwardAVX2BF16_bf16quiet<>+28(SB)/4, $0x00400000
+GLOBL reluBackwardAVX2BF16_bf16quiet<>(SB), RODATA|NOPTR, $32

@@ -28,6 +28,34 @@ func reluAVX2F32(alpha float32, dst []float32, a []float32, b []float32, nt bool
 //go:noescape
 func reluAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
 
+// reluAVX2F16 computes, with AVX2, FMA and F16C, 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 32-byte aligned), on float16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to float16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.ReLUForward(x) // x > 0 || x != x ? x : +0
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func reluAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// reluAVX2BF16 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 32-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.ReLUForward(x) // x > 0 || x != x ? x : +0
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func reluAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
 // reluBackwardAVX2F32 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
 // nt: non-temporal stores, dst 32-byte aligned):
 //
@@ -51,6 +79,34 @@ func reluBackwardAVX2F32(alpha float32, dst []float32, a []float32, b []float32,
 //
 //go:noescape
 func reluBackwardAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
+
+// reluBackwardAVX2F16 computes, with AVX2, FMA and F16C, 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 32-byte aligned), on float16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to float16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ReLUBackward(dy, b[i]) // b = x or y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func reluBackwardAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// reluBackwardAVX2BF16 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 32-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ReLUBackward(dy, b[i]) // b = x or y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func reluBackwardAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
 
 // leakyReLUAVX2F32 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
 // nt: non-temporal stores, dst 32-byte aligned):
@@ -76,6 +132,34 @@ func leakyReLUAVX2F32(alpha float32, dst []float32, a []float32, b []float32, nt
 //go:noescape
 func leakyReLUAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
 
+// leakyReLUAVX2F16 computes, with AVX2, FMA and F16C, 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 32-byte aligned), on float16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to float16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.LeakyReLUForward(alpha, x)
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func leakyReLUAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// leakyReLUAVX2BF16 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 32-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.LeakyReLUForward(alpha, x)
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func leakyReLUAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
 // leakyReLUBackwardAVX2F32 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
 // nt: non-temporal stores, dst 32-byte aligned):
 //
@@ -100,6 +184,34 @@ func leakyReLUBackwardAVX2F32(alpha float32, dst []float32, a []float32, b []flo
 //go:noescape
 func leakyReLUBackwardAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
 
+// leakyReLUBackwardAVX2F16 computes, with AVX2, FMA and F16C, 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 32-byte aligned), on float16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to float16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.LeakyReLUBackward(alpha, dy, b[i]) // b = x or y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func leakyReLUBackwardAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// leakyReLUBackwardAVX2BF16 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 32-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.LeakyReLUBackward(alpha, dy, b[i]) // b = x or y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func leakyReLUBackwardAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
 // eluAVX2F32 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
 // nt: non-temporal stores, dst 32-byte aligned):
 //
@@ -123,6 +235,34 @@ func eluAVX2F32(alpha float32, dst []float32, a []float32, b []float32, nt bool)
 //
 //go:noescape
 func eluAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
+
+// eluAVX2F16 computes, with AVX2, FMA and F16C, 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 32-byte aligned), on float16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to float16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.ELUForward(alpha, x) // within SEMANTICS §2's ULPs
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func eluAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// eluAVX2BF16 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 32-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.ELUForward(alpha, x) // within SEMANTICS §2's ULPs
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func eluAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
 
 // eluBackwardInputAVX2F32 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
 // nt: non-temporal stores, dst 32-byte aligned):
@@ -152,6 +292,38 @@ func eluBackwardInputAVX2F32(alpha float32, dst []float32, a []float32, b []floa
 //go:noescape
 func eluBackwardInputAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
 
+// eluBackwardInputAVX2F16 computes, with AVX2, FMA and F16C, 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 32-byte aligned), on float16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to float16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
+//	}
+//
+// It returns early, at the start of the first block holding an element for the careful path (x
+// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// returns len(dst).
+//
+//go:noescape
+func eluBackwardInputAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// eluBackwardInputAVX2BF16 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 32-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
+//	}
+//
+// It returns early, at the start of the first block holding an element for the careful path (x
+// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// returns len(dst).
+//
+//go:noescape
+func eluBackwardInputAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
 // eluBackwardOutputAVX2F32 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
 // nt: non-temporal stores, dst 32-byte aligned):
 //
@@ -175,3 +347,31 @@ func eluBackwardOutputAVX2F32(alpha float32, dst []float32, a []float32, b []flo
 //
 //go:noescape
 func eluBackwardOutputAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
+
+// eluBackwardOutputAVX2F16 computes, with AVX2, FMA and F16C, 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 32-byte aligned), on float16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to float16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ELUBackwardFromOutput(alpha, dy, b[i]) // (y+α)·dy within 1 ULP; b = y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func eluBackwardOutputAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// eluBackwardOutputAVX2BF16 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 32-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ELUBackwardFromOutput(alpha, dy, b[i]) // (y+α)·dy within 1 ULP; b = y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func eluBackwardOutputAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)

@@ -103,3 +103,39 @@ func narrowBF16(dst []uint16, src []float32) {
 		dst[i] = uint16((u + 0x7fff + (u>>16)&1) >> 16)
 	}
 }
+
+// oracle16 computes a 16-bit kernel with the oracle itself: each element widened to float64, the
+// formula in float64 (runGeneric), rounded once to dt (SEMANTICS §1.6). It is the careful path of the
+// 16-bit assembly kernels: the blocks they hand back and the ragged tails they cannot pad.
+func oracle16(dt formula.DType, kernel string, alpha float32, out, a, b []uint16) {
+	const chunk = 64
+	var fo, fa, fb [chunk]float64
+	for lo := 0; lo < len(out); lo += chunk {
+		hi := min(lo+chunk, len(out))
+		n := hi - lo
+		widen64(dt, fa[:n], a[lo:hi])
+		var bs []float64
+		if b != nil {
+			widen64(dt, fb[:n], b[lo:hi])
+			bs = fb[:n]
+		}
+		runGeneric(kernel, float64(alpha), fo[:n], fa[:n], bs)
+		for i, v := range fo[:n] {
+			if dt == formula.Float16 {
+				out[lo+i] = formula.FromFloat64[formula.F16](v).Bits()
+			} else {
+				out[lo+i] = formula.FromFloat64[formula.BF16](v).Bits()
+			}
+		}
+	}
+}
+
+func widen64(dt formula.DType, dst []float64, src []uint16) {
+	for i, u := range src {
+		if dt == formula.Float16 {
+			dst[i] = float64(formula.F16FromBits(u).Float32())
+		} else {
+			dst[i] = float64(math.Float32frombits(uint32(u) << 16))
+		}
+	}
+}

@@ -51,7 +51,7 @@ type Row struct {
 
 func main() {
 	sizes := flag.String("sizes", "4096,16777216", "comma-separated element counts")
-	dtypes := flag.String("dtypes", "float32,float64", "comma-separated dtypes")
+	dtypes := flag.String("dtypes", "float32,float64", "comma-separated dtypes (float16 and bfloat16 too)")
 	reps := flag.Int("reps", 15, "timings per row; the median is reported")
 	impl := flag.String("impl", "", "CPU implementation (default: what cpu.New picks; see cpu.Implementations)")
 	out := flag.String("o", "", "write the JSON rows here")
@@ -327,6 +327,10 @@ func buffers(b core.Backend, dt formula.DType, n int, p formula.Pass, act formul
 			err = b.Upload(buf, core.HostOf(h32))
 		case formula.Float64:
 			err = b.Upload(buf, core.HostOf(h))
+		case formula.Float16:
+			err = b.Upload(buf, core.HostOf(round16[formula.F16](h)))
+		case formula.BFloat16:
+			err = b.Upload(buf, core.HostOf(round16[formula.BF16](h)))
 		default:
 			err = fmt.Errorf("cpubench has no inputs for %s", dt)
 		}
@@ -341,6 +345,15 @@ func buffers(b core.Backend, dt formula.DType, n int, p formula.Pass, act formul
 		}
 	}
 	return bufs
+}
+
+// round16 rounds h to a 16-bit type, to nearest even.
+func round16[T formula.F16 | formula.BF16](h []float64) []T {
+	out := make([]T, len(h))
+	for i, v := range h {
+		out[i] = formula.FromFloat64[T](v)
+	}
+	return out
 }
 
 func hostname() string {

@@ -16,15 +16,19 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// emit writes the kernel k for dtype d into ctx.
-func emit(ctx *build.Context, k kernel, d dtype) {
-	name := k.name + "AVX2" + d.suffix
+// emit writes the kernel k computing in dtype d, with elements stored as s, into ctx.
+func emit(ctx *build.Context, k kernel, d dtype, s *storage) {
+	name := k.name + "AVX2" + s.suffix
 	ctx.Function(name)
 	ctx.Attributes(attr.NOSPLIT)
 	ctx.Pragma("noescape")
-	ctx.SignatureExpr(fmt.Sprintf("func(alpha %s, dst, a, b []%s, nt bool) (done int)", d.goType, d.goType))
-	doc := []string{fmt.Sprintf("%s computes, with AVX2 and FMA, %d elements per iteration (len(dst) a multiple of %d;", name, unroll*d.width(), unroll*d.width()),
+	ctx.SignatureExpr(fmt.Sprintf("func(alpha %s, dst, a, b []%s, nt bool) (done int)", d.goType, s.goType))
+	doc := []string{fmt.Sprintf("%s computes, with %s, %d elements per iteration (len(dst) a multiple of %d;", name, s.requires, unroll*d.width(), unroll*d.width()),
 		"nt: non-temporal stores, dst 32-byte aligned):", ""}
+	if s.name != "" {
+		doc = append(doc[:1], "nt: non-temporal stores, dst 32-byte aligned), on "+s.name+" bit patterns: each element is widened",
+			"to float32 (exactly), computed as below in float32, and rounded once to "+s.name+", to nearest even", "(SEMANTICS §1.6):", "")
+	}
 	for _, l := range k.doc {
 		doc = append(doc, "\t"+l)
 	}
@@ -91,19 +95,18 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 	ctx.JNZ(operand.LabelRef("ntloop"))
 
 	block := unroll * d.width()
-	loop := func(label string, store func(c *build.Context, o ...operand.Op), exit string, body func(g *gen, a, b reg.VecVirtual) reg.VecVirtual) {
+	loop := func(label string, ntStore bool, exit string, body func(g *gen, a, b reg.VecVirtual) reg.VecVirtual) {
 		ctx.Label(label)
 		ctx.TESTQ(n, n)
 		ctx.JZ(operand.LabelRef(exit))
-		as := make([]reg.VecVirtual, unroll)
-		bs := make([]reg.VecVirtual, unroll)
-		for u := range unroll {
-			as[u] = g.vec()
-			d.load(ctx, a.Offset(32*u), as[u])
-			if k.backward {
-				bs[u] = g.vec()
-				d.load(ctx, b.Offset(32*u), bs[u])
-			}
+		ins := []operand.Mem{a}
+		if k.backward {
+			ins = append(ins, b)
+		}
+		vs := s.load(g, ins...)
+		as, bs := vs[0], make([]reg.VecVirtual, unroll)
+		if k.backward {
+			bs = vs[1]
 		}
 		if prefetch > 0 && k.bodyAlphaOne != nil {
 			for _, m := range []operand.Mem{a, b} {
@@ -120,19 +123,17 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 			res[u] = body(g, as[u], bs[u])
 		}
 		ctx.Comment(laneMarker + " end")
-		for u := range unroll {
-			store(ctx, res[u], dst.Offset(32*u))
-		}
+		s.store(g, res, dst, ntStore)
 		for _, m := range []operand.Mem{dst, a, b} {
 			if m.Base != nil {
-				ctx.ADDQ(operand.U32(32*unroll), m.Base)
+				ctx.ADDQ(operand.U32(s.vecBytes*unroll), m.Base)
 			}
 		}
 		ctx.SUBQ(operand.U32(block), n)
 		ctx.JMP(operand.LabelRef(label))
 	}
-	loop("loop", d.store, "done", k.body)
-	loop("ntloop", d.storeNT, "ntdone", k.body)
+	loop("loop", false, "done", k.body)
+	loop("ntloop", true, "ntdone", k.body)
 
 	ctx.Label("ntdone")
 	ctx.SFENCE() // non-temporal stores are weakly ordered: fence before the caller publishes dst
@@ -158,8 +159,8 @@ func emit(ctx *build.Context, k kernel, d dtype) {
 		}
 		ctx.TESTB(nt, nt)
 		ctx.JNZ(operand.LabelRef("ntloop1"))
-		loop("loop1", d.store, "done", k.bodyAlphaOne)
-		loop("ntloop1", d.storeNT, "ntdone", k.bodyAlphaOne)
+		loop("loop1", false, "done", k.bodyAlphaOne)
+		loop("ntloop1", true, "ntdone", k.bodyAlphaOne)
 	}
 }
 

@@ -1,5 +1,5 @@
 // Command _asm generates the AVX2+FMA kernels of gpuact's CPU backend with avo: one assembly file per
-// formula (both dtypes in it) and stubs_amd64.go with the Go declarations of all of them. Run it
+// formula (every dtype in it) and stubs_amd64.go with the Go declarations of all of them. Run it
 // through `go generate ./...` (or `make generate`) from the repository; it writes into ../ (the
 // backend/cpu package).
 //
@@ -64,9 +64,13 @@ func main() {
 	for _, k := range kernels {
 		ctx := build.NewContext()
 		ctx.Constraint(constraint)
-		for _, d := range []dtype{f32, f64} {
-			emit(ctx, k, d)
-			emit(stubs, k, d)
+		// float32 and float64 as stored; then float16 and bfloat16, computed with the float32 body.
+		for _, kd := range []struct {
+			d dtype
+			s *storage
+		}{{f32, native(f32)}, {f64, native(f64)}, {f32, float16}, {f32, bfloat16}} {
+			emit(ctx, k, kd.d, kd.s)
+			emit(stubs, k, kd.d, kd.s)
 		}
 		write(ctx, printer.NewGoAsm, filepath.Join(*out, k.file+"_amd64.s"))
 	}
