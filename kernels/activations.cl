@@ -8,7 +8,8 @@
 //   -D VWD=n   the same for double (2, 4 or 8);
 //   -D HAVE_FP64       when the device has cl_khr_fp64 (the double kernels exist only then);
 //   -D WITH_ALIGNED    to add the *_al kernels, which load through vector pointers and so need every
-//                      buffer's start aligned to the vector (GPUs, where that gives wide loads).
+//                      buffer's start aligned to the vector (GPUs, where that gives wide loads, and
+//                      CPUs, where PoCL stores a ushort vector through vstoren one element at a time).
 //
 // Every kernel takes the same arguments, in this order, so the host sets them the same way for all
 // (backend/opencl names them argOut ... argExpCutoff):
