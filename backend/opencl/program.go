@@ -94,7 +94,7 @@ type launchGeometry struct {
 	vwFloat, vwDouble int
 	// aligned: the *_al kernels exist and are used when every buffer starts on a vector: on GPUs they
 	// give wide loads; on CPUs (PoCL) they give the bfloat16 kernels vector stores, which vstoren of a
-	// ushort vector does not (PoCL 3.1 stores it one element at a time, 4× slower).
+	// ushort vector does not (PoCL 3.1 stores it one element at a time; bench/opencl-pocl.md).
 	aligned bool
 	// chunked: each work-item handles one contiguous chunk (CPUs, where a work-item runs on one core
 	// and streams through memory); otherwise a grid-stride loop with neighbouring work-items on
