@@ -1,12 +1,15 @@
 // gpuact's activations in OpenCL C 1.2: ReLU, LeakyReLU and ELU, forward, backward from input and
-// backward from output (docs/SEMANTICS.md §1.1), for float and, where the device has cl_khr_fp64, double.
+// backward from output (docs/SEMANTICS.md §1.1), for float, float16 and bfloat16 (both computed in float,
+// SEMANTICS §1.6) and, where the device has cl_khr_fp64, double.
 //
 // The host (backend/opencl) compiles this file once per device with:
-//   -D VWF=n   the float vector width (4, 8 or 16) each work-item loads, computes and stores at once;
+//   -D VWF=n   the float vector width (4, 8 or 16) each work-item loads, computes and stores at once,
+//              also the width of the float16 and bfloat16 kernels (which compute in float);
 //   -D VWD=n   the same for double (2, 4 or 8);
 //   -D HAVE_FP64       when the device has cl_khr_fp64 (the double kernels exist only then);
 //   -D WITH_ALIGNED    to add the *_al kernels, which load through vector pointers and so need every
-//                      buffer's start aligned to the vector (GPUs, where that gives wide loads).
+//                      buffer's start aligned to the vector (GPUs, where that gives wide loads, and
+//                      CPUs, where PoCL stores a ushort vector through vstoren one element at a time).
 //
 // Every kernel takes the same arguments, in this order, so the host sets them the same way for all
 // (backend/opencl names them argOut ... argExpCutoff):
@@ -17,7 +20,7 @@
 //       j*loop_stride for j < vecs_per_item: contiguous chunks on CPUs (item_stride = vecs_per_item,
 //       loop_stride = 1), a grid-stride loop on GPUs (item_stride = 1, loop_stride = the number of
 //       work-items), so that neighbouring work-items read neighbouring memory;
-//   alpha: α rounded to the dtype;
+//   alpha: α rounded to the dtype (a float for float16 and bfloat16: α rounded to the 16-bit type);
 //   alpha_mantissa, alpha_exponent: α = am·2^ae with 1 <= |am| < 2 (am = 0 for α = 0), which the
 //       ELU backward-from-input helpers take as am and ae;
 //   exp_cutoff: the smallest x for which the oracle's float64 α·exp(x) is not zero, xcut in those
@@ -165,18 +168,21 @@ INL VF elu_bwd_out_f(VF dy, VF y, float alpha) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Kernel bodies, shared by float and double. LD/ST load and store vector v of a buffer.
+// Kernel bodies, shared by every dtype. A buffer holds elements of type PT (float, double; half or
+// ushort for the 16-bit types), and the arithmetic runs in CT (float for the 16-bit types) on vectors VT
+// of VW elements. LD(v, p) loads vector v of a buffer as a VT and ST(val, v, p) stores a VT there;
+// LD1(i, p) and ST1(val, i, p) do the same for element i (the tail).
 
-#define KERNEL_ARGS(T)                                                                              \
-    __global T *out, ulong out_off, __global const T *in1, ulong in1_off, __global const T *in2,    \
+#define KERNEL_ARGS(PT, CT)                                                                         \
+    __global PT *out, ulong out_off, __global const PT *in1, ulong in1_off, __global const PT *in2, \
         ulong in2_off, ulong n, ulong vecs_per_item, ulong item_stride, ulong loop_stride,          \
-        T alpha, T alpha_mantissa, int alpha_exponent, T exp_cutoff
+        CT alpha, CT alpha_mantissa, int alpha_exponent, CT exp_cutoff
 
 // One input (forward): a is the vector of in1.
-#define UNARY_KERNEL(NAME, T, VT, VW, LD, ST, EXPR)                                                 \
-    __kernel void NAME(KERNEL_ARGS(T)) {                                                            \
-        __global T *po = out + out_off;                                                             \
-        __global const T *p1 = in1 + in1_off;                                                       \
+#define UNARY_KERNEL(NAME, PT, CT, VT, VW, LD, ST, LD1, ST1, EXPR)                                  \
+    __kernel void NAME(KERNEL_ARGS(PT, CT)) {                                                       \
+        __global PT *po = out + out_off;                                                            \
+        __global const PT *p1 = in1 + in1_off;                                                      \
         ulong nvec = n / VW;                                                                        \
         ulong gid = get_global_id(0);                                                               \
         ulong v = gid * item_stride;                                                                \
@@ -186,22 +192,22 @@ INL VF elu_bwd_out_f(VF dy, VF y, float alpha) {
         }                                                                                           \
         ulong done = nvec * VW;                                                                     \
         if (gid == 0 && done < n) {                                                                 \
-            T ta[VW], tr[VW];                                                                       \
+            CT ta[VW], tr[VW];                                                                      \
             for (int i = 0; i < VW; i++)                                                            \
-                ta[i] = done + i < n ? p1[done + i] : (T)0;                                         \
+                ta[i] = done + i < n ? LD1(done + i, p1) : (CT)0;                                   \
             VT a = CAT(vload, VW)(0, ta);                                                           \
             CAT(vstore, VW)(EXPR, 0, tr);                                                           \
             for (int i = 0; i < VW && done + i < n; i++)                                            \
-                po[done + i] = tr[i];                                                               \
+                ST1(tr[i], done + i, po);                                                           \
         }                                                                                           \
     }
 
 // Two inputs (backward): a is the vector of in1 (dy), b of in2 (x or y).
-#define BINARY_KERNEL(NAME, T, VT, VW, LD, ST, EXPR)                                                \
-    __kernel void NAME(KERNEL_ARGS(T)) {                                                            \
-        __global T *po = out + out_off;                                                             \
-        __global const T *p1 = in1 + in1_off;                                                       \
-        __global const T *p2 = in2 + in2_off;                                                       \
+#define BINARY_KERNEL(NAME, PT, CT, VT, VW, LD, ST, LD1, ST1, EXPR)                                 \
+    __kernel void NAME(KERNEL_ARGS(PT, CT)) {                                                       \
+        __global PT *po = out + out_off;                                                            \
+        __global const PT *p1 = in1 + in1_off;                                                      \
+        __global const PT *p2 = in2 + in2_off;                                                      \
         ulong nvec = n / VW;                                                                        \
         ulong gid = get_global_id(0);                                                               \
         ulong v = gid * item_stride;                                                                \
@@ -212,53 +218,106 @@ INL VF elu_bwd_out_f(VF dy, VF y, float alpha) {
         }                                                                                           \
         ulong done = nvec * VW;                                                                     \
         if (gid == 0 && done < n) {                                                                 \
-            T ta[VW], tb[VW], tr[VW];                                                               \
+            CT ta[VW], tb[VW], tr[VW];                                                              \
             for (int i = 0; i < VW; i++) {                                                          \
-                ta[i] = done + i < n ? p1[done + i] : (T)0;                                         \
-                tb[i] = done + i < n ? p2[done + i] : (T)0;                                         \
+                ta[i] = done + i < n ? LD1(done + i, p1) : (CT)0;                                   \
+                tb[i] = done + i < n ? LD1(done + i, p2) : (CT)0;                                   \
             }                                                                                       \
             VT a = CAT(vload, VW)(0, ta);                                                           \
             VT b = CAT(vload, VW)(0, tb);                                                           \
             CAT(vstore, VW)(EXPR, 0, tr);                                                           \
             for (int i = 0; i < VW && done + i < n; i++)                                            \
-                po[done + i] = tr[i];                                                               \
+                ST1(tr[i], done + i, po);                                                           \
         }                                                                                           \
     }
 
 // The seven kernels of one dtype (backward from output shares ReLU's and LeakyReLU's backward
-// kernels: y > 0 exactly when x > 0) with the loads and stores LD and ST, named with SUFFIX.
-#define ALL_KERNELS(S, T, VT, VW, LD, ST)                                                          \
-    UNARY_KERNEL(relu_fwd_##S, T, VT, VW, LD, ST, relu_fwd_##S##_(a))                              \
-    BINARY_KERNEL(relu_bwd_##S, T, VT, VW, LD, ST, relu_bwd_##S##_(a, b))                          \
-    UNARY_KERNEL(leaky_fwd_##S, T, VT, VW, LD, ST, leaky_fwd_##S##_(a, alpha))                     \
-    BINARY_KERNEL(leaky_bwd_##S, T, VT, VW, LD, ST, leaky_bwd_##S##_(a, b, alpha))                 \
-    UNARY_KERNEL(elu_fwd_##S, T, VT, VW, LD, ST, elu_fwd_##S##_(a, alpha))                         \
-    BINARY_KERNEL(elu_bwd_in_##S, T, VT, VW, LD, ST,                                               \
-                  elu_bwd_in_##S##_(a, b, alpha, alpha_mantissa, alpha_exponent, exp_cutoff))      \
-    BINARY_KERNEL(elu_bwd_out_##S, T, VT, VW, LD, ST, elu_bwd_out_##S##_(a, b, alpha))
+// kernels: y > 0 exactly when x > 0), named <kernel>_<S>, computed by the helpers <helper>_<F> (f for
+// float, d for double).
+#define ALL_KERNELS(S, F, PT, CT, VT, VW, LD, ST, LD1, ST1)                                        \
+    UNARY_KERNEL(relu_fwd_##S, PT, CT, VT, VW, LD, ST, LD1, ST1, relu_fwd_##F(a))                  \
+    BINARY_KERNEL(relu_bwd_##S, PT, CT, VT, VW, LD, ST, LD1, ST1, relu_bwd_##F(a, b))              \
+    UNARY_KERNEL(leaky_fwd_##S, PT, CT, VT, VW, LD, ST, LD1, ST1, leaky_fwd_##F(a, alpha))         \
+    BINARY_KERNEL(leaky_bwd_##S, PT, CT, VT, VW, LD, ST, LD1, ST1, leaky_bwd_##F(a, b, alpha))     \
+    UNARY_KERNEL(elu_fwd_##S, PT, CT, VT, VW, LD, ST, LD1, ST1, elu_fwd_##F(a, alpha))             \
+    BINARY_KERNEL(elu_bwd_in_##S, PT, CT, VT, VW, LD, ST, LD1, ST1,                                \
+                  elu_bwd_in_##F(a, b, alpha, alpha_mantissa, alpha_exponent, exp_cutoff))         \
+    BINARY_KERNEL(elu_bwd_out_##S, PT, CT, VT, VW, LD, ST, LD1, ST1, elu_bwd_out_##F(a, b, alpha))
 
-#define relu_fwd_f32_ relu_fwd_f
-#define relu_bwd_f32_ relu_bwd_f
-#define leaky_fwd_f32_ leaky_fwd_f
-#define leaky_bwd_f32_ leaky_bwd_f
-#define elu_fwd_f32_ elu_fwd_f
-#define elu_bwd_in_f32_ elu_bwd_in_f
-#define elu_bwd_out_f32_ elu_bwd_out_f
-#define relu_fwd_f32_al_ relu_fwd_f
-#define relu_bwd_f32_al_ relu_bwd_f
-#define leaky_fwd_f32_al_ leaky_fwd_f
-#define leaky_bwd_f32_al_ leaky_bwd_f
-#define elu_fwd_f32_al_ elu_fwd_f
-#define elu_bwd_in_f32_al_ elu_bwd_in_f
-#define elu_bwd_out_f32_al_ elu_bwd_out_f
+// Element access of float and double: plain loads and stores.
+#define LOAD1(i, p) ((p)[i])
+#define STORE1(val, i, p) ((p)[i] = (val))
 
 // Aligned access: the buffer's start (allocation base + offset) is a multiple of the vector size.
 #define LOAD_AF(v, p) (((__global const VF *)(p))[v])
 #define STORE_AF(val, v, p) (((__global VF *)(p))[v] = (val))
 
-ALL_KERNELS(f32, float, VF, VWF, VLOADF, VSTOREF)
+ALL_KERNELS(f32, f, float, float, VF, VWF, VLOADF, VSTOREF, LOAD1, STORE1)
 #ifdef WITH_ALIGNED
-ALL_KERNELS(f32_al, float, VF, VWF, LOAD_AF, STORE_AF)
+ALL_KERNELS(f32_al, f, float, float, VF, VWF, LOAD_AF, STORE_AF, LOAD1, STORE1)
+#endif
+
+// ---------------------------------------------------------------------------------------------------
+// float16 and bfloat16 (SEMANTICS §1.6): stored in 16 bits, computed by the float helpers above on
+// vectors of VWF, rounded once to the storage type (to nearest, ties to even) when stored. α arrives
+// already rounded to the 16-bit type, as a float.
+//
+// float16 goes through vload_half and vstore_half_rte, which are core OpenCL 1.2 (no cl_khr_fp16: the
+// half type is only ever a pointer's target here) and round explicitly to nearest even, whatever the
+// default rounding mode; every float16, subnormals included, is a normal float, so nothing here is
+// flushed even on a device without float denormals. bfloat16 is the top half of a float, handled as
+// ushort: widening shifts it up (exact), narrowing rounds by integer operations (add half an ULP, less
+// one if the kept part is even, and drop the low 16 bits; a carry out of the fraction raises the
+// exponent, to infinity past the largest finite value), and a NaN becomes a quiet NaN of its sign (its
+// top fraction bit set, so that dropping the low bits cannot leave an infinity). A bfloat16 subnormal is
+// a float subnormal once widened: a device that flushes float denormals flushes it (Info().Denormals
+// says so, SEMANTICS §1.5).
+
+#define VUS CAT(ushort, VWF)
+#define VU CAT(uint, VWF)
+
+// float16: vector v and element i of a buffer of halves; the *_AH forms need the start aligned to the
+// vector (vloada_half).
+#define LOAD_H(v, p) CAT(vload_half, VWF)(v, p)
+#define STORE_H(val, v, p) CAT(CAT(vstore_half, VWF), _rte)(val, v, p)
+#define LOAD_AH(v, p) CAT(vloada_half, VWF)(v, p)
+#define STORE_AH(val, v, p) CAT(CAT(vstorea_half, VWF), _rte)(val, v, p)
+#define LOAD1_H(i, p) vload_half(i, p)
+#define STORE1_H(val, i, p) vstore_half_rte(val, i, p)
+
+ALL_KERNELS(f16, f, half, float, VF, VWF, LOAD_H, STORE_H, LOAD1_H, STORE1_H)
+#ifdef WITH_ALIGNED
+ALL_KERNELS(f16_al, f, half, float, VF, VWF, LOAD_AH, STORE_AH, LOAD1_H, STORE1_H)
+#endif
+
+// bfloat16 widened to float (exact) and float rounded to bfloat16 (see above).
+INL VF bf16_widen(VUS u) { return CAT(as_float, VWF)(CAT(convert_uint, VWF)(u) << 16); }
+
+INL VUS bf16_narrow(VF f) {
+    VU b = CAT(as_uint, VWF)(f);
+    VU r = (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;
+    r = select(r, (b >> 16) | 0x40u, (b & 0x7fffffffu) > 0x7f800000u);
+    return CAT(convert_ushort, VWF)(r);
+}
+
+INL float bf16_widen1(ushort u) { return as_float((uint)u << 16); }
+
+INL ushort bf16_narrow1(float f) {
+    uint b = as_uint(f);
+    uint r = (b & 0x7fffffffu) > 0x7f800000u ? (b >> 16) | 0x40u : (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;
+    return (ushort)r;
+}
+
+#define LOAD_B(v, p) bf16_widen(CAT(vload, VWF)(v, p))
+#define STORE_B(val, v, p) CAT(vstore, VWF)(bf16_narrow(val), v, p)
+#define LOAD_AB(v, p) bf16_widen(((__global const VUS *)(p))[v])
+#define STORE_AB(val, v, p) (((__global VUS *)(p))[v] = bf16_narrow(val))
+#define LOAD1_B(i, p) bf16_widen1((p)[i])
+#define STORE1_B(val, i, p) ((p)[i] = bf16_narrow1(val))
+
+ALL_KERNELS(bf16, f, ushort, float, VF, VWF, LOAD_B, STORE_B, LOAD1_B, STORE1_B)
+#ifdef WITH_ALIGNED
+ALL_KERNELS(bf16_al, f, ushort, float, VF, VWF, LOAD_AB, STORE_AB, LOAD1_B, STORE1_B)
 #endif
 
 // ---------------------------------------------------------------------------------------------------
@@ -353,27 +412,12 @@ INL VD elu_bwd_out_d(VD dy, VD y, double alpha) {
     return select(select(y, dy, y > 0.0), r, y <= 0.0);
 }
 
-#define relu_fwd_f64_ relu_fwd_d
-#define relu_bwd_f64_ relu_bwd_d
-#define leaky_fwd_f64_ leaky_fwd_d
-#define leaky_bwd_f64_ leaky_bwd_d
-#define elu_fwd_f64_ elu_fwd_d
-#define elu_bwd_in_f64_ elu_bwd_in_d
-#define elu_bwd_out_f64_ elu_bwd_out_d
-#define relu_fwd_f64_al_ relu_fwd_d
-#define relu_bwd_f64_al_ relu_bwd_d
-#define leaky_fwd_f64_al_ leaky_fwd_d
-#define leaky_bwd_f64_al_ leaky_bwd_d
-#define elu_fwd_f64_al_ elu_fwd_d
-#define elu_bwd_in_f64_al_ elu_bwd_in_d
-#define elu_bwd_out_f64_al_ elu_bwd_out_d
-
 #define LOAD_AD(v, p) (((__global const VD *)(p))[v])
 #define STORE_AD(val, v, p) (((__global VD *)(p))[v] = (val))
 
-ALL_KERNELS(f64, double, VD, VWD, VLOADD, VSTORED)
+ALL_KERNELS(f64, d, double, double, VD, VWD, VLOADD, VSTORED, LOAD1, STORE1)
 #ifdef WITH_ALIGNED
-ALL_KERNELS(f64_al, double, VD, VWD, LOAD_AD, STORE_AD)
+ALL_KERNELS(f64_al, d, double, double, VD, VWD, LOAD_AD, STORE_AD, LOAD1, STORE1)
 #endif
 
 #endif // HAVE_FP64

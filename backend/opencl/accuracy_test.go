@@ -82,7 +82,7 @@ func rejudge[T formula.Float](t *testing.T, p formula.Pass, act formula.Activati
 	return out
 }
 
-func runPass[T formula.Float](t *testing.T, be core.Backend, p formula.Pass, act formula.Activation, a, b []T) []T {
+func runPass[T formula.Elem](t *testing.T, be core.Backend, p formula.Pass, act formula.Activation, a, b []T) []T {
 	t.Helper()
 	n := len(a)
 	dt := formula.DTypeOf[T]()

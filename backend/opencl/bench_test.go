@@ -23,6 +23,23 @@ const benchN = 1 << 24
 //
 //	go test -run '^$' -bench Float32 -benchtime 30x ./backend/opencl/
 func BenchmarkFloat32(b *testing.B) {
+	benchPasses[float32](b, benchN, func(be core.Backend, dev core.Device, x, out core.Buffer) {
+		b.Run(dev.Spec+"/builtin-expm1", func(b *testing.B) { benchBuiltinExpm1(b, be.(*Backend), x, out) })
+	})
+}
+
+// BenchmarkFloat16 and BenchmarkBFloat16 are BenchmarkFloat32 for the 16-bit dtypes, at n = 2^25: the
+// same 64 MiB per array, and the copy of the same bytes.
+//
+//	go test -run '^$' -bench Float16 -benchtime 30x ./backend/opencl/   # both
+func BenchmarkFloat16(b *testing.B) { benchPasses[formula.F16](b, 2*benchN, nil) }
+
+func BenchmarkBFloat16(b *testing.B) { benchPasses[formula.BF16](b, 2*benchN, nil) }
+
+// benchPasses times every pass on data of type T, n elements per array, against the copy on every
+// usable device; more, if not nil, adds benchmarks of its own on the buffers x and out.
+func benchPasses[T formula.Elem](b *testing.B, n int, more func(be core.Backend, dev core.Device, x, out core.Buffer)) {
+	dt := formula.DTypeOf[T]()
 	for _, dev := range benchDevices(b) {
 		be, err := dev.Open()
 		if err != nil {
@@ -30,20 +47,23 @@ func BenchmarkFloat32(b *testing.B) {
 		}
 		bufs := make([]core.Buffer, 4) // x, dy, y, out
 		rng := rand.New(rand.NewPCG(1, 2))
-		host := make([]float32, benchN)
+		f := make([]float32, n)
+		host := make([]T, n)
 		for i := range bufs {
-			if bufs[i], err = be.Alloc(formula.Float32, benchN); err != nil {
+			if bufs[i], err = be.Alloc(dt, n); err != nil {
 				b.Fatal(err)
 			}
-			for j := range host {
-				host[j] = float32(8*rng.Float64() - 4) // gpubench's inputs: uniform in [-4, 4)
+			for j := range f {
+				f[j] = float32(8*rng.Float64() - 4) // gpubench's inputs: uniform in [-4, 4)
 			}
+			formula.FromFloat32(host, f)
 			if err := be.Upload(bufs[i], core.HostOf(host)); err != nil {
 				b.Fatal(err)
 			}
 		}
 		x, dy, y, out := bufs[0], bufs[1], bufs[2], bufs[3]
 		timer := be.(core.Timer)
+		bytes := float64(n * dt.Size())
 		for _, act := range []formula.Activation{formula.ReLU(), formula.LeakyReLU(formula.DefaultLeakyReLUAlpha), formula.ELU(formula.DefaultELUAlpha)} {
 			if err := be.Forward(act, y, x); err != nil {
 				b.Fatal(err)
@@ -59,18 +79,21 @@ func BenchmarkFloat32(b *testing.B) {
 				b.Run(fmt.Sprintf("%s/%s/%s", dev.Spec, act.Kind(), p), func(b *testing.B) {
 					pass := func() error { return core.Run(be, p, act, out, in1, in2) }
 					copyOf := func() error { return be.Copy(out, x) }
-					benchAgainstCopy(b, timer, p.Arrays(), pass, copyOf)
+					benchAgainstCopy(b, timer, bytes, p.Arrays(), pass, copyOf)
 				})
 			}
 		}
-		b.Run(dev.Spec+"/builtin-expm1", func(b *testing.B) { benchBuiltinExpm1(b, be.(*Backend), x, out) })
+		if more != nil {
+			more(be, dev, x, out)
+		}
 		be.Close()
 	}
 }
 
 // benchAgainstCopy times pass and copyOf alternately (after one warm-up run of each: PoCL compiles a
-// kernel's work-group function at its first launch) and reports the metrics of BenchmarkFloat32.
-func benchAgainstCopy(b *testing.B, timer core.Timer, arrays int, pass, copyOf func() error) {
+// kernel's work-group function at its first launch) and reports the metrics of BenchmarkFloat32;
+// bytes is the size of one array.
+func benchAgainstCopy(b *testing.B, timer core.Timer, bytes float64, arrays int, pass, copyOf func() error) {
 	for _, f := range []func() error{pass, copyOf} {
 		if _, err := timer.TimeDevice(f); err != nil {
 			b.Fatal(err)
@@ -88,7 +111,6 @@ func benchAgainstCopy(b *testing.B, timer core.Timer, arrays int, pass, copyOf f
 		}
 		tc = append(tc, d)
 	}
-	bytes := float64(benchN * 4)
 	gbs := func(arrays int, d time.Duration) float64 { return float64(arrays) * bytes / d.Seconds() / 1e9 }
 	b.ReportMetric(gbs(arrays, median(tp)), "GB/s")
 	b.ReportMetric(gbs(2, median(tc)), "copy-GB/s")
@@ -128,7 +150,7 @@ func benchBuiltinExpm1(b *testing.B, be *Backend, x, out core.Buffer) {
 	pass := func() error {
 		return be.enqueue(func(ev *cl.Event) error { return l.Launch(be.queue, k, benchN, 0, ev) })
 	}
-	benchAgainstCopy(b, be, 2, pass, func() error { return be.Copy(out, x) })
+	benchAgainstCopy(b, be, benchN*4, 2, pass, func() error { return be.Copy(out, x) })
 }
 
 func median(d []time.Duration) time.Duration {

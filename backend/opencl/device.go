@@ -75,12 +75,15 @@ type deviceInfo struct {
 // also take turns; each takes a few milliseconds.
 var discovery sync.Mutex
 
-// dtypes are the dtypes the device computes: float32 always, float64 with cl_khr_fp64.
+// dtypes are the dtypes the device computes: float32, float16 and bfloat16 always (the 16-bit kernels
+// need nothing beyond OpenCL 1.2 core: vload_half/vstore_half and integer operations), float64 with
+// cl_khr_fp64.
 func (dev *deviceInfo) dtypes() formula.DTypeSet {
+	s := formula.SetOf(formula.Float32, formula.Float16, formula.BFloat16)
 	if dev.fp64 {
-		return formula.SetOf(formula.Float32, formula.Float64)
+		s |= formula.SetOf(formula.Float64)
 	}
-	return formula.SetOf(formula.Float32)
+	return s
 }
 
 // discover lists every device of every platform. A failure to search (no library, no platform) is an

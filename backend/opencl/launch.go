@@ -51,22 +51,22 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 	}
 	geometry := b.program.geometry
 	var vw int
-	var suffix string
 	switch l.DType {
-	case formula.Float32:
-		vw, suffix = geometry.vwFloat, "_f32"
+	case formula.Float32, formula.Float16, formula.BFloat16:
+		vw = geometry.vwFloat // the 16-bit kernels compute on float vectors of the same width
 	case formula.Float64:
-		vw, suffix = geometry.vwDouble, "_f64"
+		vw = geometry.vwDouble
 	default:
 		return core.Errorf(core.ErrUnsupportedDType, b.info.Spec, p.String(), "", "activations.cl has no kernels for %s", l.DType)
 	}
+	suffix := "_" + l.DType.Suffix()
 	if p == formula.Forward {
 		in2 = in1 // unused by the kernel, but it must be a valid buffer
 	}
 	if geometry.aligned && out.Offset()%vw == 0 && in1.Offset()%vw == 0 && in2.Offset()%vw == 0 {
 		suffix += "_al"
 	}
-	// The kernel of the formula table's row: activations.cl names it <kernel>_<f32|f64>[_al].
+	// The kernel of the formula table's row: activations.cl names it <kernel>_<f32|f64|f16|bf16>[_al].
 	name := l.Row.Kernel + suffix
 
 	var args [nArgs]uint64
@@ -76,8 +76,10 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 	args[argN] = uint64(l.N)
 	expTimes := l.Row.Kernel == "elu_bwd_in" // α·exp(x)·dy, whose kernel needs the cutoff below
 	switch l.DType {
-	case formula.Float32:
-		a := formula.Round[float32](act.Alpha())
+	case formula.Float32, formula.Float16, formula.BFloat16:
+		// α rounded to the dtype, then used as a float (SEMANTICS §1.3, §1.6): every value of the
+		// 16-bit types is a float.
+		a := float32(l.DType.Round(act.Alpha()))
 		am, ae := mantissaExponent(float64(a))
 		args[argAlpha] = uint64(math.Float32bits(a))
 		args[argAlphaMantissa] = uint64(math.Float32bits(float32(am)))
@@ -109,7 +111,7 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 	}
 	plan := geometry.plan(l.N, vw)
 	args[argVecsPerItem], args[argItemStride], args[argLoopStride] = plan.vecsPerItem, plan.itemStride, plan.loopStride
-	if err := b.setArgs(k, &args, l.DType); err != nil {
+	if err := b.setArgs(k, &args, l.DType.Compute()); err != nil {
 		return fmt.Errorf("%s: %w", act, err)
 	}
 	err = b.enqueueLocked(func(ev *cl.Event) error { return b.lib.Launch(b.queue, k.k, plan.global, plan.local, ev) })
@@ -139,8 +141,9 @@ func (b *Backend) kernel(name string) (*kernel, error) {
 	return k, nil
 }
 
-// setArgs sets the arguments that differ from the kernel's last launch. b.mu is held.
-func (b *Backend) setArgs(k *kernel, args *[nArgs]uint64, dt formula.DType) error {
+// setArgs sets the arguments that differ from the kernel's last launch; the floating-point ones (α,
+// its mantissa, the cutoff) are of type ct, the dtype's compute type. b.mu is held.
+func (b *Backend) setArgs(k *kernel, args *[nArgs]uint64, ct formula.DType) error {
 	for i, v := range args {
 		if k.set[i] && k.args[i] == v {
 			continue
@@ -152,13 +155,13 @@ func (b *Backend) setArgs(k *kernel, args *[nArgs]uint64, dt formula.DType) erro
 		case argAlphaExponent:
 			err = b.lib.SetArgInt32(k.k, uint32(i), int32(uint32(v)))
 		case argAlpha, argAlphaMantissa, argExpCutoff:
-			switch dt {
+			switch ct {
 			case formula.Float32:
 				err = b.lib.SetArgFloat32(k.k, uint32(i), math.Float32frombits(uint32(v)))
 			case formula.Float64:
 				err = b.lib.SetArgFloat64(k.k, uint32(i), math.Float64frombits(v))
 			default:
-				err = fmt.Errorf("%w: no kernel arguments of %s", core.ErrUnsupportedDType, dt)
+				err = fmt.Errorf("%w: no kernel arguments of %s", core.ErrUnsupportedDType, ct)
 			}
 		default:
 			err = b.lib.SetArgUint64(k.k, uint32(i), v)
@@ -204,7 +207,8 @@ func expCutoff64(a float64) float64 {
 }
 
 // expCutoff32 is expCutoff64 over the float32 values of x, for float32 data (whose oracle also
-// evaluates α·exp(x) in float64).
+// evaluates α·exp(x) in float64) and the 16-bit types (whose values are float32 values: x is at or
+// above the float32 cutoff exactly when α·exp(x) is not zero).
 func expCutoff32(a float64) float32 {
 	if a == 0 {
 		return float32(math.Inf(1))

@@ -86,9 +86,9 @@ func openWith(l *cl.Lib, dev *deviceInfo, geometry launchGeometry) (*Backend, er
 		details[k] = v
 	}
 	if g := program.geometry; g.chunked {
-		details[core.DetailPath] = fmt.Sprintf("activations.cl, vectors of %d floats / %d doubles, a contiguous chunk per work-item", g.vwFloat, g.vwDouble)
+		details[core.DetailPath] = fmt.Sprintf("activations.cl, vectors of %d floats / %d doubles / %d halves or bfloat16s, a contiguous chunk per work-item", g.vwFloat, g.vwDouble, g.vwFloat)
 	} else {
-		details[core.DetailPath] = fmt.Sprintf("activations.cl, vectors of %d floats / %d doubles, grid-stride loop, work-groups of %d", g.vwFloat, g.vwDouble, g.local)
+		details[core.DetailPath] = fmt.Sprintf("activations.cl, vectors of %d floats / %d doubles / %d halves or bfloat16s, grid-stride loop, work-groups of %d", g.vwFloat, g.vwDouble, g.vwFloat, g.local)
 	}
 	if program.buildLog != "" {
 		details["build log"] = program.buildLog // compiler warnings

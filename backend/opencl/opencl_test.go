@@ -149,6 +149,7 @@ func TestConformanceGPULayout(t *testing.T) {
 func TestPlan(t *testing.T) {
 	for _, g := range []launchGeometry{
 		{vwFloat: 8, vwDouble: 4, chunked: true, local: 1, units: 2},
+		{vwFloat: 16, vwDouble: 8, aligned: true, chunked: true, local: 1, units: 2},
 		{vwFloat: 16, vwDouble: 8, chunked: true, local: 1, units: 64},
 		{vwFloat: 4, vwDouble: 2, aligned: true, local: 256, maxItems: 2 * 2048, units: 2},
 		{vwFloat: 4, vwDouble: 2, local: 64, maxItems: 64, units: 1},

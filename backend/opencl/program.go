@@ -92,7 +92,9 @@ func (p *deviceProgram) release() error {
 type launchGeometry struct {
 	// vwFloat and vwDouble are the vector widths: how many elements a work-item loads at once.
 	vwFloat, vwDouble int
-	// aligned: the *_al kernels exist (GPUs) and are used when every buffer starts on a vector.
+	// aligned: the *_al kernels exist and are used when every buffer starts on a vector: on GPUs they
+	// give wide loads; on CPUs (PoCL) they give the bfloat16 kernels vector stores, which vstoren of a
+	// ushort vector does not (PoCL 3.1 stores it one element at a time; bench/opencl-pocl.md).
 	aligned bool
 	// chunked: each work-item handles one contiguous chunk (CPUs, where a work-item runs on one core
 	// and streams through memory); otherwise a grid-stride loop with neighbouring work-items on
@@ -115,15 +117,18 @@ func chooseGeometry(dev *deviceInfo) launchGeometry {
 
 // cpuGeometry: a CPU runs a work-item's vector operations as SIMD instructions, so the vectors are the
 // width it prefers (8 floats for AVX2, 16 for AVX-512), and each work-item, alone in its work-group so
-// that no work-group loop is needed, handles one contiguous chunk.
+// that no work-group loop is needed, handles one contiguous chunk. The aligned kernels are built where
+// allocations start on the widest vector (PoCL aligns them to 128 bytes).
 func cpuGeometry(dev *deviceInfo) launchGeometry {
-	return launchGeometry{
+	g := launchGeometry{
 		vwFloat:  clampPow2(dev.vecFloat, 4, 16),
 		vwDouble: clampPow2(dev.vecDouble, 2, 8),
 		chunked:  true,
 		local:    1,
 		units:    max(dev.units, 1),
 	}
+	g.aligned = dev.baseAlign >= uint64(8*max(4*g.vwFloat, 8*g.vwDouble)) // bits
+	return g
 }
 
 // gpuGeometry: 16-byte loads (float4, double2) per work-item, work-groups of 256, and a grid-stride loop
