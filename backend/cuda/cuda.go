@@ -49,7 +49,6 @@ type Backend struct {
 	asyncMu  sync.Mutex
 	asyncErr error
 
-	eluDouble bool // GPUACT_CUDA_ELU_DOUBLE=1: never use elu_fwd_p2
 }
 
 var (
