@@ -48,7 +48,6 @@ type Backend struct {
 	// (Free, Upload) met while it waited for the device; the next synchronising call reports it.
 	asyncMu  sync.Mutex
 	asyncErr error
-
 }
 
 var (

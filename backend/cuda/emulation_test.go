@@ -74,10 +74,8 @@ func matchesEmulation[T formula.Float](t *testing.T, dev, emu core.Backend, n in
 		}
 	}
 	type side struct {
-		b       core.Backend
-		x, dy   core.Buffer
-		out     core.Buffer
-		results map[string][]T
+		b          core.Backend
+		x, dy, out core.Buffer
 	}
 	sides := []*side{{b: dev}, {b: emu}}
 	for _, s := range sides {

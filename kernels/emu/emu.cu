@@ -280,6 +280,7 @@ static void report(const char *what, int op, double alpha, const Stats &s, int t
         failures++;
     }
     printf("\n");
+    fflush(stdout); // make cuda-math runs for minutes: show each line as it comes
 }
 
 // A gradient for element i, from a hash of it: mostly in [-10, 10], an eighth huge (1e20..1e38), an
