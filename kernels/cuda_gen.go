@@ -5,8 +5,8 @@ package kernels
 // The fatbin's provenance: TestFatbinMatchesSource fails when activations.cu or activations.fatbin
 // changed without `make generate`, so a stale kernel cannot ship.
 const (
-	CUDASourceSHA256 = "656d4c964dd39e868031c46f582db4f84796df3c2d118301c48c83f182826124"
-	CUDAFatbinSHA256 = "d38ce94f6fc7185f86c8bbdef98d10390033f572fb228c989ce16a9a671e8f33"
+	CUDASourceSHA256 = "3978235e0a91f60d766af0ac18e87e3d7931d8c712c1e015271645ffb3aa40ca"
+	CUDAFatbinSHA256 = "4a6d51b1b2da4b5a67740b4bd53a6abb3f8816a9ca31910e62b0330de3ae1a50"
 	CUDACompiler     = "Build cuda_11.8.r11.8/compiler.31833905_0"
 	CUDAArchs        = "sm_50, sm_52, sm_60, sm_61, sm_70, sm_75, sm_80, sm_86, sm_89, sm_90, compute_90 (PTX)"
 )

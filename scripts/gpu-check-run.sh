@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check, run on a machine with an NVIDIA GPU from the folder scripts/gpu-check.sh built
-# (build/gpu). Prints the GPU, runs the conformance suite on CUDA and on NVIDIA's OpenCL, measures the
+# (build/gpu). Prints the GPU, runs the conformance suite on CUDA, compares the CUDA kernels' output with the
+# host emulation's bit for bit (TestMatchesEmulation), runs the suite on NVIDIA's OpenCL, measures the
 # host cost of a launch, times PyTorch on 2^10..2^28, runs gpubench over the same sizes with the
 # device-to-device copy as the roofline and prints its table side by side with PyTorch's last. Everything is also written
 # to $OUT (default: ./out). Takes about 4 minutes on an H100.
@@ -9,8 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-$here/out}
 mkdir -p "$OUT"
 cd "$here"
-# Everything printed also goes to check.log; with the logs, the two JSON files and the plot that is 7
-# files, under the 8 a device-tool run brings back.
+# Everything printed also goes to check.log; with the logs, the two JSON files and the plot that is 8
+# files, the most a device-tool run brings back.
 exec > >(tee "$OUT/check.log") 2>&1
 status=0
 step() { echo; echo "== $*"; }
@@ -28,6 +29,12 @@ rc=$?
 grep -E '^(=== RUN|--- FAIL|--- PASS|--- SKIP|PASS|FAIL|ok)' "$OUT/cuda-test.log" | grep -v '=== RUN' | grep -E -- '--- FAIL|^(PASS|FAIL)|TestConformance |NoLeak|TestSyncAfterWork|TestUnavailable |TimeDevice|Upload' | tail -24
 grep -E 'device free memory|compute units' "$OUT/cuda-test.log" | head -3
 [ $rc -eq 0 ] || { echo "CUDA conformance FAILED (exit $rc): see cuda-test.log"; grep -B2 -A10 -- '--- FAIL' "$OUT/cuda-test.log" | head -60; status=1; }
+
+step "CUDA kernels against the host emulation, bit for bit (2^21 elements per pass, dtype and α)"
+GPUACT_CUDAEMU_LIBRARY=$here/lib/libcudaemu.so timeout 240 ./cuda.test -test.v -test.timeout 220s -test.run 'MatchesEmulation' >"$OUT/cuda-emulation.log" 2>&1
+rc=$?
+grep -E -- '--- (FAIL|PASS)|emulation_test.go' "$OUT/cuda-emulation.log" | head -24
+[ $rc -eq 0 ] || { echo "CUDA kernels differ from the host emulation (exit $rc): see cuda-emulation.log"; status=1; }
 
 step "Host cost of one pass (enqueue, no sync)"
 ./cuda.test -test.run '^$' -test.bench 'Enqueue' -test.benchtime 20000x 2>&1 | grep -E 'Benchmark|ok|FAIL' 

@@ -3,8 +3,12 @@
 # Go and no network) into build/gpu/, then `bash build/gpu/run.sh` runs it there. On any Linux x86-64
 # machine with an NVIDIA GPU:
 #
-#   make gpu-check                 # build/gpu/: test binaries, gpubench, the PyTorch script, run.sh
+#   make gpu-check                 # build/gpu/: test binaries, the emulated driver, gpubench, the PyTorch script, run.sh
 #   bash build/gpu/run.sh          # on the GPU machine; results land in $OUT (default build/gpu/out)
+#
+# TestMatchesEmulation compares the GPU's results with the emulated driver's (internal/cudaemu) bit for bit:
+# the emulator is built here with the C++ compiler, as the tests build it, and carried along (it needs
+# only libstdc++ and glibc there).
 #
 # The OpenCL part needs an ICD loader and NVIDIA's ICD file, which GPU containers often lack: the
 # loader installed here (ocl-icd-libopencl1, from scripts/setup/opencl-pocl.sh) is carried along
@@ -20,6 +24,10 @@ if [ -d backend/opencl ] && ls backend/opencl/*_test.go >/dev/null 2>&1; then
   go test -c -o "$out/opencl.test" ./backend/opencl
 fi
 go build -o "$out/gpubench" ./cmd/gpubench
+emucache=$(mktemp -d)
+GPUACT_CUDAEMU_CACHE=$emucache go test -count=1 -run '^TestRegistryMatchesSource$' ./internal/cudaemu >/dev/null
+cp "$(find "$emucache" -name libcudaemu.so | head -1)" "$out/lib/libcudaemu.so"
+rm -rf "$emucache"
 cp scripts/gpu-check-run.sh "$out/run.sh"
 cp bench/torch_gpu.py "$out/"
 # The OpenCL ICD loader, resolved through its symlink.

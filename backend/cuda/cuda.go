@@ -48,8 +48,6 @@ type Backend struct {
 	// (Free, Upload) met while it waited for the device; the next synchronising call reports it.
 	asyncMu  sync.Mutex
 	asyncErr error
-
-	eluDouble bool // GPUACT_CUDA_ELU_DOUBLE=1: never use elu_fwd_p2
 }
 
 var (

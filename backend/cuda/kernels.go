@@ -3,7 +3,6 @@ package cuda
 import (
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 
 	"github.com/gpuact/gpuact/backend/core"
@@ -19,30 +18,16 @@ var kernelDTypes = map[formula.DType]string{formula.Float32: "f32", formula.Floa
 // dtypes is the set of kernelDTypes, what Info and Alloc accept.
 func dtypes() formula.DTypeSet { return formula.SetOf(slices.Collect(maps.Keys(kernelDTypes))...) }
 
-// kernelOps are the kernels of the formula table (one per row, rows may share one), and the float32
-// special case below: every one is looked up when a backend opens, so a missing kernel fails Open.
+// kernelOps are the kernels of the formula table (one per row, rows may share one): every one is looked
+// up when a backend opens, so a missing kernel fails Open.
 func kernelOps() []string {
-	ops := []string{eluForwardPow2}
+	var ops []string
 	for _, r := range formula.Rows() {
 		if !slices.Contains(ops, r.Kernel) {
 			ops = append(ops, r.Kernel)
 		}
 	}
 	return ops
-}
-
-// eluForwardPow2 is the float32 ELU forward kernel for a power-of-two or zero α, which needs no float64
-// arithmetic (see activations.cu). GPUACT_CUDA_ELU_DOUBLE=1 switches it off, to compare the two.
-const eluForwardPow2 = "elu_fwd_p2"
-
-// exactScale reports whether multiplying a float32 by a is exact (barring overflow and underflow): a is
-// zero or a power of two.
-func exactScale(a float32) bool {
-	if a == 0 {
-		return true
-	}
-	frac, _ := math.Frexp(float64(a))
-	return frac == 0.5 || frac == -0.5
 }
 
 // kernelKey names one kernel of the fatbin: an op of kernelOps, for a dtype, in its 16-byte vector or
@@ -82,18 +67,14 @@ func (b *Backend) loadKernels() error {
 	return nil
 }
 
-// pickKernel chooses the kernel that runs pass p of act for the lease l, whose output and inputs start
+// pickKernel chooses the kernel that runs pass p for the lease l, whose output and inputs start
 // at device addresses out, in1 and in2 (0 for an unused input): the formula row's kernel in the lease's
-// dtype, in its vector form where the addresses allow it, and elu_fwd_p2 for a float32 ELU forward
-// whose α makes the float64 arithmetic needless.
-func (b *Backend) pickKernel(p formula.Pass, l core.Lease, act formula.Activation, out, in1, in2 uint64) (kernelKey, cu.Function, error) {
+// dtype, in its vector form where the addresses allow it.
+func (b *Backend) pickKernel(p formula.Pass, l core.Lease, out, in1, in2 uint64) (kernelKey, cu.Function, error) {
 	// 16-byte vectors need the output and every input at the same address modulo 16: the kernel aligns
 	// the output with a scalar head, which then aligns the inputs too.
 	vec := (out^in1)&15 == 0 && (p == formula.Forward || (out^in2)&15 == 0)
 	k := kernelKey{l.Row.Kernel, l.DType, vec}
-	if l.DType == formula.Float32 && k.op == "elu_fwd" && exactScale(float32(act.Alpha())) && !b.eluDouble {
-		k.op = eluForwardPow2
-	}
 	fn, ok := b.fns[k]
 	if !ok { // a row or dtype added without its kernel in activations.cu
 		return k, 0, core.Errorf(core.ErrBadActivation, b.info.Spec, p.String(), "act", "no CUDA kernel %s", k.name())

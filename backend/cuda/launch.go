@@ -17,20 +17,43 @@ const block = 256
 // pointers to pinned memory, which may be handed to C.
 type launchArgs struct {
 	out, a, b, n uint64
-	alpha32      float32
-	alpha64      float64
-	ptrs32       [5]unsafe.Pointer
-	ptrs64       [5]unsafe.Pointer
+	// α, its mantissa and exponent (formula.MantissaExponent) and the exp cutoff (formula.ExpCutoff,
+	// which only ELU backward from input reads), in the float32 and the float64 kernels' types.
+	alpha32, alphaM32, xcut32 float32
+	alpha64, alphaM64, xcut64 float64
+	alphaE                    int32
+	ptrs32                    [8]unsafe.Pointer
+	ptrs64                    [8]unsafe.Pointer
+
+	// The cutoff of the last launch that needed one: ExpCutoff bisects (about 1 µs), and a training loop
+	// passes the same α every time.
+	cutFor32, cutFor64 cutoffMemo
+}
+
+type cutoffMemo struct {
+	set         bool
+	alpha, xcut float64
+}
+
+// cutoff returns formula.ExpCutoff(alpha) for T, from the memo when alpha is the last one asked.
+func cutoff[T formula.Float](m *cutoffMemo, alpha T) T {
+	if !m.set || m.alpha != float64(alpha) {
+		*m = cutoffMemo{true, float64(alpha), float64(formula.ExpCutoff(alpha))}
+	}
+	return T(m.xcut)
 }
 
 // newLaunchArgs allocates the block, pins it with pinner (unpinned when the backend is released) and
-// points its pointer arrays at its values: (out, a, b, n, α) in the float32 and the float64 kernels'
-// parameter order.
+// points its pointer arrays at its values: (out, a, b, n, α, α's mantissa, α's exponent, the exp cutoff)
+// in the float32 and the float64 kernels' parameter order (GPUACT_KERNEL in activations.cu).
 func newLaunchArgs(pinner *runtime.Pinner) *launchArgs {
 	a := &launchArgs{}
 	pinner.Pin(a)
-	a.ptrs32 = [5]unsafe.Pointer{unsafe.Pointer(&a.out), unsafe.Pointer(&a.a), unsafe.Pointer(&a.b), unsafe.Pointer(&a.n), unsafe.Pointer(&a.alpha32)}
-	a.ptrs64 = [5]unsafe.Pointer{unsafe.Pointer(&a.out), unsafe.Pointer(&a.a), unsafe.Pointer(&a.b), unsafe.Pointer(&a.n), unsafe.Pointer(&a.alpha64)}
+	common := [4]unsafe.Pointer{unsafe.Pointer(&a.out), unsafe.Pointer(&a.a), unsafe.Pointer(&a.b), unsafe.Pointer(&a.n)}
+	a.ptrs32 = [8]unsafe.Pointer{common[0], common[1], common[2], common[3],
+		unsafe.Pointer(&a.alpha32), unsafe.Pointer(&a.alphaM32), unsafe.Pointer(&a.alphaE), unsafe.Pointer(&a.xcut32)}
+	a.ptrs64 = [8]unsafe.Pointer{common[0], common[1], common[2], common[3],
+		unsafe.Pointer(&a.alpha64), unsafe.Pointer(&a.alphaM64), unsafe.Pointer(&a.alphaE), unsafe.Pointer(&a.xcut64)}
 	return a
 }
 
@@ -60,7 +83,7 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 		return nil
 	}
 	po, pa, pb := ptr(out), ptr(in1), ptr(in2)
-	k, fn, err := b.pickKernel(p, l, act, po, pa, pb)
+	k, fn, err := b.pickKernel(p, l, po, pa, pb)
 	if err != nil {
 		return err
 	}
@@ -74,13 +97,24 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 	b.launchMu.Lock()
 	a := b.args
 	a.out, a.a, a.b, a.n = po, pa, pb, n
+	expTimes := l.Row.Kernel == "elu_bwd_in" // the only kernel that reads the exp cutoff
 	var params unsafe.Pointer
 	switch l.DType {
 	case formula.Float32:
-		a.alpha32 = formula.Round[float32](act.Alpha())
+		alpha := formula.Round[float32](act.Alpha())
+		am, ae := formula.MantissaExponent(float64(alpha))
+		a.alpha32, a.alphaM32, a.alphaE = alpha, float32(am), int32(ae)
+		if expTimes {
+			a.xcut32 = cutoff(&a.cutFor32, alpha)
+		}
 		params = unsafe.Pointer(&a.ptrs32[0])
 	case formula.Float64:
-		a.alpha64 = act.Alpha()
+		alpha := act.Alpha()
+		am, ae := formula.MantissaExponent(alpha)
+		a.alpha64, a.alphaM64, a.alphaE = alpha, am, int32(ae)
+		if expTimes {
+			a.xcut64 = cutoff(&a.cutFor64, alpha)
+		}
 		params = unsafe.Pointer(&a.ptrs64[0])
 	default:
 		b.launchMu.Unlock()

@@ -3,7 +3,6 @@ package cuda
 import (
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"strconv"
 
@@ -14,11 +13,16 @@ import (
 // Open opens CUDA device ordinal i: it retains the device's primary context, creates a stream and loads
 // the kernels. Any failure is an error wrapping core.ErrUnavailable with the driver's code and name.
 func Open(i int) (*Backend, error) {
-	spec := "cuda:" + strconv.Itoa(i)
 	drv, err := cu.Load()
 	if err != nil {
-		return nil, core.Wrap(spec, "Open", err)
+		return nil, core.Wrap("cuda:"+strconv.Itoa(i), "Open", err)
 	}
+	return openOn(drv, i)
+}
+
+// openOn opens device ordinal i of the loaded driver drv.
+func openOn(drv *cu.Driver, i int) (*Backend, error) {
+	spec := "cuda:" + strconv.Itoa(i)
 	fail := func(err error) (*Backend, error) {
 		return nil, core.Errorf(core.ErrUnavailable, spec, "Open", "", "%w", err)
 	}
@@ -36,8 +40,7 @@ func Open(i int) (*Backend, error) {
 	if err != nil {
 		return fail(err)
 	}
-	b := &Backend{drv: drv, ordinal: i, dev: dev, ctx: ctx, fns: map[kernelKey]cu.Function{},
-		eluDouble: os.Getenv("GPUACT_CUDA_ELU_DOUBLE") == "1"}
+	b := &Backend{drv: drv, ordinal: i, dev: dev, ctx: ctx, fns: map[kernelKey]cu.Function{}}
 	if err := b.init(spec); err != nil {
 		b.release()
 		return fail(err)

@@ -293,26 +293,3 @@ func exactELU(p formula.Pass, alpha, x, dy float64) float64 {
 	v, _ := e.Mul(e, f(alpha)).Float64()
 	return v
 }
-
-// TestExpCutoff checks the bisection behind the exp_cutoff kernel argument: at the cutoff the oracle's
-// α·exp(x) is not zero, one representable value below it is.
-func TestExpCutoff(t *testing.T) {
-	for _, a := range []float64{1, 0.37, 2.5, -0.8, 1e-30, 3e38, math.SmallestNonzeroFloat32, math.MaxFloat64} {
-		c := expCutoff64(a)
-		if a*math.Exp(c) == 0 || a*math.Exp(math.Nextafter(c, math.Inf(-1))) != 0 {
-			t.Errorf("expCutoff64(%v) = %v is not the edge", a, c)
-		}
-		a32 := float64(float32(a))
-		if a32 == 0 || math.IsInf(a32, 0) {
-			continue
-		}
-		c32 := expCutoff32(a32)
-		below := math.Nextafter32(c32, float32(math.Inf(-1)))
-		if a32*math.Exp(float64(c32)) == 0 || a32*math.Exp(float64(below)) != 0 {
-			t.Errorf("expCutoff32(%v) = %v is not the edge", a32, c32)
-		}
-	}
-	if !math.IsInf(expCutoff64(0), 1) || !math.IsInf(float64(expCutoff32(0)), 1) {
-		t.Error("the cutoff for α = 0 must be +Inf (α·exp(x)·Inf is NaN everywhere)")
-	}
-}

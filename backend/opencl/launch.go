@@ -34,9 +34,9 @@ const (
 	argItemStride           // item_stride: vectors from one work-item's first vector to the next one's
 	argLoopStride           // loop_stride: vectors from one of a work-item's vectors to its next
 	argAlpha                // alpha: α rounded to the dtype
-	argAlphaMantissa        // alpha_mantissa: am of α = am·2^ae, 1 <= |am| < 2 (mantissaExponent)
+	argAlphaMantissa        // alpha_mantissa: am of α = am·2^ae, 1 <= |am| < 2 (formula.MantissaExponent)
 	argAlphaExponent        // alpha_exponent: ae, an int
-	argExpCutoff            // exp_cutoff: the smallest x whose oracle α·exp(x) is not 0 (expCutoff32/64)
+	argExpCutoff            // exp_cutoff: the smallest x whose oracle α·exp(x) is not 0 (formula.ExpCutoff)
 	nArgs
 )
 
@@ -80,21 +80,21 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 		// α rounded to the dtype, then used as a float (SEMANTICS §1.3, §1.6): every value of the
 		// 16-bit types is a float.
 		a := float32(l.DType.Round(act.Alpha()))
-		am, ae := mantissaExponent(float64(a))
+		am, ae := formula.MantissaExponent(float64(a))
 		args[argAlpha] = uint64(math.Float32bits(a))
 		args[argAlphaMantissa] = uint64(math.Float32bits(float32(am)))
 		args[argAlphaExponent] = uint64(uint32(int32(ae)))
-		if expTimes {
-			args[argExpCutoff] = uint64(math.Float32bits(expCutoff32(float64(a))))
+		if expTimes { // the float32 cutoff serves the 16-bit types too: their values are float32 values
+			args[argExpCutoff] = uint64(math.Float32bits(formula.ExpCutoff(a)))
 		}
 	case formula.Float64:
 		a := act.Alpha()
-		am, ae := mantissaExponent(a)
+		am, ae := formula.MantissaExponent(a)
 		args[argAlpha] = math.Float64bits(a)
 		args[argAlphaMantissa] = math.Float64bits(am)
 		args[argAlphaExponent] = uint64(uint32(int32(ae)))
 		if expTimes {
-			args[argExpCutoff] = math.Float64bits(expCutoff64(a))
+			args[argExpCutoff] = math.Float64bits(formula.ExpCutoff(a))
 		}
 	default: // refused above; kept so that a new dtype cannot pass without its arguments
 		return core.Errorf(core.ErrUnsupportedDType, b.info.Spec, p.String(), "", "no kernel arguments for %s", l.DType)
@@ -173,54 +173,4 @@ func (b *Backend) setArgs(k *kernel, args *[nArgs]uint64, ct formula.DType) erro
 		k.args[i], k.set[i] = v, true
 	}
 	return nil
-}
-
-// mantissaExponent splits a into am·2^ae with 1 <= |am| < 2 (0 and 0 for a = 0), as the ELU
-// backward kernels take α.
-func mantissaExponent(a float64) (float64, int) {
-	if a == 0 {
-		return 0, 0
-	}
-	f, e := math.Frexp(a)
-	return 2 * f, e - 1
-}
-
-// expCutoff64 (the exp_cutoff argument) is the smallest float64 x for which the oracle's α·exp(x) (evaluated in float64, see
-// formula.ELUBackwardFromInput) is not zero: below it the oracle's α·exp(x)·±Inf is 0·Inf = NaN, above it
-// ±Inf. It is +Inf for α = 0, where that product is NaN for every x.
-func expCutoff64(a float64) float64 {
-	if a == 0 {
-		return math.Inf(1)
-	}
-	// Bisect over the bit patterns of the magnitude m = -x, which are in the order of the values:
-	// α·exp(-m) is not zero at m = 0 and is zero at m = 2000 for every finite α.
-	ok, zero := uint64(0), math.Float64bits(2000)
-	for zero-ok > 1 {
-		mid := ok + (zero-ok)/2
-		if a*math.Exp(-math.Float64frombits(mid)) == 0 {
-			zero = mid
-		} else {
-			ok = mid
-		}
-	}
-	return -math.Float64frombits(ok)
-}
-
-// expCutoff32 is expCutoff64 over the float32 values of x, for float32 data (whose oracle also
-// evaluates α·exp(x) in float64) and the 16-bit types (whose values are float32 values: x is at or
-// above the float32 cutoff exactly when α·exp(x) is not zero).
-func expCutoff32(a float64) float32 {
-	if a == 0 {
-		return float32(math.Inf(1))
-	}
-	ok, zero := uint32(0), math.Float32bits(2000)
-	for zero-ok > 1 {
-		mid := ok + (zero-ok)/2
-		if a*math.Exp(-float64(math.Float32frombits(mid))) == 0 {
-			zero = mid
-		} else {
-			ok = mid
-		}
-	}
-	return -math.Float32frombits(ok)
 }

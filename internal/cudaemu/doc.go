@@ -38,10 +38,13 @@
 // error of asynchronous work is returned only by the synchronising calls (stream, event and context
 // synchronisation), once, where a real driver may return it from any later call.
 //
-// What it cannot show: device math (CUDA's expm1f, exp and expm1 against the host's libm, FMA contraction
-// and denormal handling of real hardware), timing and speed, true parallelism between threads of a
-// launch, and the driver's own behaviour where it is stricter or looser than its documentation. The GPU
-// check (scripts/gpu-check.sh) runs the same conformance suite on a real GPU for those.
+// The kernels' results are the GPU's bit for bit: activations.cu writes its arithmetic as explicit IEEE
+// operations rounded to nearest (fmaf, __fmul_rn, ...; no libdevice call, no contraction left to the
+// compiler, which builds this library with -ffp-contract=off), and the GPU check compares a GPU's output
+// with this library's (TestMatchesEmulation in backend/cuda). What it cannot show: timing and speed,
+// true parallelism between threads of a launch, and the driver's own behaviour where it is stricter or
+// looser than its documentation. The GPU check (scripts/gpu-check.sh) runs the same conformance suite
+// on a real GPU for those.
 //
 // Tests choose the driver in TestMain through Main: GPUACT_CUDA_LIBRARY, when set, names the driver (the
 // emulator when that library exports cudaemu_count); otherwise GPUACT_REQUIRE_CUDA=1 (the GPU check)

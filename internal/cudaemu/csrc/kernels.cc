@@ -107,7 +107,6 @@ static const std::vector<Kernel> &registry() {
         EMU_KERNELS(leaky_fwd)
         EMU_KERNELS(leaky_bwd)
         EMU_KERNELS(elu_fwd)
-        EMU_KERNELS(elu_fwd_p2)
         EMU_KERNELS(elu_bwd_in)
         EMU_KERNELS(elu_bwd_out)
         return v;

@@ -167,6 +167,10 @@ func Load() (*Driver, error) {
 	return loaded, loadErr
 }
 
+// LoadFrom loads the driver library at path and calls cuInit, apart from Load's driver: for the GPU
+// check's comparison of a GPU with the emulated driver in one process (backend/cuda's tests only).
+func LoadFrom(path string) (*Driver, error) { return load([]string{path}) }
+
 func load(names []string) (*Driver, error) {
 	var tried []string
 	for _, name := range names {

@@ -155,11 +155,15 @@ func TestCopiesAndKernels(t *testing.T) {
 	}
 	e.SetDelays(-1, 20*time.Millisecond)
 	ok(t, d.EventRecord(start, x.s))
+	// The kernels' parameters: out, a, b, n, α, α's mantissa and exponent, the exp cutoff.
 	args := struct {
 		out, a, b, n uint64
-		alpha        float32
-	}{uint64(p) + n*4, uint64(p), 0, n, 0}
-	params := []unsafe.Pointer{unsafe.Pointer(&args.out), unsafe.Pointer(&args.a), unsafe.Pointer(&args.b), unsafe.Pointer(&args.n), unsafe.Pointer(&args.alpha)}
+		alpha, am    float32
+		ae           int32
+		xcut         float32
+	}{uint64(p) + n*4, uint64(p), 0, n, 0, 0, 0, 0}
+	params := []unsafe.Pointer{unsafe.Pointer(&args.out), unsafe.Pointer(&args.a), unsafe.Pointer(&args.b), unsafe.Pointer(&args.n),
+		unsafe.Pointer(&args.alpha), unsafe.Pointer(&args.am), unsafe.Pointer(&args.ae), unsafe.Pointer(&args.xcut)}
 	var pinner runtime.Pinner
 	pinner.Pin(&args)
 	defer pinner.Unpin()
@@ -303,8 +307,11 @@ func TestViolations(t *testing.T) {
 		{"kernel argument out of range", ErrorInvalidValue, func() error {
 			p := must(d.MemAlloc(64))
 			defer d.MemFree(p)
-			args := [5]uint64{uint64(p), uint64(p), 0, 17} // 17 floats: one past the allocation
-			params := []unsafe.Pointer{unsafe.Pointer(&args[0]), unsafe.Pointer(&args[1]), unsafe.Pointer(&args[2]), unsafe.Pointer(&args[3]), unsafe.Pointer(&args[4])}
+			args := [8]uint64{uint64(p), uint64(p), 0, 17} // 17 floats: one past the allocation
+			params := make([]unsafe.Pointer, len(args))
+			for i := range args {
+				params[i] = unsafe.Pointer(&args[i])
+			}
 			var pin runtime.Pinner
 			pin.Pin(&args)
 			defer pin.Unpin()
