@@ -205,6 +205,7 @@ func (e *env) run(args []string) int {
 	bn.run()
 	bn.progress.finish()
 	rep.Seconds = time.Since(start).Seconds()
+	setRoofline(rep)
 	for _, r := range rep.Rows {
 		if r.OK != nil && !*r.OK {
 			rep.Mismatches++

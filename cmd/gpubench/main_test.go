@@ -81,6 +81,7 @@ func TestRunJSON(t *testing.T) {
 		acts[row.Activation] = true
 		if row.Backend != "cpu" || row.Device == "" || row.MedianNs <= 0 || row.GBps <= 0 || row.P10Ns > row.MedianNs ||
 			row.P90Ns < row.MedianNs || row.HostNs <= 0 || row.CopyGBps <= 0 || row.PctCopy <= 0 || row.Timing != "host" ||
+			row.RoofGBps < row.GBps || row.RoofGBps < row.CopyGBps || row.PctRoof <= 0 || row.PctRoof > 100 ||
 			row.KernelNs != 0 || row.EnqueueNs != 0 || row.OK == nil || !*row.OK || row.MaxULP == nil || row.Samples < 3 {
 			t.Errorf("implausible row %+v", row)
 		}

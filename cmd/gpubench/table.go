@@ -118,13 +118,41 @@ func (d doc) para(lines ...string) {
 	}
 }
 
-// item writes a line at an indentation level (0, 1, ...): indented text, or a nested list item.
+// item writes a line at an indentation level (0, 1, ...): indented text, or a nested list item. Text
+// is wrapped at textWidth columns, continuation lines indented two more.
 func (d doc) item(level int, s string) {
 	if d.markdown {
 		fmt.Fprintf(d.w, "%s- %s\n", strings.Repeat("  ", level), s)
 		return
 	}
-	fmt.Fprintf(d.w, "%s%s\n", strings.Repeat("  ", level+1), s)
+	indent := strings.Repeat("  ", level+1)
+	for i, l := range wrap(s, textWidth-len(indent)-2) {
+		if i > 0 {
+			l = "  " + l
+		}
+		fmt.Fprintln(d.w, indent+l)
+	}
+}
+
+// textWidth is the width plain-text paragraphs are wrapped at.
+const textWidth = 120
+
+// wrap cuts s into lines of at most width runes at spaces (a longer word stays whole).
+func wrap(s string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = w
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w) > width:
+			lines = append(lines, line)
+			line = w
+		default:
+			line += " " + w
+		}
+	}
+	return append(lines, line)
 }
 
 func (d doc) table(t *table) {
