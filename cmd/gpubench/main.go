@@ -85,7 +85,8 @@ Examples:
   gpubench -n 1000000,4194304               exactly these sizes
   gpubench -o run.json -plot run.png        JSON (format from the extension) and a GB/s-against-n plot
   gpubench -format csv > run.csv            CSV on stdout, the summary on stderr
-  gpubench -compare torch-cuda.json         side by side with a PyTorch reference run (or an earlier run)
+  gpubench -compare prev.json               side by side with an earlier run (gpubench -o prev.json) or a PyTorch
+                                            run (bench/torch_cpu.py, bench/torch_gpu.py); ≈ marks a ratio within the spread
   gpubench -time 200ms -reps 20             steadier numbers, slower
 
 How it measures: each timing warms up, then takes samples of batches of calls until both -time and -reps
@@ -123,9 +124,9 @@ func (e *env) run(args []string) int {
 	fs.BoolVar(&cfg.verify, "verify", true, "check every row against the CPU oracle (SEMANTICS §2)")
 	cache := fs.String("cache", "auto", "cache `size` to defeat by rotating buffers (64MiB, 50MB); 0: no rotation; auto: ask the device")
 	format := fs.String("format", "", "output format: table, csv, json or markdown (default: from -o's extension, else table)")
-	out := fs.String("o", "", "write the results to `FILE` instead of stdout")
+	out := fs.String("o", "", "write the results to `FILE` instead of stdout; its extension (.txt, .json, .csv, .md) sets the format")
 	plotPath := fs.String("plot", "", "draw GB/s against n per pass into `FILE` (.png, .svg, .pdf)")
-	compare := fs.String("compare", "", "print a previous run or a reference run from `FILE.json` (gpubench -format json, or the PyTorch script's) side by side, with ratios")
+	compare := fs.String("compare", "", "print an earlier run or a reference run from `FILE.json` (gpubench -format json, bench/torch_cpu.py, bench/torch_gpu.py) side by side, with ratios")
 	fs.Usage = func() {
 		fmt.Fprint(e.stderr, usageHead)
 		fs.PrintDefaults()
@@ -168,7 +169,9 @@ func (e *env) run(args []string) int {
 		return usageErr(fmt.Errorf("-time %v -warmup %v -reps %d: want durations >= 0 and reps >= 1", cfg.minTime, cfg.warmup, cfg.minReps))
 	}
 	if *format == "" {
-		*format = formatFromExt(*out)
+		if *format, err = formatFromExt(*out); err != nil {
+			return usageErr(err)
+		}
 	}
 	if !slices.Contains([]string{"table", "csv", "json", "markdown", "md"}, *format) {
 		return usageErr(fmt.Errorf("-format %q: want table, csv, json or markdown", *format))
@@ -289,16 +292,26 @@ func (e *env) write(rep *Report, ref *reference, format, out, plotPath string) e
 	return nil
 }
 
-func formatFromExt(path string) string {
-	switch strings.ToLower(filepath.Ext(path)) {
+// formatFromExt is the format -o's extension names when -format does not: table for no file or a .txt
+// file; an extension it does not know is an error, never the table under another name.
+func formatFromExt(path string) (string, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".json":
-		return "json"
+		return "json", nil
 	case ".csv":
-		return "csv"
+		return "csv", nil
 	case ".md", ".markdown":
-		return "markdown"
+		return "markdown", nil
+	case ".txt", ".text":
+		return "table", nil
+	case "":
+		if path == "" {
+			return "table", nil
+		}
+		fallthrough
+	default:
+		return "", fmt.Errorf("-o %q: no format for extension %q: want .txt (table), .json, .csv or .md, or name one with -format", path, ext)
 	}
-	return "table"
 }
 
 // openAll opens the backends that spec names: a comma-separated list of auto, all and backend specs.

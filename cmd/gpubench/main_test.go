@@ -333,7 +333,7 @@ func TestCompare(t *testing.T) {
 		t.Fatal(r)
 	}
 	for _, want := range []string{"Compared with " + refPath, "tool torch", "torch-cuda GB/s", "cpu / torch-cuda",
-		"cpu vs torch-cuda, geometric mean of the ratios: forward", "backward-input"} {
+		"cpu vs torch-cuda, geometric mean of the ratios per pass: forward", "backward-input"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("comparison lacks %q:\n%s", want, r)
 		}
@@ -354,13 +354,15 @@ func TestCompare(t *testing.T) {
 		t.Fatal(r)
 	}
 	r = runTest(t, args("-backend", "cpu", "-act", "relu", "-compare", prev)...)
-	if r.code != 0 || !strings.Contains(r.stdout, "cpu (ref) GB/s") || !strings.Contains(r.stdout, "cpu / cpu (ref)") {
+	if r.code != 0 || !strings.Contains(r.stdout, "cpu (ref) GB/s") || !strings.Contains(r.stdout, "cpu / cpu (ref)") ||
+		!strings.Contains(r.stdout, "ratios are within the spread (≈)") {
 		t.Errorf("comparing with an earlier run:\n%s", r)
 	}
 
-	// No rows in common is said, not an error.
-	r = runTest(t, "-n", "77", "-time", "1ms", "-backend", "cpu", "-compare", refPath)
-	if r.code != 0 || !strings.Contains(r.stdout, "No rows in common") {
+	// No rows in common is said, not an error, with what each side has.
+	r = runTest(t, "-n", "77,2^5", "-time", "1ms", "-backend", "cpu", "-dtype", "f32,f64", "-compare", refPath)
+	if r.code != 0 || !strings.Contains(r.stdout, "No rows in common") ||
+		!strings.Contains(strings.Join(strings.Fields(r.stdout), " "), "This run has n = 2^5, 77; the reference has n = 1000, 2^12, 12345. This run has dtypes float32, float64; the reference has float32.") {
 		t.Errorf("no common rows:\n%s", r)
 	}
 
@@ -434,7 +436,7 @@ func TestBadFlags(t *testing.T) {
 		{"-dtype", "int8"}, {"-dtype", ""}, {"-pass", "sideways"}, {"-act", "gelu"}, {"-act", "elu:nan"}, {"-min", "9", "-max", "3"},
 		{"-max", "40"}, {"-n", "0"}, {"-n", "2^99"}, {"-n", "ten"}, {"-backend", "cuda:x"}, {"-backend", ""}, {"-backend", "tpu"},
 		{"-nosuchflag"}, {"-format", "xml"}, {"-plot", "bw.gif"}, {"-cache", "lots"}, {"-reps", "0"}, {"-time", "-1s"},
-		{"-compare", "/nonexistent.json"}, {"stray"},
+		{"-compare", "/nonexistent.json"}, {"stray"}, {"-o", "run.xlsx"}, {"-o", "run"},
 	} {
 		r := runTest(t, a...)
 		if r.code != exitError || r.stderr == "" {
@@ -609,9 +611,10 @@ func TestParse(t *testing.T) {
 	if peakGBps(map[string]string{"memory_clock_khz": "2619000"}) != 0 {
 		t.Error("a peak without the bus width")
 	}
-	for _, c := range []struct{ path, format string }{{"a.json", "json"}, {"a.CSV", "csv"}, {"a.md", "markdown"}, {"a.txt", "table"}, {"", "table"}} {
-		if f := formatFromExt(c.path); f != c.format {
-			t.Errorf("formatFromExt(%q) = %q, want %q", c.path, f, c.format)
+	for _, c := range []struct{ path, format string }{{"a.json", "json"}, {"a.CSV", "csv"}, {"a.md", "markdown"}, {"a.txt", "table"}, {"", "table"},
+		{"a.xlsx", ""}, {"results", ""}} {
+		if f, err := formatFromExt(c.path); f != c.format || (err != nil) != (c.format == "") {
+			t.Errorf("formatFromExt(%q) = %q, %v; want %q", c.path, f, err, c.format)
 		}
 	}
 }
