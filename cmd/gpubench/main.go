@@ -19,11 +19,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -390,21 +392,62 @@ func (d *device) describe() DeviceInfo {
 	}
 }
 
-// version is gpuact's module version or VCS revision, when the binary records one.
+// modulePath is gpuact's module, whose repository version() asks git about.
+const modulePath = "github.com/gpuact/gpuact"
+
+// version is the gpuact commit the binary was built from, " (modified)" added when its tree had
+// uncommitted changes: from the build info (vcs.revision, vcs.modified), else the module version, else
+// git, asked about the working directory's repository when that is gpuact's (go run and -buildvcs=false
+// builds record no revision); "" when none of them says. It never fails.
 func version() string {
-	bi, ok := debug.ReadBuildInfo()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, modified := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			if modified {
+				rev += " (modified)"
+			}
+			return rev
+		}
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			return v
+		}
+	}
+	return gitVersion()
+}
+
+// gitVersion asks git for the commit checked out in the working directory's repository, if that
+// repository is gpuact (its go.mod names modulePath), within a few seconds.
+func gitVersion() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	git := func(args ...string) (string, bool) {
+		out, err := exec.CommandContext(ctx, "git", args...).Output()
+		return strings.TrimSpace(string(out)), err == nil
+	}
+	top, ok := git("rev-parse", "--show-toplevel")
 	if !ok {
 		return ""
 	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" {
-			return s.Value
-		}
+	mod, err := os.ReadFile(filepath.Join(top, "go.mod"))
+	if err != nil || !strings.HasPrefix(string(mod), "module "+modulePath+"\n") {
+		return ""
 	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
+	rev, ok := git("rev-parse", "HEAD")
+	if !ok {
+		return ""
 	}
-	return ""
+	if st, ok := git("status", "--porcelain", "--untracked-files=no"); ok && st != "" {
+		rev += " (modified)"
+	}
+	return rev
 }
 
 // listDevices prints every device gpuact sees, usable or not and why, and which one Auto picks.

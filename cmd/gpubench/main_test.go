@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/plot/plotter"
+
 	"github.com/gpuact/gpuact/backend"
 )
 
@@ -292,10 +294,14 @@ func TestAll(t *testing.T) {
 	}
 }
 
+// The figure: a PNG at page width and at least 150 dpi; SVG and PDF from the same drawing, whose text
+// names the devices, dtypes, date and commit, says what the roofline and the band are, and marks every
+// measured size. Two backends, one with a theoretical peak, and a 16-bit dtype.
 func TestPlot(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "bw.png")
-	r := runTest(t, args("-backend", "cpu,fakegpu", "-act", "relu,elu", "-plot", path)...)
+	r := runTest(t, "-n", "2^10,2^11,2^12,2^16", "-time", "1ms", "-warmup", "0", "-backend", "cpu,fakegpu", "-act", "relu,elu",
+		"-dtype", "float32,bfloat16", "-plot", path, "-o", filepath.Join(dir, "run.json"))
 	if r.code != 0 {
 		t.Fatal(r)
 	}
@@ -308,11 +314,46 @@ func TestPlot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s is not a PNG: %v", path, err)
 	}
-	if b := img.Bounds(); b.Dx() < 600 || b.Dy() < 300 {
-		t.Errorf("plot is %v, want a grid of readable panels", b)
+	// 7 inches wide at 200 dpi; three panels and the key, two to a row.
+	if b := img.Bounds(); b.Dx() != 7*plotDPI || b.Dy() < 5*plotDPI || plotDPI < 150 {
+		t.Errorf("plot is %v, want 7 inches at %d dpi (≥ 150), two rows of cells", b, plotDPI)
 	}
 	if !strings.Contains(r.stdout, "plot written to "+path) {
 		t.Errorf("stdout does not say where the plot went:\n%s", r)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := decodeJSON(t, string(data))
+	svg, err := figure(rep, "svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"cpu: AMD", "cuda:7: Fake H100", "bfloat16, float32", rep.Date[:10], "gpuact " + shortVersion(cmpOr(rep.Version, "commit unknown")),
+		"forward: y = f(x)", "backward from input", "backward from output", "roofline (= 100%", "faster of the device", "p10–p90",
+		"theoretical peak", "cuda:7 relu", "cpu elu:1", "2^10", "2^11", "2^12", "2^16", "fill-opacity"} {
+		if !bytes.Contains(svg, []byte(want)) {
+			t.Errorf("the SVG figure lacks %q", want)
+		}
+	}
+	if pdf, err := figure(rep, "pdf"); err != nil || !bytes.HasPrefix(pdf, []byte("%PDF")) {
+		t.Errorf("PDF: %v, starts %q", err, pdf[:min(8, len(pdf))])
+	}
+	if _, err := figure(&Report{}, "png"); err == nil {
+		t.Error("a figure without rows: no error")
+	}
+}
+
+// Lines join sizes at most 4× apart; a sparser sweep is drawn as points.
+func TestRuns(t *testing.T) {
+	pts := plotter.XYs{{X: 10}, {X: 11}, {X: 13}, {X: 16}, {X: 20}, {X: 21}}
+	var lens []int
+	for _, r := range runs(pts) {
+		lens = append(lens, len(r))
+	}
+	if !slices.Equal(lens, []int{3, 1, 2}) {
+		t.Errorf("runs of log2 sizes 10 11 13 16 20 21: lengths %v, want [3 1 2]", lens)
 	}
 }
 

@@ -20,7 +20,7 @@ type Report struct {
 
 	Command  string    `json:"command,omitempty"` // the command line
 	Go       string    `json:"go,omitempty"`      // Go version, OS/arch
-	Version  string    `json:"version,omitempty"` // gpuact's module version or VCS revision, when known
+	Version  string    `json:"version,omitempty"` // gpuact's commit (" (modified)": uncommitted changes) or module version, when known
 	Settings *Settings `json:"settings,omitempty"`
 	// Seconds is how long the measurement took, from opening the backends to the last row.
 	Seconds float64 `json:"seconds,omitempty"`
