@@ -87,6 +87,7 @@ Examples:
   gpubench -n 1000000,4194304               exactly these sizes
   gpubench -o run.json -plot run.png        JSON (format from the extension) and a GB/s-against-n plot
   gpubench -format csv > run.csv            CSV on stdout, the summary on stderr
+  gpubench -o report.html                   one self-contained page: devices, summary, figure, tables
   gpubench -compare prev.json               side by side with an earlier run (gpubench -o prev.json) or a PyTorch
                                             run (bench/torch_cpu.py, bench/torch_gpu.py); ≈ marks a ratio within the spread
   gpubench -time 200ms -reps 20             steadier numbers, slower
@@ -100,7 +101,7 @@ sysfs; else 64 MiB), calls rotate among buffer sets that together hold 3x the ca
 memory bandwidth, not cache bandwidth. Inputs are random in [-4, 4), never zero.
 
 Output: an aligned table, then a summary (best backend, each pass as % of its copy bandwidth, mismatches).
-With -format csv or json the data goes to stdout (or -o) and the summary to stderr (or stdout with -o).
+With -format csv, json or html the data goes to stdout (or -o) and the summary to stderr (or stdout with -o).
 
 Exit status: 0 all rows match the oracle; 1 a mismatch (printed; it wins over a device error); 2 bad
 flags, an unusable backend or a device error.
@@ -125,8 +126,8 @@ func (e *env) run(args []string) int {
 	fs.IntVar(&cfg.minReps, "reps", 3, "least number of samples per timing")
 	fs.BoolVar(&cfg.verify, "verify", true, "check every row against the CPU oracle (SEMANTICS §2)")
 	cache := fs.String("cache", "auto", "cache `size` to defeat by rotating buffers (64MiB, 50MB); 0: no rotation; auto: ask the device")
-	format := fs.String("format", "", "output format: table, csv, json or markdown (default: from -o's extension, else table)")
-	out := fs.String("o", "", "write the results to `FILE` instead of stdout; its extension (.txt, .json, .csv, .md) sets the format")
+	format := fs.String("format", "", "output format: table, csv, json, markdown or html (a page with the summary, figure and tables; default: from -o's extension, else table)")
+	out := fs.String("o", "", "write the results to `FILE` instead of stdout; its extension (.txt, .json, .csv, .md, .html) sets the format")
 	plotPath := fs.String("plot", "", "draw GB/s against n per pass into `FILE` (.png, .svg, .pdf)")
 	compare := fs.String("compare", "", "print an earlier run or a reference run from `FILE.json` (gpubench -format json, bench/torch_cpu.py, bench/torch_gpu.py) side by side, with ratios")
 	fs.Usage = func() {
@@ -175,8 +176,8 @@ func (e *env) run(args []string) int {
 			return usageErr(err)
 		}
 	}
-	if !slices.Contains([]string{"table", "csv", "json", "markdown", "md"}, *format) {
-		return usageErr(fmt.Errorf("-format %q: want table, csv, json or markdown", *format))
+	if !slices.Contains([]string{"table", "csv", "json", "markdown", "md", "html"}, *format) {
+		return usageErr(fmt.Errorf("-format %q: want table, csv, json, markdown or html", *format))
 	}
 	if *plotPath != "" {
 		switch strings.ToLower(filepath.Ext(*plotPath)) {
@@ -258,6 +259,8 @@ func (e *env) write(rep *Report, ref *reference, format, out, plotPath string) e
 		err = writeJSON(data, rep)
 	case "csv":
 		err = writeCSV(data, rep)
+	case "html":
+		err = writeHTML(data, rep, ref)
 	default:
 		d := doc{w: data, markdown: format == "markdown" || format == "md"}
 		writeHeader(d, rep)
@@ -273,7 +276,7 @@ func (e *env) write(rep *Report, ref *reference, format, out, plotPath string) e
 		writeHeader(doc{w: e.stdout}, rep)
 		human(e.stdout, false)
 		fmt.Fprintf(e.stdout, "\nresults written to %s (%s)\n", out, format)
-	case format == "json" || format == "csv":
+	case format == "json" || format == "csv" || format == "html":
 		human(e.stderr, false)
 	}
 	if f != nil {
@@ -286,7 +289,7 @@ func (e *env) write(rep *Report, ref *reference, format, out, plotPath string) e
 			return err
 		}
 		w := e.stdout
-		if out == "" && (format == "json" || format == "csv") {
+		if out == "" && (format == "json" || format == "csv" || format == "html") {
 			w = e.stderr
 		}
 		fmt.Fprintf(w, "plot written to %s\n", plotPath)
@@ -304,6 +307,8 @@ func formatFromExt(path string) (string, error) {
 		return "csv", nil
 	case ".md", ".markdown":
 		return "markdown", nil
+	case ".html", ".htm":
+		return "html", nil
 	case ".txt", ".text":
 		return "table", nil
 	case "":
@@ -312,7 +317,7 @@ func formatFromExt(path string) (string, error) {
 		}
 		fallthrough
 	default:
-		return "", fmt.Errorf("-o %q: no format for extension %q: want .txt (table), .json, .csv or .md, or name one with -format", path, ext)
+		return "", fmt.Errorf("-o %q: no format for extension %q: want .txt (table), .json, .csv, .md or .html, or name one with -format", path, ext)
 	}
 }
 

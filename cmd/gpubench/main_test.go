@@ -653,7 +653,7 @@ func TestParse(t *testing.T) {
 		t.Error("a peak without the bus width")
 	}
 	for _, c := range []struct{ path, format string }{{"a.json", "json"}, {"a.CSV", "csv"}, {"a.md", "markdown"}, {"a.txt", "table"}, {"", "table"},
-		{"a.xlsx", ""}, {"results", ""}} {
+		{"a.xlsx", ""}, {"results", ""}, {"r.HTML", "html"}} {
 		if f, err := formatFromExt(c.path); f != c.format || (err != nil) != (c.format == "") {
 			t.Errorf("formatFromExt(%q) = %q, %v; want %q", c.path, f, err, c.format)
 		}

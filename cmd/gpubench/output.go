@@ -367,11 +367,7 @@ func writeSummary(d doc, rep *Report) {
 				fmt.Sprintf("%s (%s) to %s (%s)", fmtPct(lo.PctRoof), lo.Activation, fmtPct(hi.PctRoof), hi.Activation))
 		}
 	}
-	if d.markdown {
-		d.table(t)
-	} else {
-		t.text(d.w, "    ")
-	}
+	d.tableIndent(t, "    ")
 	if dev.PeakGBps > 0 {
 		var c []float64
 		for _, cr := range rep.Copy {

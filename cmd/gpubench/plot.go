@@ -18,6 +18,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // The figure is sized to be read at the width of a page: 7 inches wide, two panels a row, text of 8 to
@@ -136,6 +137,10 @@ func figure(rep *Report, format string) ([]byte, error) {
 	switch format {
 	case "png":
 		cw = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(figWidth, h), vgimg.UseDPI(plotDPI), vgimg.UseBackgroundColor(color.White))}
+	case "svg":
+		// With its fonts: the text was laid out (the key wrapped) with their metrics, which a viewer's
+		// substitute would not match.
+		cw = vgsvg.NewWith(vgsvg.UseWH(figWidth, h), vgsvg.EmbedFonts(true))
 	default:
 		var err error
 		if cw, err = draw.NewFormattedCanvas(figWidth, h, format); err != nil {
