@@ -1,11 +1,5 @@
 package main
 
-import (
-	"cmp"
-	"fmt"
-	"slices"
-)
-
 // The roofline of a backend, dtype and size is the fastest this device was measured moving memory
 // there: its own copy (Backend.Copy, read + write bytes) or the fastest pass × activation, whichever is
 // faster. The copy alone is not a bound at every size: at small n it can be slower than a pass (a CPU
@@ -69,22 +63,4 @@ func beatCopy(rep *Report, backend string) (count, of int, most float64, maxN in
 		}
 	}
 	return count, of, most, maxN, count > 0
-}
-
-// roofAt describes the roofline of backend at size n for each dtype: "40.2 GB/s float32 (copy)".
-func roofAt(rep *Report, roof map[roofKey]roofPoint, backend string, n int) []string {
-	var dts []string
-	for _, r := range rep.Rows {
-		if r.Backend == backend && r.N == n && !slices.Contains(dts, r.DType) {
-			dts = append(dts, r.DType)
-		}
-	}
-	slices.SortFunc(dts, cmp.Compare)
-	var out []string
-	for _, dt := range dts {
-		if p := roof[roofKey{backend, dt, n}]; p.gbps > 0 {
-			out = append(out, fmt.Sprintf("%s GB/s %s (%s)", fmtGBps(p.gbps), dt, p.from))
-		}
-	}
-	return out
 }
