@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Chromium (Debian's package), with which cmd/gpubench's TestHTMLInChromium renders gpubench's
+# Installs Chromium (Debian's package), with which cmd/gpubench's TestHTML/chromium renders gpubench's
 # HTML report headless (a screenshot and the DOM) and checks what a reader would see. CI runs it and sets
 # GPUACT_REQUIRE_CHROMIUM=1, so that the test fails rather than skips without it. Debian 12, as root.
 # Idempotent; about 350 MB installed, a minute or so the first time.
