@@ -15,7 +15,8 @@ BENCH_DTYPES ?= float32,float64,bfloat16,float16
 # GPUACT_REQUIRE_OPENCL=1 to make that a failure (CI does). The CUDA tests run on an emulated driver that
 # they build with the C++ compiler (internal/cudaemu); GPUACT_REQUIRE_CUDA=1 runs them on the machine's
 # GPU instead, GPUACT_CUDA_LIBRARY=none skips them. The OpenCL fault tests build a shim with the C
-# compiler (backend/opencl/internal/clshim).
+# compiler (backend/opencl/internal/clshim). gpubench's HTML report is rendered in headless Chromium where
+# one is installed (scripts/setup/chromium.sh); GPUACT_REQUIRE_CHROMIUM=1 makes its absence a failure (CI).
 COVER_PKGS := ./backend/cuda ./backend/cuda/internal/cu
 COVER_MIN ?= 85
 test:

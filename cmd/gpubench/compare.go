@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"os"
 	"slices"
 	"strings"
@@ -25,6 +26,8 @@ type reference struct {
 		DType      string  `json:"dtype"`
 		N          float64 `json:"n"`
 		MedianNs   float64 `json:"median_ns"`
+		P10Ns      float64 `json:"p10_ns"`
+		P90Ns      float64 `json:"p90_ns"`
 		GBps       float64 `json:"gbps"`
 	} `json:"rows"`
 	rows []Row // the rows, normalised
@@ -62,7 +65,7 @@ func loadReference(path string) (*reference, error) {
 			return nil, fmt.Errorf("%s: row %d: n %v is not a positive integer", path, i, r.N)
 		}
 		row := Row{Backend: r.Backend, Device: r.Device, Pass: pass.String(), Activation: act.String(), DType: dt.String(),
-			N: int(r.N), MedianNs: r.MedianNs, GBps: r.GBps}
+			N: int(r.N), MedianNs: r.MedianNs, P10Ns: r.P10Ns, P90Ns: r.P90Ns, GBps: r.GBps}
 		if row.Backend == "" {
 			row.Backend = cmpOr(ref.Tool, "reference")
 		}
@@ -131,6 +134,7 @@ func writeCompare(d doc, rep *Report, ref *reference) {
 		return Row{}, false
 	}
 	ratios := map[pair]map[string][]float64{}
+	noise := map[pair]int{} // ratios within the spread
 	seen := map[rowKey]bool{}
 	matched := 0
 	for _, r := range sortedRows(rep.Rows) {
@@ -161,7 +165,12 @@ func writeCompare(d doc, rep *Report, ref *reference) {
 				continue
 			}
 			q := x.GBps / y.GBps
-			cells = append(cells, fmt.Sprintf("%.2f", q))
+			c := fmt.Sprintf("%.2f", q)
+			if withinSpread(x, y) {
+				c = "≈" + c
+				noise[p]++
+			}
+			cells = append(cells, c)
 			if ratios[p] == nil {
 				ratios[p] = map[string][]float64{}
 			}
@@ -170,19 +179,90 @@ func writeCompare(d doc, rep *Report, ref *reference) {
 		t.add(cells...)
 	}
 	if matched == 0 {
-		d.item(0, "No rows in common (rows are matched by pass, activation, dtype and n).")
+		d.item(0, "No rows in common: rows are matched by pass, activation, dtype and n. "+differences(rep.Rows, ref.rows))
 		return
 	}
+	d.para("≈: the ratio is within the measured spread, one side's median GB/s lying within the other's p10..p90 (the reference's where it records one); such a difference is noise, not a change.")
 	d.table(t)
 	for _, p := range pairs {
 		var parts []string
+		n := 0
 		for _, pass := range []string{"forward", "backward-input", "backward-output"} {
 			if q := ratios[p][pass]; len(q) > 0 {
 				parts = append(parts, fmt.Sprintf("%s %.2f×", pass, geomean(q)))
+				n += len(q)
 			}
 		}
 		if len(parts) > 0 {
-			d.item(0, fmt.Sprintf("%s vs %s, geometric mean of the ratios: %s", p.c, label(p.r), strings.Join(parts, ", ")))
+			d.item(0, fmt.Sprintf("%s vs %s, geometric mean of the ratios per pass: %s; %d of %d ratios are within the spread (≈).",
+				p.c, label(p.r), strings.Join(parts, ", "), noise[p], n))
 		}
 	}
+}
+
+// withinSpread says whether two rows' GB/s are within each other's measured spread: either median
+// lies within the other's p10..p90 (in GB/s; a row without p10 and p90 has no spread).
+func withinSpread(a, b Row) bool {
+	in := func(v float64, r Row) bool {
+		if r.P10Ns <= 0 || r.P90Ns <= 0 || r.MedianNs <= 0 || r.GBps <= 0 {
+			return false
+		}
+		// GB/s is inversely proportional to time: p90's time is the low end of the band.
+		lo, hi := r.GBps*r.MedianNs/r.P90Ns, r.GBps*r.MedianNs/r.P10Ns
+		return lo <= v && v <= hi
+	}
+	return in(a.GBps, b) || in(b.GBps, a)
+}
+
+// differences says what each side measured where the keys of two sets of rows do not meet: the sizes,
+// and the dtypes, passes and activations where those differ too.
+func differences(cur, ref []Row) string {
+	out := []string{fmt.Sprintf("This run has n = %s; the reference has n = %s.", strings.Join(sortedNs(cur), ", "), strings.Join(sortedNs(ref), ", "))}
+	for _, f := range []struct {
+		name string
+		get  func(r Row) string
+	}{
+		{"dtypes", func(r Row) string { return r.DType }},
+		{"passes", func(r Row) string { return r.Pass }},
+		{"activations", func(r Row) string { return r.Activation }},
+	} {
+		values := func(rows []Row) []string {
+			var v []string
+			for _, r := range sortedRows(rows) {
+				if s := f.get(r); !slices.Contains(v, s) {
+					v = append(v, s)
+				}
+			}
+			slices.Sort(v)
+			return v
+		}
+		if a, b := values(cur), values(ref); !slices.Equal(a, b) {
+			out = append(out, fmt.Sprintf("This run has %s %s; the reference has %s.", f.name, strings.Join(a, ", "), strings.Join(b, ", ")))
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// sortedNs lists the sizes of rows in increasing order, as fmtN writes them.
+func sortedNs(rows []Row) []string {
+	var ns []int
+	for _, r := range rows {
+		if !slices.Contains(ns, r.N) {
+			ns = append(ns, r.N)
+		}
+	}
+	slices.Sort(ns)
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = fmtN(n)
+	}
+	return out
+}
+
+// fmtN writes a size as 2^k when it is a power of two, else as a number.
+func fmtN(n int) string {
+	if n > 1 && n&(n-1) == 0 {
+		return fmt.Sprintf("2^%d", bits.TrailingZeros(uint(n)))
+	}
+	return fmt.Sprint(n)
 }

@@ -19,11 +19,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -85,7 +87,9 @@ Examples:
   gpubench -n 1000000,4194304               exactly these sizes
   gpubench -o run.json -plot run.png        JSON (format from the extension) and a GB/s-against-n plot
   gpubench -format csv > run.csv            CSV on stdout, the summary on stderr
-  gpubench -compare torch-cuda.json         side by side with a PyTorch reference run (or an earlier run)
+  gpubench -o report.html                   one self-contained page: devices, summary, figure, tables
+  gpubench -compare prev.json               side by side with an earlier run (gpubench -o prev.json) or a PyTorch
+                                            run (bench/torch_cpu.py, bench/torch_gpu.py); ≈ marks a ratio within the spread
   gpubench -time 200ms -reps 20             steadier numbers, slower
 
 How it measures: each timing warms up, then takes samples of batches of calls until both -time and -reps
@@ -97,7 +101,7 @@ sysfs; else 64 MiB), calls rotate among buffer sets that together hold 3x the ca
 memory bandwidth, not cache bandwidth. Inputs are random in [-4, 4), never zero.
 
 Output: an aligned table, then a summary (best backend, each pass as % of its copy bandwidth, mismatches).
-With -format csv or json the data goes to stdout (or -o) and the summary to stderr (or stdout with -o).
+With -format csv, json or html the data goes to stdout (or -o) and the summary to stderr (or stdout with -o).
 
 Exit status: 0 all rows match the oracle; 1 a mismatch (printed; it wins over a device error); 2 bad
 flags, an unusable backend or a device error.
@@ -122,10 +126,10 @@ func (e *env) run(args []string) int {
 	fs.IntVar(&cfg.minReps, "reps", 3, "least number of samples per timing")
 	fs.BoolVar(&cfg.verify, "verify", true, "check every row against the CPU oracle (SEMANTICS §2)")
 	cache := fs.String("cache", "auto", "cache `size` to defeat by rotating buffers (64MiB, 50MB); 0: no rotation; auto: ask the device")
-	format := fs.String("format", "", "output format: table, csv, json or markdown (default: from -o's extension, else table)")
-	out := fs.String("o", "", "write the results to `FILE` instead of stdout")
+	format := fs.String("format", "", "output format: table, csv, json, markdown or html (a page with the summary, figure and tables; default: from -o's extension, else table)")
+	out := fs.String("o", "", "write the results to `FILE` instead of stdout; its extension (.txt, .json, .csv, .md, .html) sets the format")
 	plotPath := fs.String("plot", "", "draw GB/s against n per pass into `FILE` (.png, .svg, .pdf)")
-	compare := fs.String("compare", "", "print a previous run or a reference run from `FILE.json` (gpubench -format json, or the PyTorch script's) side by side, with ratios")
+	compare := fs.String("compare", "", "print an earlier run or a reference run from `FILE.json` (gpubench -format json, bench/torch_cpu.py, bench/torch_gpu.py) side by side, with ratios")
 	fs.Usage = func() {
 		fmt.Fprint(e.stderr, usageHead)
 		fs.PrintDefaults()
@@ -168,10 +172,12 @@ func (e *env) run(args []string) int {
 		return usageErr(fmt.Errorf("-time %v -warmup %v -reps %d: want durations >= 0 and reps >= 1", cfg.minTime, cfg.warmup, cfg.minReps))
 	}
 	if *format == "" {
-		*format = formatFromExt(*out)
+		if *format, err = formatFromExt(*out); err != nil {
+			return usageErr(err)
+		}
 	}
-	if !slices.Contains([]string{"table", "csv", "json", "markdown", "md"}, *format) {
-		return usageErr(fmt.Errorf("-format %q: want table, csv, json or markdown", *format))
+	if !slices.Contains([]string{"table", "csv", "json", "markdown", "md", "html"}, *format) {
+		return usageErr(fmt.Errorf("-format %q: want table, csv, json, markdown or html", *format))
 	}
 	if *plotPath != "" {
 		switch strings.ToLower(filepath.Ext(*plotPath)) {
@@ -205,6 +211,7 @@ func (e *env) run(args []string) int {
 	bn.run()
 	bn.progress.finish()
 	rep.Seconds = time.Since(start).Seconds()
+	setRoofline(rep)
 	for _, r := range rep.Rows {
 		if r.OK != nil && !*r.OK {
 			rep.Mismatches++
@@ -252,6 +259,8 @@ func (e *env) write(rep *Report, ref *reference, format, out, plotPath string) e
 		err = writeJSON(data, rep)
 	case "csv":
 		err = writeCSV(data, rep)
+	case "html":
+		err = writeHTML(data, rep, ref)
 	default:
 		d := doc{w: data, markdown: format == "markdown" || format == "md"}
 		writeHeader(d, rep)
@@ -267,7 +276,7 @@ func (e *env) write(rep *Report, ref *reference, format, out, plotPath string) e
 		writeHeader(doc{w: e.stdout}, rep)
 		human(e.stdout, false)
 		fmt.Fprintf(e.stdout, "\nresults written to %s (%s)\n", out, format)
-	case format == "json" || format == "csv":
+	case format == "json" || format == "csv" || format == "html":
 		human(e.stderr, false)
 	}
 	if f != nil {
@@ -280,7 +289,7 @@ func (e *env) write(rep *Report, ref *reference, format, out, plotPath string) e
 			return err
 		}
 		w := e.stdout
-		if out == "" && (format == "json" || format == "csv") {
+		if out == "" && (format == "json" || format == "csv" || format == "html") {
 			w = e.stderr
 		}
 		fmt.Fprintf(w, "plot written to %s\n", plotPath)
@@ -288,16 +297,28 @@ func (e *env) write(rep *Report, ref *reference, format, out, plotPath string) e
 	return nil
 }
 
-func formatFromExt(path string) string {
-	switch strings.ToLower(filepath.Ext(path)) {
+// formatFromExt is the format -o's extension names when -format does not: table for no file or a .txt
+// file; an extension it does not know is an error, never the table under another name.
+func formatFromExt(path string) (string, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".json":
-		return "json"
+		return "json", nil
 	case ".csv":
-		return "csv"
+		return "csv", nil
 	case ".md", ".markdown":
-		return "markdown"
+		return "markdown", nil
+	case ".html", ".htm":
+		return "html", nil
+	case ".txt", ".text":
+		return "table", nil
+	case "":
+		if path == "" {
+			return "table", nil
+		}
+		fallthrough
+	default:
+		return "", fmt.Errorf("-o %q: no format for extension %q: want .txt (table), .json, .csv, .md or .html, or name one with -format", path, ext)
 	}
-	return "table"
 }
 
 // openAll opens the backends that spec names: a comma-separated list of auto, all and backend specs.
@@ -376,21 +397,62 @@ func (d *device) describe() DeviceInfo {
 	}
 }
 
-// version is gpuact's module version or VCS revision, when the binary records one.
+// modulePath is gpuact's module, whose repository version() asks git about.
+const modulePath = "github.com/gpuact/gpuact"
+
+// version is the gpuact commit the binary was built from, " (modified)" added when its tree had
+// uncommitted changes: from the build info (vcs.revision, vcs.modified), else the module version, else
+// git, asked about the working directory's repository when that is gpuact's (go run and -buildvcs=false
+// builds record no revision); "" when none of them says. It never fails.
 func version() string {
-	bi, ok := debug.ReadBuildInfo()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, modified := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			if modified {
+				rev += " (modified)"
+			}
+			return rev
+		}
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			return v
+		}
+	}
+	return gitVersion()
+}
+
+// gitVersion asks git for the commit checked out in the working directory's repository, if that
+// repository is gpuact (its go.mod names modulePath), within a few seconds.
+func gitVersion() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	git := func(args ...string) (string, bool) {
+		out, err := exec.CommandContext(ctx, "git", args...).Output()
+		return strings.TrimSpace(string(out)), err == nil
+	}
+	top, ok := git("rev-parse", "--show-toplevel")
 	if !ok {
 		return ""
 	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" {
-			return s.Value
-		}
+	mod, err := os.ReadFile(filepath.Join(top, "go.mod"))
+	if err != nil || !strings.HasPrefix(string(mod), "module "+modulePath+"\n") {
+		return ""
 	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
+	rev, ok := git("rev-parse", "HEAD")
+	if !ok {
+		return ""
 	}
-	return ""
+	if st, ok := git("status", "--porcelain", "--untracked-files=no"); ok && st != "" {
+		rev += " (modified)"
+	}
+	return rev
 }
 
 // listDevices prints every device gpuact sees, usable or not and why, and which one Auto picks.

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/plot/plotter"
+
 	"github.com/gpuact/gpuact/backend"
 )
 
@@ -81,6 +83,7 @@ func TestRunJSON(t *testing.T) {
 		acts[row.Activation] = true
 		if row.Backend != "cpu" || row.Device == "" || row.MedianNs <= 0 || row.GBps <= 0 || row.P10Ns > row.MedianNs ||
 			row.P90Ns < row.MedianNs || row.HostNs <= 0 || row.CopyGBps <= 0 || row.PctCopy <= 0 || row.Timing != "host" ||
+			row.RoofGBps < row.GBps || row.RoofGBps < row.CopyGBps || row.PctRoof <= 0 || row.PctRoof > 100 ||
 			row.KernelNs != 0 || row.EnqueueNs != 0 || row.OK == nil || !*row.OK || row.MaxULP == nil || row.Samples < 3 {
 			t.Errorf("implausible row %+v", row)
 		}
@@ -291,10 +294,14 @@ func TestAll(t *testing.T) {
 	}
 }
 
+// The figure: a PNG at page width and at least 150 dpi; SVG and PDF from the same drawing, whose text
+// names the devices, dtypes, date and commit, says what the roofline and the band are, and marks every
+// measured size. Two backends, one with a theoretical peak, and a 16-bit dtype.
 func TestPlot(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "bw.png")
-	r := runTest(t, args("-backend", "cpu,fakegpu", "-act", "relu,elu", "-plot", path)...)
+	r := runTest(t, "-n", "2^10,2^11,2^12,2^16", "-time", "1ms", "-warmup", "0", "-backend", "cpu,fakegpu", "-act", "relu,elu",
+		"-dtype", "float32,bfloat16", "-plot", path, "-o", filepath.Join(dir, "run.json"))
 	if r.code != 0 {
 		t.Fatal(r)
 	}
@@ -307,11 +314,46 @@ func TestPlot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s is not a PNG: %v", path, err)
 	}
-	if b := img.Bounds(); b.Dx() < 600 || b.Dy() < 300 {
-		t.Errorf("plot is %v, want a grid of readable panels", b)
+	// 7 inches wide at 200 dpi; three panels and the key, two to a row.
+	if b := img.Bounds(); b.Dx() != 7*plotDPI || b.Dy() < 5*plotDPI || plotDPI < 150 {
+		t.Errorf("plot is %v, want 7 inches at %d dpi (≥ 150), two rows of cells", b, plotDPI)
 	}
 	if !strings.Contains(r.stdout, "plot written to "+path) {
 		t.Errorf("stdout does not say where the plot went:\n%s", r)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := decodeJSON(t, string(data))
+	svg, err := figure(rep, "svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"cpu: AMD", "cuda:7: Fake H100", "bfloat16, float32", rep.Date[:10], "gpuact " + shortVersion(cmpOr(rep.Version, "commit unknown")),
+		"forward: y = f(x)", "backward from input", "backward from output", "roofline (= 100%", "faster of the device", "p10–p90",
+		"theoretical peak", "cuda:7 relu", "cpu elu:1", "2^10", "2^11", "2^12", "2^16", "fill-opacity"} {
+		if !bytes.Contains(svg, []byte(want)) {
+			t.Errorf("the SVG figure lacks %q", want)
+		}
+	}
+	if pdf, err := figure(rep, "pdf"); err != nil || !bytes.HasPrefix(pdf, []byte("%PDF")) {
+		t.Errorf("PDF: %v, starts %q", err, pdf[:min(8, len(pdf))])
+	}
+	if _, err := figure(&Report{}, "png"); err == nil {
+		t.Error("a figure without rows: no error")
+	}
+}
+
+// Lines join sizes at most 4× apart; a sparser sweep is drawn as points.
+func TestRuns(t *testing.T) {
+	pts := plotter.XYs{{X: 10}, {X: 11}, {X: 13}, {X: 16}, {X: 20}, {X: 21}}
+	var lens []int
+	for _, r := range runs(pts) {
+		lens = append(lens, len(r))
+	}
+	if !slices.Equal(lens, []int{3, 1, 2}) {
+		t.Errorf("runs of log2 sizes 10 11 13 16 20 21: lengths %v, want [3 1 2]", lens)
 	}
 }
 
@@ -332,7 +374,7 @@ func TestCompare(t *testing.T) {
 		t.Fatal(r)
 	}
 	for _, want := range []string{"Compared with " + refPath, "tool torch", "torch-cuda GB/s", "cpu / torch-cuda",
-		"cpu vs torch-cuda, geometric mean of the ratios: forward", "backward-input"} {
+		"cpu vs torch-cuda, geometric mean of the ratios per pass: forward", "backward-input"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("comparison lacks %q:\n%s", want, r)
 		}
@@ -353,13 +395,15 @@ func TestCompare(t *testing.T) {
 		t.Fatal(r)
 	}
 	r = runTest(t, args("-backend", "cpu", "-act", "relu", "-compare", prev)...)
-	if r.code != 0 || !strings.Contains(r.stdout, "cpu (ref) GB/s") || !strings.Contains(r.stdout, "cpu / cpu (ref)") {
+	if r.code != 0 || !strings.Contains(r.stdout, "cpu (ref) GB/s") || !strings.Contains(r.stdout, "cpu / cpu (ref)") ||
+		!strings.Contains(r.stdout, "ratios are within the spread (≈)") {
 		t.Errorf("comparing with an earlier run:\n%s", r)
 	}
 
-	// No rows in common is said, not an error.
-	r = runTest(t, "-n", "77", "-time", "1ms", "-backend", "cpu", "-compare", refPath)
-	if r.code != 0 || !strings.Contains(r.stdout, "No rows in common") {
+	// No rows in common is said, not an error, with what each side has.
+	r = runTest(t, "-n", "77,2^5", "-time", "1ms", "-backend", "cpu", "-dtype", "f32,f64", "-compare", refPath)
+	if r.code != 0 || !strings.Contains(r.stdout, "No rows in common") ||
+		!strings.Contains(strings.Join(strings.Fields(r.stdout), " "), "This run has n = 2^5, 77; the reference has n = 1000, 2^12, 12345. This run has dtypes float32, float64; the reference has float32.") {
 		t.Errorf("no common rows:\n%s", r)
 	}
 
@@ -433,7 +477,7 @@ func TestBadFlags(t *testing.T) {
 		{"-dtype", "int8"}, {"-dtype", ""}, {"-pass", "sideways"}, {"-act", "gelu"}, {"-act", "elu:nan"}, {"-min", "9", "-max", "3"},
 		{"-max", "40"}, {"-n", "0"}, {"-n", "2^99"}, {"-n", "ten"}, {"-backend", "cuda:x"}, {"-backend", ""}, {"-backend", "tpu"},
 		{"-nosuchflag"}, {"-format", "xml"}, {"-plot", "bw.gif"}, {"-cache", "lots"}, {"-reps", "0"}, {"-time", "-1s"},
-		{"-compare", "/nonexistent.json"}, {"stray"},
+		{"-compare", "/nonexistent.json"}, {"stray"}, {"-o", "run.xlsx"}, {"-o", "run"},
 	} {
 		r := runTest(t, a...)
 		if r.code != exitError || r.stderr == "" {
@@ -608,9 +652,10 @@ func TestParse(t *testing.T) {
 	if peakGBps(map[string]string{"memory_clock_khz": "2619000"}) != 0 {
 		t.Error("a peak without the bus width")
 	}
-	for _, c := range []struct{ path, format string }{{"a.json", "json"}, {"a.CSV", "csv"}, {"a.md", "markdown"}, {"a.txt", "table"}, {"", "table"}} {
-		if f := formatFromExt(c.path); f != c.format {
-			t.Errorf("formatFromExt(%q) = %q, want %q", c.path, f, c.format)
+	for _, c := range []struct{ path, format string }{{"a.json", "json"}, {"a.CSV", "csv"}, {"a.md", "markdown"}, {"a.txt", "table"}, {"", "table"},
+		{"a.xlsx", ""}, {"results", ""}, {"r.HTML", "html"}} {
+		if f, err := formatFromExt(c.path); f != c.format || (err != nil) != (c.format == "") {
+			t.Errorf("formatFromExt(%q) = %q, %v; want %q", c.path, f, err, c.format)
 		}
 	}
 }

@@ -69,7 +69,7 @@ func deviceDetails(dev DeviceInfo) string {
 func writeRows(d doc, rep *Report) {
 	rows := sortedRows(rep.Rows)
 	peak := slices.ContainsFunc(rows, func(r Row) bool { return r.PeakGBps > 0 })
-	cols := []string{"backend", "pass", "activation", "dtype", ">n", ">kernel", ">host/call", ">enqueue", ">spread", ">GB/s", ">copy GB/s", ">% copy"}
+	cols := []string{"backend", "pass", "activation", "dtype", ">n", ">kernel", ">host/call", ">enqueue", ">spread", ">GB/s", ">copy GB/s", ">% copy", ">% roof"}
 	if peak {
 		cols = append(cols, ">% peak")
 	}
@@ -77,7 +77,7 @@ func writeRows(d doc, rep *Report) {
 	t := newTable(cols...)
 	for _, r := range rows {
 		cells := []string{r.Backend, r.Pass, r.Activation, r.DType, fmt.Sprint(r.N), fmtNs(r.KernelNs), fmtNs(r.HostNs),
-			fmtNs(r.EnqueueNs), fmtSpread(r), fmtGBps(r.GBps), fmtGBps(r.CopyGBps), fmtPct(r.PctCopy)}
+			fmtNs(r.EnqueueNs), fmtSpread(r), fmtGBps(r.GBps), fmtGBps(r.CopyGBps), fmtPct(r.PctCopy), fmtPct(r.PctRoof)}
 		if peak {
 			cells = append(cells, fmtPct(r.PctPeak))
 		}
@@ -87,7 +87,9 @@ func writeRows(d doc, rep *Report) {
 	d.para("kernel: device time per call, from device events (CUDA, OpenCL); host/call: wall time of one call and its Sync;",
 		"enqueue: host time to queue one call (asynchronous backends); spread: p10 to p90 of the samples, ± % of the median;",
 		"GB/s: effective bandwidth (forward moves 2 arrays of n, backward 3) from the kernel time where there is one, else host time;",
-		"copy GB/s: the device's own copy (Backend.Copy, read + write bytes) at the same n and dtype; % copy: GB/s as a share of it;",
+		"copy GB/s: the device's own copy (Backend.Copy, read + write bytes) at the same n and dtype; % copy: GB/s as a share of it,",
+		"above 100% where the copy is slower than a pass (small n); % roof: GB/s as a share of the roofline, the faster of the copy",
+		"and the fastest pass at the same backend, dtype and n (100%: as fast as anything this device did at that size);",
 		"max ULP / check: distance from the CPU oracle and whether it is within SEMANTICS §2 (ReLU, LeakyReLU 0; ELU 2 or 3).")
 	d.table(t)
 }
@@ -260,7 +262,10 @@ func median(v []float64) float64 {
 	}
 	s := slices.Clone(v)
 	slices.Sort(s)
-	return stat.Quantile(0.5, stat.Empirical, s, nil)
+	if h := len(s) / 2; len(s)%2 == 0 {
+		return (s[h-1] + s[h]) / 2
+	}
+	return s[len(s)/2]
 }
 
 // writeSummary ends every human-readable output: the best backend, each pass as % of the copy roofline,
@@ -276,6 +281,7 @@ func writeSummary(d doc, rep *Report) {
 		backend string
 		n       int
 		geo     float64
+		rows    int
 		bad     int
 	}
 	var scores []score
@@ -295,7 +301,7 @@ func writeSummary(d doc, rep *Report) {
 				g = append(g, r.GBps)
 			}
 		}
-		s.geo = geomean(g)
+		s.geo, s.rows = geomean(g), len(g)
 		scores = append(scores, s)
 	}
 	// The best backend is the fastest at its largest size among those whose results are right.
@@ -311,47 +317,57 @@ func writeSummary(d doc, rep *Report) {
 	if len(scores) == 1 {
 		d.item(0, "Best backend: "+who+", the only one measured.")
 	} else {
-		d.item(0, fmt.Sprintf("Best backend: %s: %s GB/s at n = %d (geometric mean over its rows there).", who, fmtGBps(best.geo), best.n))
+		d.item(0, fmt.Sprintf("Best backend: %s: %s GB/s, the geometric mean of its %d rows at its largest size, n = %d.", who, fmtGBps(best.geo), best.rows, best.n))
 		for _, s := range scores[1:] {
-			d.item(1, fmt.Sprintf("%s: %s GB/s at n = %d, %.2f× slower%s", s.backend, fmtGBps(s.geo), s.n, best.geo/s.geo, mismatchNote(s.bad)))
+			d.item(1, fmt.Sprintf("%s: %s GB/s (geometric mean of %d rows at n = %d), %.2f× slower%s", s.backend, fmtGBps(s.geo), s.rows, s.n, best.geo/s.geo, mismatchNote(s.bad)))
 		}
 	}
-	var copies []string
-	for _, c := range rep.Copy {
-		if c.Backend == best.backend && c.N == best.n {
-			copies = append(copies, fmt.Sprintf("%s GB/s %s", fmtGBps(c.GBps), c.DType))
+	roof := roofline(rep)
+	beat := "No pass was faster than the device's copy, so the roofline is the copy at every size."
+	if count, of, most, maxN, ok := beatCopy(rep, best.backend); ok {
+		beat = fmt.Sprintf("On %s, %d of %d rows were faster than the device's copy at their size (up to %.2f×, at n ≤ %d), where the copy is slow; there the fastest pass sets the roofline.",
+			best.backend, count, of, most, maxN)
+	}
+	d.item(0, "Roofline (100%): at each backend, dtype and n, the faster of the device's own copy (Backend.Copy, read + write bytes) and the fastest pass measured there, so 100% is as fast as this device was seen to move memory at that size. "+beat)
+	var acts, dts []string
+	for _, r := range sortedRows(rep.Rows) {
+		if r.Backend == best.backend && r.N == best.n {
+			if !slices.Contains(acts, r.Activation) {
+				acts = append(acts, r.Activation)
+			}
+			if !slices.Contains(dts, r.DType) {
+				dts = append(dts, r.DType)
+			}
 		}
 	}
-	d.item(0, fmt.Sprintf("At n = %d, each pass's effective bandwidth on %s as a share of the device's own copy (%s);",
-		best.n, best.backend, strings.Join(copies, ", ")))
-	d.item(0, "100% means the pass moves its bytes as fast as the device copies memory, the practical limit of an elementwise pass:")
-	t := newTable("pass", ">GB/s", ">% of copy", "range over activations and dtypes")
-	for _, p := range []string{"forward", "backward-input", "backward-output"} {
-		var pct, gb []float64
-		var lo, hi Row
-		for _, r := range rep.Rows {
-			if r.Backend != best.backend || r.N != best.n || r.Pass != p {
+	d.item(0, fmt.Sprintf("Each pass and dtype on %s at n = %d, its largest size: the roofline there and what set it, the median over the %d activations (%s) of GB/s and of %% of roofline, and the lowest and highest %% of roofline:",
+		best.backend, best.n, len(acts), strings.Join(acts, ", ")))
+	t := newTable("pass", "dtype", ">roofline GB/s", "set by", ">median GB/s", ">median % of roofline", "lowest to highest % of roofline")
+	for _, dt := range dts {
+		for _, p := range []string{"forward", "backward-input", "backward-output"} {
+			var pct, gb []float64
+			var lo, hi Row
+			for _, r := range rep.Rows {
+				if r.Backend != best.backend || r.N != best.n || r.Pass != p || r.DType != dt {
+					continue
+				}
+				pct, gb = append(pct, r.PctRoof), append(gb, r.GBps)
+				if lo.Pass == "" || r.PctRoof < lo.PctRoof {
+					lo = r
+				}
+				if hi.Pass == "" || r.PctRoof > hi.PctRoof {
+					hi = r
+				}
+			}
+			if len(pct) == 0 {
 				continue
 			}
-			pct, gb = append(pct, r.PctCopy), append(gb, r.GBps)
-			if lo.Pass == "" || r.PctCopy < lo.PctCopy {
-				lo = r
-			}
-			if hi.Pass == "" || r.PctCopy > hi.PctCopy {
-				hi = r
-			}
+			rp := roof[roofKey{best.backend, dt, best.n}]
+			t.add(p, dt, fmtGBps(rp.gbps), rp.from, fmtGBps(median(gb)), fmtPct(median(pct)),
+				fmt.Sprintf("%s (%s) to %s (%s)", fmtPct(lo.PctRoof), lo.Activation, fmtPct(hi.PctRoof), hi.Activation))
 		}
-		if len(pct) == 0 {
-			continue
-		}
-		t.add(p, fmtGBps(median(gb)), fmtPct(median(pct)),
-			fmt.Sprintf("%s (%s %s) to %s (%s %s)", fmtPct(lo.PctCopy), lo.Activation, lo.DType, fmtPct(hi.PctCopy), hi.Activation, hi.DType))
 	}
-	if d.markdown {
-		d.table(t)
-	} else {
-		t.text(d.w, "    ")
-	}
+	d.tableIndent(t, "    ")
 	if dev.PeakGBps > 0 {
 		var c []float64
 		for _, cr := range rep.Copy {
@@ -359,8 +375,8 @@ func writeSummary(d doc, rep *Report) {
 				c = append(c, cr.GBps)
 			}
 		}
-		d.item(0, fmt.Sprintf("The theoretical peak of %s (2 × memory clock × bus width) is %s GB/s; its copy reaches %s of it.",
-			best.backend, fmtGBps(dev.PeakGBps), fmtPct(100*median(c)/dev.PeakGBps)))
+		d.item(0, fmt.Sprintf("The theoretical peak of %s (2 × memory clock × bus width) is %s GB/s; its copy at n = %d reaches %s of it (median over dtypes).",
+			best.backend, fmtGBps(dev.PeakGBps), best.n, fmtPct(100*median(c)/dev.PeakGBps)))
 	}
 	writeVerdict(d, rep)
 	if rep.Seconds > 0 {

@@ -20,7 +20,7 @@ type Report struct {
 
 	Command  string    `json:"command,omitempty"` // the command line
 	Go       string    `json:"go,omitempty"`      // Go version, OS/arch
-	Version  string    `json:"version,omitempty"` // gpuact's module version or VCS revision, when known
+	Version  string    `json:"version,omitempty"` // gpuact's commit (" (modified)": uncommitted changes) or module version, when known
 	Settings *Settings `json:"settings,omitempty"`
 	// Seconds is how long the measurement took, from opening the backends to the last row.
 	Seconds float64 `json:"seconds,omitempty"`
@@ -85,8 +85,12 @@ type Row struct {
 	EnqueueNs float64 `json:"enqueue_ns,omitempty"`
 	CopyGBps  float64 `json:"copy_gbps"`
 	PctCopy   float64 `json:"pct_copy"`
-	PeakGBps  float64 `json:"peak_gbps,omitempty"`
-	PctPeak   float64 `json:"pct_peak,omitempty"`
+	// RoofGBps is the roofline at this backend, dtype and n: the faster of the device's copy and the
+	// fastest pass measured there (roofline.go); PctRoof is GBps as a share of it, at most 100.
+	RoofGBps float64 `json:"roof_gbps"`
+	PctRoof  float64 `json:"pct_roof"`
+	PeakGBps float64 `json:"peak_gbps,omitempty"`
+	PctPeak  float64 `json:"pct_peak,omitempty"`
 	// MaxULP and OK are absent when the row was not verified (-verify=false).
 	MaxULP   *uint64 `json:"max_ulp,omitempty"`
 	TolULP   uint64  `json:"tolerance_ulp"`
@@ -139,6 +143,8 @@ var csvColumns = []struct {
 	{"enqueue_ns", func(r *Row) string { return fnum(r.EnqueueNs) }},
 	{"copy_gbps", func(r *Row) string { return fnum(r.CopyGBps) }},
 	{"pct_copy", func(r *Row) string { return fnum(r.PctCopy) }},
+	{"roof_gbps", func(r *Row) string { return fnum(r.RoofGBps) }},
+	{"pct_roof", func(r *Row) string { return fnum(r.PctRoof) }},
 	{"peak_gbps", func(r *Row) string { return fnum(r.PeakGBps) }},
 	{"pct_peak", func(r *Row) string { return fnum(r.PctPeak) }},
 	{"max_ulp", func(r *Row) string {

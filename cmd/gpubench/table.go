@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"html"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -91,13 +92,18 @@ func (t *table) markdown(w io.Writer) {
 }
 
 // doc is human-readable output: headings, paragraphs, tables and indented lines, rendered as plain
-// text (the default format) or markdown.
+// text (the default format), markdown or HTML (escaped; html.go writes the page around it).
 type doc struct {
 	markdown bool
+	html     bool
 	w        io.Writer
 }
 
 func (d doc) heading(s string) {
+	if d.html {
+		fmt.Fprintf(d.w, "<h2>%s</h2>\n", html.EscapeString(s))
+		return
+	}
 	if d.markdown {
 		fmt.Fprintf(d.w, "\n### %s\n\n", s)
 		return
@@ -106,6 +112,14 @@ func (d doc) heading(s string) {
 }
 
 func (d doc) para(lines ...string) {
+	if d.html {
+		esc := make([]string, len(lines))
+		for i, l := range lines {
+			esc[i] = html.EscapeString(l)
+		}
+		fmt.Fprintf(d.w, "<p class=\"note\">%s</p>\n", strings.Join(esc, "<br>\n"))
+		return
+	}
 	for _, l := range lines {
 		if d.markdown {
 			fmt.Fprintln(d.w, l+"  ") // two blanks: a markdown line break
@@ -118,23 +132,87 @@ func (d doc) para(lines ...string) {
 	}
 }
 
-// item writes a line at an indentation level (0, 1, ...): indented text, or a nested list item.
+// item writes a line at an indentation level (0, 1, ...): indented text, or a nested list item. Text
+// is wrapped at textWidth columns, continuation lines indented two more.
 func (d doc) item(level int, s string) {
+	if d.html {
+		fmt.Fprintf(d.w, "<ul class=\"l%d\"><li>%s</li></ul>\n", level, html.EscapeString(s))
+		return
+	}
 	if d.markdown {
 		fmt.Fprintf(d.w, "%s- %s\n", strings.Repeat("  ", level), s)
 		return
 	}
-	fmt.Fprintf(d.w, "%s%s\n", strings.Repeat("  ", level+1), s)
+	indent := strings.Repeat("  ", level+1)
+	for i, l := range wrap(s, textWidth-len(indent)-2) {
+		if i > 0 {
+			l = "  " + l
+		}
+		fmt.Fprintln(d.w, indent+l)
+	}
 }
 
-func (d doc) table(t *table) {
+// textWidth is the width plain-text paragraphs are wrapped at.
+const textWidth = 120
+
+// wrap cuts s into lines of at most width runes at spaces (a longer word stays whole).
+func wrap(s string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = w
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w) > width:
+			lines = append(lines, line)
+			line = w
+		default:
+			line += " " + w
+		}
+	}
+	return append(lines, line)
+}
+
+// table writes t; indent is its prefix in plain text (a table inside an item is indented).
+func (d doc) table(t *table) { d.tableIndent(t, "") }
+
+func (d doc) tableIndent(t *table, indent string) {
+	if d.html {
+		t.html(d.w)
+		return
+	}
 	if d.markdown {
 		fmt.Fprintln(d.w)
 		t.markdown(d.w)
 		fmt.Fprintln(d.w)
 		return
 	}
-	t.text(d.w, "")
+	t.text(d.w, indent)
+}
+
+// html writes the table as an HTML table, numbers right-aligned.
+func (t *table) html(w io.Writer) {
+	cell := func(tag string, i int, c string) string {
+		if t.right[i] {
+			return fmt.Sprintf("<%s class=\"r\">%s</%s>", tag, html.EscapeString(c), tag)
+		}
+		return fmt.Sprintf("<%s>%s</%s>", tag, html.EscapeString(c), tag)
+	}
+	var b strings.Builder
+	b.WriteString("<div class=\"scroll\"><table>\n<thead><tr>")
+	for i, h := range t.head {
+		b.WriteString(cell("th", i, h))
+	}
+	b.WriteString("</tr></thead>\n<tbody>\n")
+	for _, r := range t.rows {
+		b.WriteString("<tr>")
+		for i, c := range r {
+			b.WriteString(cell("td", i, c))
+		}
+		b.WriteString("</tr>\n")
+	}
+	b.WriteString("</tbody></table></div>\n")
+	fmt.Fprint(w, b.String())
 }
 
 func fmtNs(ns float64) string {
