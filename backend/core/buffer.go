@@ -67,10 +67,11 @@ type Alloc struct {
 	n     int
 
 	// mu is held for reading by every call that uses the memory and for writing by Free, so memory is
-	// never released under a running call.
-	mu    sync.RWMutex
-	freed bool
-	mem   any
+	// never released under a running call. ranges excludes calls by the elements they write and read.
+	mu     sync.RWMutex
+	ranges rangeLock
+	freed  bool
+	mem    any
 }
 
 // Mem is the backend's handle, as returned by the function given to Owner.Alloc. Backends read it while

@@ -29,12 +29,14 @@ var allocIDs atomic.Uint64
 //	defer lease.End()
 //	// ... launch the kernel on y.Alloc().Mem() and x.Alloc().Mem() ...
 //
-// Locks: a call holds the owner's lock for reading, then the locks of its allocations in allocation
-// order, for writing on the one it writes (the output of a pass, the destination of an Upload) and for
-// reading on the others; Free takes one allocation's lock for writing; Close takes the owner's lock for
-// writing. So Close waits for running calls, Free waits for the calls that use its allocation, calls
-// that write an allocation run one at a time and never beside a call that reads it, and no order of
-// calls can deadlock (every call takes its locks in the same global order).
+// Locks: a call holds the owner's lock for reading, then, allocation by allocation in allocation order,
+// the allocation's lock for reading and the element ranges it uses in it (rangeLock: for writing the
+// range it writes, the output of a pass or the destination of an Upload, for reading the others); Free
+// takes one allocation's lock for writing; Close takes the owner's lock for writing. So Close waits for
+// running calls, Free waits for the calls that use its allocation, calls that write overlapping ranges
+// run one at a time and never beside a call that reads their range, calls on disjoint ranges of one
+// allocation run side by side, and no order of calls can deadlock (every call takes its locks in the
+// same global order).
 type Owner struct {
 	spec   string
 	id     uint64 // tells Backend values of the same spec apart in messages (see describe)
@@ -180,7 +182,7 @@ func cmpID(a, b uint64) int {
 type Lease struct {
 	o      *Owner
 	allocs [3]*Alloc
-	write  [3]bool
+	tag    uint64 // the ranges this call holds in its allocations (rangeLock)
 	k      int
 	// DType and N are the dtype and length shared by the call's buffers.
 	DType formula.DType
@@ -192,11 +194,8 @@ type Lease struct {
 // End releases the lease.
 func (l Lease) End() {
 	for i := l.k - 1; i >= 0; i-- {
-		if l.write[i] {
-			l.allocs[i].mu.Unlock()
-		} else {
-			l.allocs[i].mu.RUnlock()
-		}
+		l.allocs[i].ranges.release(l.tag)
+		l.allocs[i].mu.RUnlock()
 	}
 	if l.o != nil {
 		l.o.mu.RUnlock()
@@ -346,9 +345,9 @@ func (o *Owner) own(op, name string, b Buffer) error {
 	return nil
 }
 
-// lock locks the distinct allocations of bufs in id order, for writing the one of bufs[writes] (-1:
-// none) and for reading the others, and checks that none is freed. On error the whole lease, owner lock
-// included, is released.
+// lock leases the distinct allocations of bufs in id order: the allocation's lock for reading, a check
+// that it is not freed, then the ranges of bufs in it, for writing the range of bufs[writes] (-1: none)
+// and for reading the others. On error the whole lease, owner lock included, is released.
 func (l *Lease) lock(op string, names []string, bufs []Buffer, writes int) error {
 	var order [3]int
 	k := 0
@@ -365,20 +364,26 @@ func (l *Lease) lock(op string, names []string, bufs []Buffer, writes int) error
 		}
 	}
 	slices.SortFunc(order[:k], func(i, j int) int { return cmpID(bufs[i].a.id, bufs[j].a.id) })
+	l.tag = leaseTags.Add(1)
 	for _, i := range order[:k] {
 		a := bufs[i].a
-		w := writes >= 0 && bufs[writes].a == a
-		if w {
-			a.mu.Lock()
-		} else {
-			a.mu.RLock()
-		}
-		l.allocs[l.k], l.write[l.k] = a, w
-		l.k++
+		a.mu.RLock()
 		if a.freed {
+			a.mu.RUnlock()
 			l.End()
 			return Errorf(ErrFreed, l.o.spec, op, names[i], "%s was freed (allocation #%d)", names[i], a.id)
 		}
+		var spans [3]span
+		ns := 0
+		for j, b := range bufs {
+			if b.a == a {
+				spans[ns] = span{b.off, b.off + b.n, j == writes}
+				ns++
+			}
+		}
+		a.ranges.acquire(l.tag, spans[:ns])
+		l.allocs[l.k] = a
+		l.k++
 	}
 	return nil
 }
