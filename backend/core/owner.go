@@ -50,6 +50,7 @@ type Owner struct {
 	live    map[*Alloc]struct{}
 	inUse   int64
 	buffers int
+	wrapped int64
 }
 
 // NewOwner returns the bookkeeping for the backend opened by spec. dtypes are the dtypes the device
@@ -91,13 +92,43 @@ func (o *Owner) Alloc(dtype formula.DType, n int, alloc func(bytes int64) (any, 
 	if err != nil {
 		return Buffer{}, err
 	}
-	a := &Alloc{owner: o, id: allocIDs.Add(1), dtype: dtype, n: n, mem: mem}
+	return o.register(&Alloc{owner: o, id: allocIDs.Add(1), dtype: dtype, n: n, mem: mem}), nil
+}
+
+func (o *Owner) register(a *Alloc) Buffer {
 	o.liveMu.Lock()
 	o.live[a] = struct{}{}
-	o.inUse += a.bytes()
-	o.buffers++
+	if a.external {
+		o.wrapped += a.bytes()
+	} else {
+		o.inUse += a.bytes()
+		o.buffers++
+	}
 	o.liveMu.Unlock()
-	return Buffer{a: a, n: n}, nil
+	return Buffer{a: a, n: a.n}
+}
+
+// Adopt registers memory the caller owns (a Go slice, a device pointer another library allocated) as an
+// allocation of n elements of dtype, op naming the call for messages. check validates the handle after
+// the common checks (closed, dtype, size); mem is what Alloc.Mem returns. Free and Close forget the
+// allocation without calling the owner's free function: gpuact never frees memory it does not own.
+func (o *Owner) Adopt(op string, dtype formula.DType, n int, check func() (mem any, err error)) (Buffer, error) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.closed {
+		return Buffer{}, Errorf(ErrClosed, o.spec, op, "", "the backend was closed")
+	}
+	if !o.dtypes.Has(dtype) {
+		return Buffer{}, Errorf(ErrUnsupportedDType, o.spec, op, "dtype", "the device cannot hold %s (it has %s)", dtype, o.dtypes)
+	}
+	if n <= 0 || int64(n) > MaxElements {
+		return Buffer{}, Errorf(ErrBadSize, o.spec, op, "n", "%d %s elements: memory to wrap has 1 to %d elements", n, dtype, MaxElements)
+	}
+	mem, err := check()
+	if err != nil {
+		return Buffer{}, err
+	}
+	return o.register(&Alloc{owner: o, id: allocIDs.Add(1), dtype: dtype, n: n, mem: mem, external: true}), nil
 }
 
 // Free releases b's allocation: a no-op for the zero Buffer, a freed buffer or a closed owner.
@@ -125,10 +156,17 @@ func (o *Owner) release(a *Alloc) error {
 	a.freed = true
 	o.liveMu.Lock()
 	delete(o.live, a)
-	o.inUse -= a.bytes()
-	o.buffers--
+	if a.external {
+		o.wrapped -= a.bytes()
+	} else {
+		o.inUse -= a.bytes()
+		o.buffers--
+	}
 	o.liveMu.Unlock()
-	err := o.free(a.mem)
+	var err error
+	if !a.external {
+		err = o.free(a.mem)
+	}
 	a.mem = nil
 	return err
 }
@@ -164,6 +202,13 @@ func (o *Owner) Stats() (inUse int64, buffers int) {
 	o.liveMu.Lock()
 	defer o.liveMu.Unlock()
 	return o.inUse, o.buffers
+}
+
+// Wrapped reports the bytes of adopted memory (Adopt) the owner uses and does not own.
+func (o *Owner) Wrapped() int64 {
+	o.liveMu.Lock()
+	defer o.liveMu.Unlock()
+	return o.wrapped
 }
 
 func cmpID(a, b uint64) int {

@@ -233,7 +233,7 @@ func (b *Backend) Memory() (core.MemoryStats, error) {
 	}
 	defer l.End()
 	inUse, n := b.owner.Stats()
-	return core.MemoryStats{Total: machine.totalMemory, Free: availableMemory(), InUse: inUse, Buffers: n}, nil
+	return core.MemoryStats{Total: machine.totalMemory, Free: availableMemory(), InUse: inUse, Buffers: n, Wrapped: b.owner.Wrapped()}, nil
 }
 
 // Close frees every buffer; later calls return ErrClosed.
