@@ -17,8 +17,10 @@ import (
 //
 // In every pass the output comes first. An output may be exactly the same buffer as an input (in place:
 // Forward(act, x, x)); an output that partially overlaps an input is refused with ErrOverlap. Inputs may
-// overlap each other. Calls that write an allocation (a pass into it, an Upload) are queued one at a
-// time and never beside a call that reads it, so concurrent callers never see a half-written buffer.
+// overlap each other. Calls exclude each other by element range: calls that write overlapping ranges (a
+// pass into them, an Upload) are queued one at a time and never beside a call that reads their range, so
+// concurrent callers never see a half-written range, while calls on disjoint views of one allocation run
+// side by side (SEMANTICS §5).
 type Backend interface {
 	// Info describes the device.
 	Info() Info
