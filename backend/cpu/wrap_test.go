@@ -190,3 +190,43 @@ func TestWrapMisuse(t *testing.T) {
 		t.Errorf("WrapHost after Close: %v, want ErrClosed", err)
 	}
 }
+
+// Freed buffers are reused by the next Alloc of the same dtype and length; Memory reports them apart;
+// Trim and Close give them back.
+func TestPoolReuse(t *testing.T) {
+	b := cpu.New()
+	defer b.Close()
+	x, err := b.Alloc(formula.Float32, 1<<18)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := x.Alloc().Mem()
+	if err := b.Free(x); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := b.Memory(); m.Pooled != 1<<20 || m.InUse != 0 {
+		t.Fatalf("after Free: pooled %d, in use %d; want 1 MiB pooled", m.Pooled, m.InUse)
+	}
+	other, err := b.Alloc(formula.Float64, 1<<18) // another size: not from the pool
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := b.Alloc(formula.Float32, 1<<18)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y.Alloc().Mem() != first {
+		t.Error("an Alloc of the size just freed did not reuse it")
+	}
+	if m, _ := b.Memory(); m.Pooled != 0 || m.InUse != 1<<20+1<<21 {
+		t.Errorf("after reuse: pooled %d, in use %d", m.Pooled, m.InUse)
+	}
+	_ = b.Free(y)
+	_ = b.Free(other)
+	if err := b.Trim(); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := b.Memory(); m.Pooled != 0 {
+		t.Errorf("after Trim: pooled %d", m.Pooled)
+	}
+}
