@@ -70,3 +70,12 @@ func Wrap[T Elem](b Backend, s []T) (Buffer, error) {
 	}
 	return w.WrapHost(core.HostOf(s))
 }
+
+// Trim gives back the memory b keeps from freed buffers for reuse (Memory().Pooled), where b keeps any
+// (core.Trimmer); elsewhere it does nothing.
+func Trim(b Backend) error {
+	if t, ok := b.(core.Trimmer); ok {
+		return t.Trim()
+	}
+	return nil
+}

@@ -179,6 +179,12 @@ type MemoryStats struct {
 	Pooled int64
 }
 
+// Trimmer is implemented by backends that keep freed memory for reuse (Memory().Pooled): Trim gives it
+// back to the system.
+type Trimmer interface {
+	Trim() error
+}
+
 // HostWrapper is implemented by backends whose buffers can be memory the caller already has, used in
 // place: the CPU backend. See backend.Wrap.
 type HostWrapper interface {
