@@ -159,6 +159,7 @@ var (
 	ErrBadAlpha         = core.ErrBadAlpha
 	ErrNegativeAlpha    = core.ErrNegativeAlpha
 	ErrUnsupportedDType = core.ErrUnsupportedDType
+	ErrUnsupported      = core.ErrUnsupported
 	ErrUnavailable      = core.ErrUnavailable
 	ErrBadSpec          = core.ErrBadSpec
 	ErrDevice           = core.ErrDevice

@@ -50,3 +50,32 @@ func ToSlice[T Elem](b Backend, src Buffer) ([]T, error) {
 func Run(b Backend, p Pass, act Activation, out, in1, in2 Buffer) error {
 	return core.Run(b, p, act, out, in1, in2)
 }
+
+// Wrap returns a buffer on b whose elements are s itself, with no copy: passes read and write s (the
+// CPU backend; see core.HostWrapper). So activating data a program already holds, a gonum mat.Dense's
+// RawMatrix().Data for instance, costs the pass alone:
+//
+//	h, _ := backend.Wrap(cpu, dense.RawMatrix().Data)
+//	_ = cpu.Forward(backend.ReLU(), h, h) // in place, on gonum's memory
+//	_ = cpu.Free(h)                       // gpuact stops using it; the slice stays the caller's
+//
+// The caller keeps s alive (the buffer holds a reference until Free) and does not read or write it
+// while a call that uses the buffer runs (SEMANTICS §4.1). A backend that cannot use host memory in place
+// (the GPU backends) returns ErrUnsupported: upload to a buffer of its own instead. An empty s gives
+// ErrBadSize.
+func Wrap[T Elem](b Backend, s []T) (Buffer, error) {
+	w, ok := b.(core.HostWrapper)
+	if !ok {
+		return Buffer{}, core.Errorf(ErrUnsupported, b.Info().Spec, "Wrap", "s", "this backend cannot use host memory in place; upload it (FromSlice)")
+	}
+	return w.WrapHost(core.HostOf(s))
+}
+
+// Trim gives back the memory b keeps from freed buffers for reuse (Memory().Pooled), where b keeps any
+// (core.Trimmer); elsewhere it does nothing.
+func Trim(b Backend) error {
+	if t, ok := b.(core.Trimmer); ok {
+		return t.Trim()
+	}
+	return nil
+}

@@ -2,7 +2,8 @@
 // call unchanged. It checks docs/SEMANTICS.md (all that §3 lists) against the oracle: every pass × dtype at the sizes, edge
 // values, unaligned views, poisoned outputs and tolerances of §2; in-place aliasing and refused
 // overlaps; every bad-input case of §3 with its sentinel; a gradient check of each backward pass
-// against a central difference of the forward pass; concurrent use from 32 goroutines; alloc/free
+// against a central difference of the forward pass; concurrent use from 32 goroutines;
+// overlapping and disjoint windows of one allocation written and read at once; alloc/free
 // loops that must not grow; and, on backends that implement core.Timer, TimeDevice: concurrent, nested,
 // racing Close, with a failing or panicking enqueue function.
 package backendtest
@@ -34,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, b, open) })
 	t.Run("Gradient", func(t *testing.T) { testGradient(t, b) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, b) })
+	t.Run("Ranges", func(t *testing.T) { testRanges(t, b) })
 	t.Run("FreeWhileInUse", func(t *testing.T) { testFreeWhileInUse(t, b) })
 	t.Run("AllocFreeNoGrowth", func(t *testing.T) { testNoGrowth(t, b) })
 	t.Run("TimeDevice", func(t *testing.T) { testTimeDevice(t, b, open) })

@@ -17,8 +17,10 @@ import (
 //
 // In every pass the output comes first. An output may be exactly the same buffer as an input (in place:
 // Forward(act, x, x)); an output that partially overlaps an input is refused with ErrOverlap. Inputs may
-// overlap each other. Calls that write an allocation (a pass into it, an Upload) are queued one at a
-// time and never beside a call that reads it, so concurrent callers never see a half-written buffer.
+// overlap each other. Calls exclude each other by element range: calls that write overlapping ranges (a
+// pass into them, an Upload) are queued one at a time and never beside a call that reads their range, so
+// concurrent callers never see a half-written range, while calls on disjoint views of one allocation run
+// side by side (SEMANTICS §5).
 type Backend interface {
 	// Info describes the device.
 	Info() Info
@@ -165,9 +167,31 @@ const (
 type MemoryStats struct {
 	// Total and Free are the device's, as the driver reports them (Free is 0 where it cannot tell).
 	Total, Free int64
-	// InUse is the bytes this Backend holds in live buffers; Buffers is how many allocations that is.
+	// InUse is the bytes this Backend holds in live buffers it allocated; Buffers is how many
+	// allocations that is.
 	InUse   int64
 	Buffers int
+	// Wrapped is the bytes of memory gpuact uses but does not own (WrapHost, wrapped device pointers),
+	// counted apart from InUse: gpuact never frees it.
+	Wrapped int64
+	// Pooled is the bytes freed buffers keep in the backend's memory pool for reuse, not in InUse; the
+	// pool's Trim gives them back.
+	Pooled int64
+}
+
+// Trimmer is implemented by backends that keep freed memory for reuse (Memory().Pooled): Trim gives it
+// back to the system.
+type Trimmer interface {
+	Trim() error
+}
+
+// HostWrapper is implemented by backends whose buffers can be memory the caller already has, used in
+// place: the CPU backend. See backend.Wrap.
+type HostWrapper interface {
+	// WrapHost returns a buffer whose elements are h's own memory (no copy). The caller keeps h's
+	// slice alive and does not touch it while a call that uses the buffer runs; gpuact never frees it.
+	// Free (or Close) ends gpuact's use of it.
+	WrapHost(h Host) (Buffer, error)
 }
 
 // Device is one entry of List: a backend and device that gpuact found, usable or not.

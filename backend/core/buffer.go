@@ -67,10 +67,13 @@ type Alloc struct {
 	n     int
 
 	// mu is held for reading by every call that uses the memory and for writing by Free, so memory is
-	// never released under a running call.
-	mu    sync.RWMutex
-	freed bool
-	mem   any
+	// never released under a running call. ranges excludes calls by the elements they write and read.
+	mu     sync.RWMutex
+	ranges rangeLock
+	freed  bool
+	mem    any
+	// external memory is the caller's (Owner.Adopt): Free forgets it, never frees it.
+	external bool
 }
 
 // Mem is the backend's handle, as returned by the function given to Owner.Alloc. Backends read it while
@@ -84,3 +87,6 @@ func (a *Alloc) Len() int { return a.n }
 func (a *Alloc) DType() formula.DType { return a.dtype }
 
 func (a *Alloc) bytes() int64 { return int64(a.n) * int64(a.dtype.Size()) }
+
+// External reports whether the allocation is memory gpuact uses but does not own (Owner.Adopt).
+func (a *Alloc) External() bool { return a.external }

@@ -46,6 +46,9 @@ var (
 	ErrUnsupportedDType = formula.ErrUnsupportedDType
 	// ErrUnavailable: the backend or device cannot be used here (no driver, no device, failed start).
 	ErrUnavailable = errors.New("gpuact: backend unavailable")
+	// ErrUnsupported: the backend cannot do what was asked (wrap host memory on a GPU backend, a device
+	// pointer on the CPU backend).
+	ErrUnsupported = errors.New("gpuact: not supported by this backend")
 	// ErrBadSpec: a backend spec (GPUACT_BACKEND, Open's argument) that does not parse.
 	ErrBadSpec = errors.New("gpuact: bad backend spec")
 	// ErrDevice: the driver reported a failure not covered by the errors above; the message carries its
@@ -57,7 +60,7 @@ var (
 var kinds = []error{
 	ErrLengthMismatch, ErrDTypeMismatch, ErrForeignBuffer, ErrFreed, ErrClosed, ErrNilBuffer, ErrBadSize,
 	ErrOutOfRange, ErrOutOfMemory, ErrOverlap, ErrBadActivation, ErrBadAlpha, ErrNegativeAlpha,
-	ErrUnsupportedDType, ErrUnavailable, ErrBadSpec, ErrDevice,
+	ErrUnsupportedDType, ErrUnsupported, ErrUnavailable, ErrBadSpec, ErrDevice,
 }
 
 // Error is the one shape of every error a backend returns: what kind of error it is (Kind, one of the

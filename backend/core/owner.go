@@ -29,12 +29,14 @@ var allocIDs atomic.Uint64
 //	defer lease.End()
 //	// ... launch the kernel on y.Alloc().Mem() and x.Alloc().Mem() ...
 //
-// Locks: a call holds the owner's lock for reading, then the locks of its allocations in allocation
-// order, for writing on the one it writes (the output of a pass, the destination of an Upload) and for
-// reading on the others; Free takes one allocation's lock for writing; Close takes the owner's lock for
-// writing. So Close waits for running calls, Free waits for the calls that use its allocation, calls
-// that write an allocation run one at a time and never beside a call that reads it, and no order of
-// calls can deadlock (every call takes its locks in the same global order).
+// Locks: a call holds the owner's lock for reading, then, allocation by allocation in allocation order,
+// the allocation's lock for reading and the element ranges it uses in it (rangeLock: for writing the
+// range it writes, the output of a pass or the destination of an Upload, for reading the others); Free
+// takes one allocation's lock for writing; Close takes the owner's lock for writing. So Close waits for
+// running calls, Free waits for the calls that use its allocation, calls that write overlapping ranges
+// run one at a time and never beside a call that reads their range, calls on disjoint ranges of one
+// allocation run side by side, and no order of calls can deadlock (every call takes its locks in the
+// same global order).
 type Owner struct {
 	spec   string
 	id     uint64 // tells Backend values of the same spec apart in messages (see describe)
@@ -48,6 +50,7 @@ type Owner struct {
 	live    map[*Alloc]struct{}
 	inUse   int64
 	buffers int
+	wrapped int64
 }
 
 // NewOwner returns the bookkeeping for the backend opened by spec. dtypes are the dtypes the device
@@ -89,13 +92,43 @@ func (o *Owner) Alloc(dtype formula.DType, n int, alloc func(bytes int64) (any, 
 	if err != nil {
 		return Buffer{}, err
 	}
-	a := &Alloc{owner: o, id: allocIDs.Add(1), dtype: dtype, n: n, mem: mem}
+	return o.register(&Alloc{owner: o, id: allocIDs.Add(1), dtype: dtype, n: n, mem: mem}), nil
+}
+
+func (o *Owner) register(a *Alloc) Buffer {
 	o.liveMu.Lock()
 	o.live[a] = struct{}{}
-	o.inUse += a.bytes()
-	o.buffers++
+	if a.external {
+		o.wrapped += a.bytes()
+	} else {
+		o.inUse += a.bytes()
+		o.buffers++
+	}
 	o.liveMu.Unlock()
-	return Buffer{a: a, n: n}, nil
+	return Buffer{a: a, n: a.n}
+}
+
+// Adopt registers memory the caller owns (a Go slice, a device pointer another library allocated) as an
+// allocation of n elements of dtype, op naming the call for messages. check validates the handle after
+// the common checks (closed, dtype, size); mem is what Alloc.Mem returns. Free and Close forget the
+// allocation without calling the owner's free function: gpuact never frees memory it does not own.
+func (o *Owner) Adopt(op string, dtype formula.DType, n int, check func() (mem any, err error)) (Buffer, error) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.closed {
+		return Buffer{}, Errorf(ErrClosed, o.spec, op, "", "the backend was closed")
+	}
+	if !o.dtypes.Has(dtype) {
+		return Buffer{}, Errorf(ErrUnsupportedDType, o.spec, op, "dtype", "the device cannot hold %s (it has %s)", dtype, o.dtypes)
+	}
+	if n <= 0 || int64(n) > MaxElements {
+		return Buffer{}, Errorf(ErrBadSize, o.spec, op, "n", "%d %s elements: memory to wrap has 1 to %d elements", n, dtype, MaxElements)
+	}
+	mem, err := check()
+	if err != nil {
+		return Buffer{}, err
+	}
+	return o.register(&Alloc{owner: o, id: allocIDs.Add(1), dtype: dtype, n: n, mem: mem, external: true}), nil
 }
 
 // Free releases b's allocation: a no-op for the zero Buffer, a freed buffer or a closed owner.
@@ -123,10 +156,17 @@ func (o *Owner) release(a *Alloc) error {
 	a.freed = true
 	o.liveMu.Lock()
 	delete(o.live, a)
-	o.inUse -= a.bytes()
-	o.buffers--
+	if a.external {
+		o.wrapped -= a.bytes()
+	} else {
+		o.inUse -= a.bytes()
+		o.buffers--
+	}
 	o.liveMu.Unlock()
-	err := o.free(a.mem)
+	var err error
+	if !a.external {
+		err = o.free(a.mem)
+	}
 	a.mem = nil
 	return err
 }
@@ -164,6 +204,13 @@ func (o *Owner) Stats() (inUse int64, buffers int) {
 	return o.inUse, o.buffers
 }
 
+// Wrapped reports the bytes of adopted memory (Adopt) the owner uses and does not own.
+func (o *Owner) Wrapped() int64 {
+	o.liveMu.Lock()
+	defer o.liveMu.Unlock()
+	return o.wrapped
+}
+
 func cmpID(a, b uint64) int {
 	switch {
 	case a < b:
@@ -180,7 +227,7 @@ func cmpID(a, b uint64) int {
 type Lease struct {
 	o      *Owner
 	allocs [3]*Alloc
-	write  [3]bool
+	tag    uint64 // the ranges this call holds in its allocations (rangeLock)
 	k      int
 	// DType and N are the dtype and length shared by the call's buffers.
 	DType formula.DType
@@ -192,11 +239,8 @@ type Lease struct {
 // End releases the lease.
 func (l Lease) End() {
 	for i := l.k - 1; i >= 0; i-- {
-		if l.write[i] {
-			l.allocs[i].mu.Unlock()
-		} else {
-			l.allocs[i].mu.RUnlock()
-		}
+		l.allocs[i].ranges.release(l.tag)
+		l.allocs[i].mu.RUnlock()
 	}
 	if l.o != nil {
 		l.o.mu.RUnlock()
@@ -346,9 +390,9 @@ func (o *Owner) own(op, name string, b Buffer) error {
 	return nil
 }
 
-// lock locks the distinct allocations of bufs in id order, for writing the one of bufs[writes] (-1:
-// none) and for reading the others, and checks that none is freed. On error the whole lease, owner lock
-// included, is released.
+// lock leases the distinct allocations of bufs in id order: the allocation's lock for reading, a check
+// that it is not freed, then the ranges of bufs in it, for writing the range of bufs[writes] (-1: none)
+// and for reading the others. On error the whole lease, owner lock included, is released.
 func (l *Lease) lock(op string, names []string, bufs []Buffer, writes int) error {
 	var order [3]int
 	k := 0
@@ -365,20 +409,26 @@ func (l *Lease) lock(op string, names []string, bufs []Buffer, writes int) error
 		}
 	}
 	slices.SortFunc(order[:k], func(i, j int) int { return cmpID(bufs[i].a.id, bufs[j].a.id) })
+	l.tag = leaseTags.Add(1)
 	for _, i := range order[:k] {
 		a := bufs[i].a
-		w := writes >= 0 && bufs[writes].a == a
-		if w {
-			a.mu.Lock()
-		} else {
-			a.mu.RLock()
-		}
-		l.allocs[l.k], l.write[l.k] = a, w
-		l.k++
+		a.mu.RLock()
 		if a.freed {
+			a.mu.RUnlock()
 			l.End()
 			return Errorf(ErrFreed, l.o.spec, op, names[i], "%s was freed (allocation #%d)", names[i], a.id)
 		}
+		var spans [3]span
+		ns := 0
+		for j, b := range bufs {
+			if b.a == a {
+				spans[ns] = span{b.off, b.off + b.n, j == writes}
+				ns++
+			}
+		}
+		a.ranges.acquire(l.tag, spans[:ns])
+		l.allocs[l.k] = a
+		l.k++
 	}
 	return nil
 }

@@ -259,8 +259,15 @@ func TestAllocFromOS(t *testing.T) {
 	if err := b.Free(buf); err != nil {
 		t.Fatal(err)
 	}
+	// Free keeps the mapping in the pool for the next Alloc of the same size; Trim gives it back.
+	if m, _ := b.Memory(); m.Pooled != int64(4*n) || mapped() != int64(4*n) {
+		t.Fatalf("after Free: %d bytes pooled and %d mapped, want %d each", m.Pooled, mapped(), 4*n)
+	}
+	if err := b.Trim(); err != nil {
+		t.Fatal(err)
+	}
 	if got := mapped(); got != 0 {
-		t.Fatalf("after Free, %d bytes are still mapped", got)
+		t.Fatalf("after Free and Trim, %d bytes are still mapped", got)
 	}
 	if _, err := b.Alloc(formula.Float64, n); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@
 package cpu
 
 import (
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,7 @@ type Backend struct {
 	owner *core.Owner
 	info  core.Info
 	impl  *implementation
+	pool  *pool // freed buffers kept for reuse (pool.go)
 }
 
 var _ core.Backend = (*Backend)(nil)
@@ -34,11 +36,16 @@ var _ core.Backend = (*Backend)(nil)
 func New() *Backend { return newBackend(dispatch()) }
 
 func newBackend(im *implementation) *Backend {
-	b := &Backend{owner: core.NewOwner("cpu", dtypes, freeMemory), impl: im}
-	// Memory from the operating system is released only by Free and Close; a backend dropped without
-	// Close gives it back when it is collected. Owner.Close waits for running calls, which hold the
-	// owner (not necessarily b), so no call loses its memory under it.
-	runtime.AddCleanup(b, func(o *core.Owner) { _ = o.Close(nil) }, b.owner)
+	p := newPool(defaultPoolMax())
+	b := &Backend{owner: core.NewOwner("cpu", dtypes, func(mem any) error { return p.put(mem.(*memory)) }), impl: im, pool: p}
+	// Memory from the operating system is released only by Free, Trim and Close; a backend dropped
+	// without Close gives it back when it is collected. Owner.Close waits for running calls, which hold
+	// the owner (not necessarily b), so no call loses its memory under it; the pool is emptied after.
+	type held struct {
+		o *core.Owner
+		p *pool
+	}
+	runtime.AddCleanup(b, func(h held) { _ = h.o.Close(h.p.trim) }, held{b.owner, p})
 	b.info = core.Info{
 		Spec:         "cpu",
 		Platform:     core.PlatformCPU,
@@ -66,11 +73,24 @@ func Devices() []core.Device {
 // Info describes the machine. ComputeUnits is GOMAXPROCS when the backend was made.
 func (b *Backend) Info() core.Info { return b.info.Clone() }
 
-// Alloc allocates n zeroed elements. Every size the machine cannot hold gives ErrOutOfMemory, never the
-// fatal error or panic the Go runtime would raise for it (see mem.go): large buffers come from the
-// operating system and are checked against the memory it reports.
+// Alloc allocates n elements, whose contents are undefined until written (a buffer freed earlier may be
+// reused: see Trim). Every size the machine cannot hold gives ErrOutOfMemory, never the fatal error or
+// panic the Go runtime would raise for it (see mem.go): large buffers come from the operating system and
+// are checked against the memory it reports. When memory runs short, the pool is given back first.
 func (b *Backend) Alloc(dtype formula.DType, n int) (core.Buffer, error) {
-	return b.owner.Alloc(dtype, n, func(bytes int64) (any, error) { return allocate(dtype, n, bytes) })
+	return b.owner.Alloc(dtype, n, func(bytes int64) (any, error) {
+		if m := b.pool.get(dtype, n); m != nil {
+			return m, nil
+		}
+		m, err := allocate(dtype, n, bytes)
+		if errors.Is(err, core.ErrOutOfMemory) && b.pool.pooled() > 0 {
+			if err := b.pool.trim(); err != nil {
+				return nil, err
+			}
+			m, err = allocate(dtype, n, bytes)
+		}
+		return m, err
+	})
 }
 
 // Free releases b's allocation: to the operating system for large buffers, else to the garbage collector.
@@ -233,11 +253,11 @@ func (b *Backend) Memory() (core.MemoryStats, error) {
 	}
 	defer l.End()
 	inUse, n := b.owner.Stats()
-	return core.MemoryStats{Total: machine.totalMemory, Free: availableMemory(), InUse: inUse, Buffers: n}, nil
+	return core.MemoryStats{Total: machine.totalMemory, Free: availableMemory(), InUse: inUse, Buffers: n, Wrapped: b.owner.Wrapped(), Pooled: b.pool.pooled()}, nil
 }
 
-// Close frees every buffer; later calls return ErrClosed.
-func (b *Backend) Close() error { return b.owner.Close(nil) }
+// Close frees every buffer and empties the pool; later calls return ErrClosed.
+func (b *Backend) Close() error { return b.owner.Close(b.pool.trim) }
 
 // view returns the Go slice behind buf. The caller holds a lease on buf.
 func view[T formula.Elem](buf core.Buffer) []T {

@@ -38,6 +38,21 @@ type memory struct {
 	size uintptr        // the mapping's length in bytes
 }
 
+// dtypeLen returns the dtype and length of m's elements (0, 0 once freed).
+func (m *memory) dtypeLen() (formula.DType, int) {
+	switch d := m.data.(type) {
+	case []float32:
+		return formula.Float32, len(d)
+	case []float64:
+		return formula.Float64, len(d)
+	case []formula.F16:
+		return formula.Float16, len(d)
+	case []formula.BF16:
+		return formula.BFloat16, len(d)
+	}
+	return 0, 0
+}
+
 // osAllocMin is the size in bytes from which Alloc takes memory from the operating system (see above).
 const osAllocMin = 4 << 20 << (4 * (unsafe.Sizeof(uintptr(0)) / 8))
 
