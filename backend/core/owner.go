@@ -380,6 +380,26 @@ func (o *Owner) BeginCopy(b Buffer, h Host, upload bool) (Lease, error) {
 	return l, nil
 }
 
+// Check reports, for op and its argument name, whether b is usable on o: the owner is open, b is not the
+// zero Buffer, o allocated or adopted it, and it is not freed. It holds no lease afterwards: for calls
+// that read b's description (a device address) rather than its elements.
+func (o *Owner) Check(op, name string, b Buffer) error {
+	l, err := o.Begin(op)
+	if err != nil {
+		return err
+	}
+	defer l.End()
+	if err := o.own(op, name, b); err != nil {
+		return err
+	}
+	b.a.mu.RLock()
+	defer b.a.mu.RUnlock()
+	if b.a.freed {
+		return Errorf(ErrFreed, o.spec, op, name, "%s was freed (allocation #%d)", name, b.a.id)
+	}
+	return nil
+}
+
 func (o *Owner) own(op, name string, b Buffer) error {
 	if b.a == nil {
 		return Errorf(ErrNilBuffer, o.spec, op, name, "%s is the zero Buffer", name)

@@ -44,8 +44,33 @@ func (b *Backend) free(mem any) error {
 	return b.drv.MemFree(p)
 }
 
-// Free releases buf's allocation once the work queued before it has finished.
-func (b *Backend) Free(buf core.Buffer) error { return b.wrap("Free", b.owner.Free(buf)) }
+// Free releases buf's allocation once the work queued before it has finished. For a wrapped device
+// pointer (WrapDevicePtr) it frees nothing and returns once gpuact's queued work is done, so the memory's
+// owner may free or reuse it.
+func (b *Backend) Free(buf core.Buffer) error {
+	err := b.owner.Free(buf)
+	if err == nil && !buf.IsNil() && buf.Alloc().External() {
+		l, closed := b.owner.Begin("Free")
+		if closed != nil {
+			return nil // Close waited for the stream
+		}
+		defer l.End()
+		err = b.waitStream()
+	}
+	return b.wrap("Free", err)
+}
+
+// waitStream waits for the work queued on the stream; an error of that work is kept for the next
+// synchronising call. Nothing can be queued on a freed allocation, so after Free has released one this
+// wait covers every use of it.
+func (b *Backend) waitStream() error {
+	if err := b.enter(); err != nil {
+		return err
+	}
+	defer runtime.UnlockOSThread()
+	b.keepAsyncErr(b.drv.StreamSynchronize(b.stream))
+	return nil
+}
 
 // ptr is the device address of buf's first element.
 func ptr(buf core.Buffer) uint64 {
@@ -107,5 +132,5 @@ func (b *Backend) Memory() (core.MemoryStats, error) {
 	defer runtime.UnlockOSThread()
 	free, total, err := b.drv.MemGetInfo()
 	inUse, n := b.owner.Stats()
-	return core.MemoryStats{Total: total, Free: free, InUse: inUse, Buffers: n}, b.wrap("Memory", err)
+	return core.MemoryStats{Total: total, Free: free, InUse: inUse, Buffers: n, Wrapped: b.owner.Wrapped()}, b.wrap("Memory", err)
 }

@@ -98,6 +98,7 @@ const (
 	Allocs         Counter = 9  // successful cuMemAlloc calls
 	PageableHtoD   Counter = 10 // host-to-device copies from memory not from cuMemHostAlloc
 	UsedBytes      Counter = 11 // device bytes allocated now
+	Frees          Counter = 12 // successful cuMemFree calls
 )
 
 // Count reports c.

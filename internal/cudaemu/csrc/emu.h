@@ -63,6 +63,7 @@ enum Counter {
     COUNT_ALLOCS = 9,           // successful cuMemAlloc calls
     COUNT_PAGEABLE_HTOD = 10,   // host-to-device copies from pageable (not cuMemHostAlloc) memory
     COUNT_USED_BYTES = 11,      // device bytes allocated now, all devices
+    COUNT_FREES = 12,           // successful cuMemFree calls
     COUNT_KINDS
 };
 

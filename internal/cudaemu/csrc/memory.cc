@@ -89,8 +89,36 @@ CUAPI CUresult cuMemFree_v2(uint64_t p) {
         wait_unused(lk, m);
     }
     st.mem[p] = m; // release_mem unregisters it
+    st.counts[COUNT_FREES]++;
     release_mem(m);
     return ctx->sticky ? ctx->sticky : CUDA_SUCCESS;
+}
+
+// cuPointerGetAttribute answers for device memory from cuMemAlloc: its context, device, allocation range
+// and memory type (CU_MEMORYTYPE_DEVICE). Like the driver it needs no current context, and a pointer it
+// does not know is CUDA_ERROR_INVALID_VALUE, not a violation: asking is how a caller finds out.
+CUAPI CUresult cuPointerGetAttribute(void *data, int attr, uint64_t p) {
+    State &st = S();
+    std::lock_guard<std::mutex> g(st.mu);
+    if (!st.initialized) {
+        violation("cuPointerGetAttribute before cuInit");
+        return CUDA_ERROR_NOT_INITIALIZED;
+    }
+    if (!data) return CUDA_ERROR_INVALID_VALUE;
+    auto it = st.mem.upper_bound(p);
+    if (it == st.mem.begin()) return CUDA_ERROR_INVALID_VALUE;
+    --it;
+    Mem *m = it->second;
+    if (m->pinned || p - m->dev >= m->bytes) return CUDA_ERROR_INVALID_VALUE;
+    switch (attr) {
+    case 1: *(uint64_t *)data = m->ctx->handle; break;        // CU_POINTER_ATTRIBUTE_CONTEXT
+    case 2: *(unsigned *)data = 2; break;                     // CU_POINTER_ATTRIBUTE_MEMORY_TYPE: device
+    case 9: *(int *)data = m->ctx->device; break;             // CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL
+    case 11: *(uint64_t *)data = m->dev; break;               // CU_POINTER_ATTRIBUTE_RANGE_START_ADDR
+    case 12: *(size_t *)data = m->bytes; break;               // CU_POINTER_ATTRIBUTE_RANGE_SIZE
+    default: return CUDA_ERROR_INVALID_VALUE;                 // not emulated
+    }
+    return CUDA_SUCCESS;
 }
 
 CUAPI CUresult cuMemHostAlloc(void **pp, size_t bytes, unsigned flags) {

@@ -164,6 +164,18 @@ func (d *Driver) LaunchKernel(f Function, grid, block uint32, s Stream, params u
 	return d.check("cuLaunchKernel", d.syscall(d.fn.cuLaunchKernel, uintptr(f), uintptr(grid), 1, 1, uintptr(block), 1, 1, 0, uintptr(s), uintptr(params), 0))
 }
 
+// PointerAttribute reads one attribute of device pointer p (PointerAttr*) as a 64-bit value: a
+// context handle, a device ordinal, an address or a size. A pointer the driver does not know gives
+// CUDA_ERROR_INVALID_VALUE.
+func (d *Driver) PointerAttribute(attr int, p DevPtr) (uint64, error) {
+	var v uint64 // every attribute read here is at most 8 bytes; the ordinal fills the low 4
+	err := d.check("cuPointerGetAttribute", d.syscall(d.fn.cuPointerGetAttribute, uintptr(unsafe.Pointer(&v)), uintptr(attr), uintptr(p)))
+	if attr == PointerAttrDeviceOrdinal {
+		v = uint64(uint32(v))
+	}
+	return v, err
+}
+
 // StreamCreate creates a stream with flags (StreamNonBlocking: it does not wait for the legacy stream).
 func (d *Driver) StreamCreate(flags uint32) (Stream, error) {
 	var s uintptr

@@ -63,6 +63,14 @@ const (
 	FuncAttributeMaxThreadsBlock = 0
 )
 
+// Pointer attributes (CUpointer_attribute) that PointerAttribute reads.
+const (
+	PointerAttrContext       = 1  // CUcontext of the allocation (0 for memory that no context owns)
+	PointerAttrDeviceOrdinal = 9  // int: the device the memory is on
+	PointerAttrRangeStart    = 11 // CUdeviceptr: the start of the allocation holding the pointer
+	PointerAttrRangeSize     = 12 // size_t: the size of that allocation
+)
+
 // Error is a failed driver call.
 type Error struct {
 	Call string
@@ -110,7 +118,7 @@ type funcs struct {
 	cuMemGetInfo, cuMemAlloc, cuMemFree, cuMemHostAlloc, cuMemFreeHost                     uintptr
 	cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync                                uintptr
 	cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuFuncGetAttribute              uintptr
-	cuLaunchKernel                                                                         uintptr
+	cuLaunchKernel, cuPointerGetAttribute                                                  uintptr
 	cuStreamCreate, cuStreamDestroy, cuStreamSynchronize                                   uintptr
 	cuEventCreate, cuEventRecord, cuEventSynchronize, cuEventElapsedTime, cuEventDestroy   uintptr
 }
@@ -138,7 +146,7 @@ func (f *funcs) symbols() []struct {
 		{"cuMemcpyDtoDAsync_v2", &f.cuMemcpyDtoDAsync},
 		{"cuModuleLoadData", &f.cuModuleLoadData}, {"cuModuleUnload", &f.cuModuleUnload},
 		{"cuModuleGetFunction", &f.cuModuleGetFunction}, {"cuFuncGetAttribute", &f.cuFuncGetAttribute},
-		{"cuLaunchKernel", &f.cuLaunchKernel},
+		{"cuLaunchKernel", &f.cuLaunchKernel}, {"cuPointerGetAttribute", &f.cuPointerGetAttribute},
 		{"cuStreamCreate", &f.cuStreamCreate}, {"cuStreamDestroy_v2", &f.cuStreamDestroy},
 		{"cuStreamSynchronize", &f.cuStreamSynchronize},
 		{"cuEventCreate", &f.cuEventCreate}, {"cuEventRecord", &f.cuEventRecord},
