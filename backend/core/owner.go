@@ -197,6 +197,18 @@ func (o *Owner) Close(shutdown func() error) error {
 	return errors.Join(errs...)
 }
 
+// Exclusive runs f, for op, once every running call has finished and with no other call running until
+// it returns (the owner's lock for writing, as Close holds it): for changes of the state every call
+// reads, such as the stream a GPU backend queues on. A closed owner gives ErrClosed.
+func (o *Owner) Exclusive(op string, f func() error) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return Errorf(ErrClosed, o.spec, op, "", "the backend was closed")
+	}
+	return f()
+}
+
 // Stats reports the bytes and allocations live in this owner.
 func (o *Owner) Stats() (inUse int64, buffers int) {
 	o.liveMu.Lock()

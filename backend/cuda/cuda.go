@@ -31,7 +31,8 @@ type Backend struct {
 	ordinal int
 	dev     cu.Device
 	ctx     cu.Context
-	stream  cu.Stream
+	stream  cu.Stream // where calls queue their work: own, or the caller's (UseStream)
+	own     cu.Stream // the stream the backend created
 	module  cu.Module
 	fns     map[kernelKey]cu.Function
 	maxGrid uint32 // SM count × resident blocks per SM: the grid that fills the GPU once

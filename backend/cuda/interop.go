@@ -1,6 +1,7 @@
 package cuda
 
 import (
+	"fmt"
 	"runtime"
 
 	"github.com/gpuact/gpuact/backend/core"
@@ -92,4 +93,53 @@ func (b *Backend) DevicePtr(buf core.Buffer) (uint64, error) {
 		return 0, b.wrap("DevicePtr", err)
 	}
 	return ptr(buf), nil
+}
+
+// UseStream makes gpuact queue its work on s, a CUstream of the caller's (cudaStream_t is the same
+// handle) created in this device's primary context, instead of on its own stream; s = 0 returns to the
+// backend's own stream. It waits for the running calls and for the work already queued on the stream in
+// use, then checks s by waiting for it too; an error of the earlier work is kept for the next
+// synchronising call, and a bad s is an error, leaving the stream as it was.
+//
+// The ordering rules (SEMANTICS §4.1): from then on every pass, Upload and Copy is queued on s in call
+// order, after whatever the caller queued there before the call and before what it queues after the
+// call returns, so the caller's kernels on s may read gpuact's results and feed its inputs without a
+// Sync. Download, Sync and TimeDevice synchronise s (waiting for the caller's work on it too); Free
+// waits for s before it frees. The caller must not destroy s while the backend uses it: call
+// UseStream(0) (or Close) first. Work that the caller queues on other streams is not ordered with
+// gpuact's: order it with events, or Sync.
+func (b *Backend) UseStream(s uintptr) error {
+	const op = "UseStream"
+	return b.wrap(op, b.owner.Exclusive(op, func() error {
+		if err := b.enter(); err != nil {
+			return err
+		}
+		defer runtime.UnlockOSThread()
+		next := cu.Stream(s)
+		if next == 0 {
+			next = b.own
+		}
+		if next == b.stream {
+			return nil
+		}
+		if next != b.own {
+			if err := b.drv.StreamSynchronize(next); err != nil {
+				return fmt.Errorf("stream %#x (a stream of device %d's primary context?): %w", s, b.ordinal, err)
+			}
+		}
+		b.keepAsyncErr(b.drv.StreamSynchronize(b.stream))
+		b.stream = next
+		return nil
+	}))
+}
+
+// Stream is the CUstream gpuact queues its work on: the caller's after UseStream, else the backend's
+// own (0 once closed).
+func (b *Backend) Stream() uintptr {
+	l, err := b.owner.Begin("Stream")
+	if err != nil {
+		return 0
+	}
+	defer l.End()
+	return uintptr(b.stream)
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/gpuact/gpuact/backend"
@@ -374,5 +375,65 @@ func TestWrapDevicePtrMisuse(t *testing.T) {
 	}
 	if err := b.Free(whole); err != nil {
 		t.Errorf("Free after Close: %v", err)
+	}
+}
+
+// UseStream: gpuact's work goes on the caller's stream in call order, so the caller's own work queued
+// there after a call sees its result without a Sync; 0 returns to the backend's stream; a stream that is
+// not one is refused and the backend keeps its stream.
+func TestUseStream(t *testing.T) {
+	e, b := openEmu(t)
+	o := newOther(t, 0)
+	defer o.release()
+	var s cu.Stream
+	o.do(func(d *cu.Driver) (err error) { s, err = d.StreamCreate(cu.StreamNonBlocking); return err })
+	defer o.do(func(d *cu.Driver) error { return d.StreamDestroy(s) })
+	own := b.Stream()
+	if own == 0 || own == uintptr(s) {
+		t.Fatalf("Stream() = %#x before UseStream", own)
+	}
+	x, err := backend.FromSlice(b, []float32{-1, 2, -3, 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Free(x)
+	if err := b.UseStream(uintptr(s)); err != nil {
+		t.Fatal(err)
+	}
+	if b.Stream() != uintptr(s) {
+		t.Errorf("Stream() = %#x after UseStream(%#x)", b.Stream(), s)
+	}
+	// A slow kernel: a copy on another stream would overtake it.
+	_, kernel := e.Delays()
+	e.SetDelays(-1, 50*time.Millisecond)
+	defer e.SetDelays(-1, kernel)
+	if err := b.Forward(formula.ReLU(), x, x); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := b.DevicePtr(x)
+	got := make([]float32, 4)
+	o.do(func(d *cu.Driver) error { // queued on s after gpuact's kernel; returns once the copy ran
+		return d.MemcpyDtoHAsync(unsafe.Pointer(&got[0]), cu.DevPtr(p), 16, s)
+	})
+	if !slices.Equal(got, []float32{0, 2, 0, 4}) {
+		t.Errorf("the caller's copy queued on its stream after Forward read %v: not ordered after gpuact's kernel", got)
+	}
+	e.SetDelays(-1, kernel)
+	e.ExpectViolations(1)
+	if err := b.UseStream(0xdead); !errors.Is(err, core.ErrDevice) || b.Stream() != uintptr(s) {
+		t.Errorf("UseStream of a handle that is no stream: %v, stream now %#x", err, b.Stream())
+	}
+	if err := b.UseStream(0); err != nil || b.Stream() != own {
+		t.Errorf("UseStream(0): %v, stream %#x, want the backend's own %#x", err, b.Stream(), own)
+	}
+	works(t, b, "back on its own stream")
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b.Stream() != 0 {
+		t.Error("Stream() after Close is not 0")
+	}
+	if err := b.UseStream(uintptr(s)); !errors.Is(err, core.ErrClosed) {
+		t.Errorf("UseStream after Close: %v, want ErrClosed", err)
 	}
 }
