@@ -21,7 +21,7 @@ COVER_PKGS := ./backend/cuda ./backend/cuda/internal/cu
 COVER_MIN ?= 85
 test:
 	mkdir -p build
-	$(GO) test -race -count=1 -coverpkg=$(shell echo $(COVER_PKGS) | tr ' ' ,) -coverprofile=build/cover.out ./...
+	$(GO) test -race -count=1 -timeout 30m -coverpkg=$(shell echo $(COVER_PKGS) | tr ' ' ,) -coverprofile=build/cover.out ./...
 	bash scripts/coverage.sh build/cover.out $(foreach p,$(COVER_PKGS),$(p)=$(COVER_MIN))
 
 # The statement coverage of every backend package, without the race detector (a report; make test holds
