@@ -124,14 +124,17 @@ cross:
 # (scripts/setup/qemu-user.sh). A binary importing package backend is dynamically linked: -L gives
 # qemu the arm64 loader and libc. TestLibraryEnvIgnoredWhenSecure is left out: it runs a setuid copy of
 # its test binary, which the kernel must execute itself (make test runs it on amd64). GPUACT_TEST_EXEC
-# starts the CPU tests' child processes under qemu too.
+# starts the CPU tests' child processes under qemu too. QEMU_SKIP leaves out, under emulation, the tests
+# whose code does not differ by platform and that make test and make test-purego run on amd64: the
+# conformance suite on wrapped slices and the exhaustive 16-bit sweep (minutes each under qemu).
+QEMU_SKIP = ^TestLibraryEnvIgnoredWhenSecure$$|^TestConformanceWrapped$$|^TestExhaustive16$$
 QEMU_ARM64 ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
 test-arm64:
 	@set -e; mkdir -p build/arm64; for pkg in backend backend/cpu; do \
 		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) test -c -o build/arm64/$$(echo $$pkg | tr / _).test ./$$pkg; \
 		echo "linux/arm64 under qemu: ./$$pkg"; \
 		(cd $$pkg && GPUACT_TEST_EXEC="$(QEMU_ARM64)" $(QEMU_ARM64) $(CURDIR)/build/arm64/$$(echo $$pkg | tr / _).test -test.count=1 \
-			-test.skip '^TestLibraryEnvIgnoredWhenSecure$$'); done
+			-test.skip '$(QEMU_SKIP)'); done
 
 # The platforms beyond linux/amd64: every one builds and vets (cross), and the tests that differ by
 # platform run on linux/arm64 and linux/386 under qemu-user (scripts/setup/qemu-user.sh).
