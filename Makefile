@@ -6,6 +6,10 @@ PYTHON ?= /usr/bin/python3
 BENCH_SIZES ?= 4096,16777216
 BENCH_DTYPES ?= float32,float64,bfloat16,float16
 
+# The purego tag changes backend/cpu alone (no assembly: the plain Go loops); these are the packages
+# that contain it. The GPU backends' packages do not change with the tag and run in make test.
+PUREGO_PKGS = ./backend/cpu/ ./backend/ ./cmd/gpubench/
+
 .PHONY: test test-purego bench bench-vs-torch generate check-generated lint ci
 
 # The whole suite with the race detector, then the statement coverage of the CUDA packages, which run on
@@ -34,9 +38,9 @@ cover:
 	$(GO) test -count=1 -coverpkg=$(shell echo $(COVER_ALL) | tr ' ' ,) -coverprofile=build/cover-all.out ./...
 	bash scripts/coverage.sh build/cover-all.out $(COVER_ALL)
 
-# The whole suite with every assembly kernel turned off (the plain Go loops everywhere).
+# The CPU backend with every assembly kernel turned off (the plain Go loops), and what contains it.
 test-purego:
-	$(GO) test -tags purego -count=1 ./...
+	$(GO) test -tags purego -count=1 $(PUREGO_PKGS)
 
 # The CPU backend's tests as a 32-bit program (linux/386): Alloc against a 4 GiB address space. Runs
 # natively where the kernel runs 32-bit programs, else under qemu-i386 (scripts/setup/qemu-user.sh);
