@@ -42,6 +42,7 @@ type Backend struct {
 	args     *launchArgs
 	pinner   runtime.Pinner
 
+	pool    pool    // device memory for Alloc, and what Free gives back (pool.go)
 	staging staging // pinned memory Upload copies through (upload.go)
 	timers  timers  // TimeDevice's events (timer.go)
 
@@ -54,6 +55,7 @@ type Backend struct {
 var (
 	_ core.Backend = (*Backend)(nil)
 	_ core.Timer   = (*Backend)(nil)
+	_ core.Trimmer = (*Backend)(nil)
 )
 
 // enter locks the goroutine to its OS thread and makes the backend's context current there: a CUDA

@@ -223,9 +223,9 @@ func TestFaultTimerEvents(t *testing.T) {
 	}
 }
 
-// TestSlowKernels: Free, TimeDevice and Close meet kernels still running (200 ms each): Free and Close
-// wait for them (the emulator counts a violation if memory is freed under queued work), TimeDevice's
-// window holds them.
+// TestSlowKernels: Free, TimeDevice and Close meet kernels still running (200 ms each): Free returns at
+// once and Close waits for them (the emulator counts a violation if memory is freed under queued work),
+// TimeDevice's window holds them.
 func TestSlowKernels(t *testing.T) {
 	e, b := openEmu(t)
 	x, y := keep(t, b, 5000), keep(t, b, 5000)
@@ -237,12 +237,14 @@ func TestSlowKernels(t *testing.T) {
 	if err := b.Forward(formula.ReLU(), y.buf, x.buf); err != nil {
 		t.Fatal(err)
 	}
+	// Free does not wait for the kernel that reads x: the pool reuses x's memory only for work queued
+	// after the kernel (the emulator counts a violation if memory is freed or reused under queued work).
 	t0 := time.Now()
 	if err := b.Free(x.buf); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(t0); d < slow/2 {
-		t.Errorf("Free returned after %v, before the kernel using its buffer finished", d)
+	if d := time.Since(t0); d > slow/2 {
+		t.Errorf("Free returned after %v: it waited for the kernel using its buffer", d)
 	}
 	d, err := b.TimeDevice(func() error { return b.Forward(formula.ReLU(), y.buf, y.buf) })
 	if err != nil || d < slow {
