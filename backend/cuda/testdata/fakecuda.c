@@ -38,4 +38,9 @@ STUB(cuModuleLoadData) STUB(cuModuleUnload) STUB(cuModuleGetFunction) STUB(cuFun
 STUB(cuLaunchKernel) STUB(cuPointerGetAttribute) STUB(cuStreamCreate) STUB(cuStreamDestroy_v2) STUB(cuStreamSynchronize)
 STUB(cuEventCreate) STUB(cuEventRecord) STUB(cuEventSynchronize)
 STUB(cuEventElapsedTime) STUB(cuEventDestroy_v2)
+/* The stream-ordered allocator's entry points (CUDA 11.2), which a driver may lack. */
+#ifndef NO_MEMORY_POOLS
+STUB(cuDeviceGetDefaultMemPool) STUB(cuMemPoolSetAttribute) STUB(cuMemPoolGetAttribute)
+STUB(cuMemPoolTrimTo) STUB(cuMemAllocAsync) STUB(cuMemFreeAsync)
+#endif
 #endif
