@@ -114,12 +114,14 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 	if err := b.setArgs(k, &args, l.DType.Compute()); err != nil {
 		return fmt.Errorf("%s: %w", act, err)
 	}
-	err = b.enqueueLocked(func(ev *cl.Event) error { return b.lib.Launch(b.queue, k.k, plan.global, plan.local, ev) })
-	if err != nil {
-		return fmt.Errorf("%s: %w", act, err)
-	}
-	// Start the work now rather than at the next synchronising call.
-	return b.lib.Flush(b.queue)
+	return b.withQueue(func(q cl.Queue) error {
+		err := b.enqueueLocked(func(ev *cl.Event) error { return b.lib.Launch(q, k.k, plan.global, plan.local, ev) })
+		if err != nil {
+			return fmt.Errorf("%s: %w", act, err)
+		}
+		// Start the work now rather than at the next synchronising call.
+		return b.lib.Flush(q)
+	})
 }
 
 // kernel returns this Backend's kernel object called name, creating it on first use. b.mu is held.
