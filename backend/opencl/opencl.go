@@ -11,6 +11,11 @@
 // A Backend owns one in-order command queue. Passes, Copy and Upload's write are queued and return
 // at once (Upload's write is blocking, so the caller's memory is read before it returns); Download
 // and Sync wait for the queue, and report errors of the work before them.
+//
+// Interop (SEMANTICS §4.1, §5): WrapCLMem uses a caller's cl_mem in place, CLMem exposes a buffer's
+// cl_mem and byte offset, Context and DeviceID give the handles to create them with, and UseQueue puts
+// gpuact's work on a caller's in-order queue, ordered with the caller's commands there. Freed buffers
+// are kept for reuse by size in bytes (Memory().Pooled; Trim and Close release them).
 package opencl
 
 import (
