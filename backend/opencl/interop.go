@@ -100,7 +100,9 @@ func (b *Backend) unwrap(a *core.Alloc) error {
 	if !ok {
 		return nil // freed before, or by Close
 	}
-	return b.lib.ReleaseMem(m)
+	// The caller may reuse or release its memory as soon as Free returns: gpuact's queued work on it
+	// must be done by then, so Free of a wrapped buffer waits for the queue first.
+	return errors.Join(b.finish(), b.lib.ReleaseMem(m))
 }
 
 // CLMem returns the cl_mem that buf views and the byte offset of buf's first element in it, for
