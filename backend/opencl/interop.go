@@ -102,7 +102,7 @@ func (b *Backend) unwrap(a *core.Alloc) error {
 	}
 	// The caller may reuse or release its memory as soon as Free returns: gpuact's queued work on it
 	// must be done by then, so Free of a wrapped buffer waits for the queue first.
-	return errors.Join(b.finish(), b.lib.ReleaseMem(m))
+	return errors.Join(b.finish(), b.releaseMem(m))
 }
 
 // CLMem returns the cl_mem that buf views and the byte offset of buf's first element in it, for

@@ -38,24 +38,16 @@ func (w *wrapping) Alloc(dt formula.DType, n int) (core.Buffer, error) {
 	if n <= 0 || n > 1<<24 || !w.info.DTypes.Has(dt) {
 		return w.Backend.Alloc(dt, n) // its own errors for sizes and dtypes (a wrapped cl_mem has ≥ 1 element)
 	}
-	guard := max(int64(w.program.dev.baseAlign/8), 128)
-	used := int64(n) * int64(dt.Size())
-	parent, err := w.lib.CreateBuffer(w.program.ctx, uintptr(2*guard+used))
+	// The test's own use of the backend's queue and context below is a call like any other: it must
+	// not run on a closed backend (whose queue is gone), and Close waits for it.
+	l, err := w.owner.Begin("Alloc")
+	if err != nil {
+		return w.Backend.Alloc(dt, n) // ErrClosed, from the backend itself
+	}
+	parent, sub, guard, used, err := w.subBuffer(dt, n)
+	l.End()
 	if err != nil {
 		return core.Buffer{}, err
-	}
-	fill := make([]byte, 2*guard+used)
-	for i := range fill {
-		fill[i] = guardByte
-	}
-	if err := w.withQueue(func(q cl.Queue) error {
-		return w.lib.Write(q, parent, true, 0, uintptr(len(fill)), unsafe.Pointer(&fill[0]), nil)
-	}); err != nil {
-		return core.Buffer{}, err
-	}
-	sub, err := w.lib.CreateSubBuffer(parent, uintptr(guard), uintptr(used))
-	if err != nil {
-		w.t.Fatalf("clCreateSubBuffer at byte %d (CL_DEVICE_MEM_BASE_ADDR_ALIGN %d bits): %v", guard, w.program.dev.baseAlign, err)
 	}
 	buf, err := w.WrapCLMem(uintptr(sub), dt, n)
 	if rerr := w.lib.ReleaseMem(sub); rerr != nil {
@@ -72,6 +64,32 @@ func (w *wrapping) Alloc(dt formula.DType, n int) (core.Buffer, error) {
 	w.guards[buf.Alloc()] = &guarded{parent: parent, guard: guard, used: used}
 	w.mu.Unlock()
 	return buf, nil
+}
+
+// subBuffer creates a cl_mem with guard bytes on both sides of used bytes, and a sub-buffer of the
+// used bytes in its middle.
+func (w *wrapping) subBuffer(dt formula.DType, n int) (parent, sub cl.Mem, guard, used int64, err error) {
+	guard = max(int64(w.program.dev.baseAlign/8), 128)
+	used = int64(n) * int64(dt.Size())
+	parent, err = w.lib.CreateBuffer(w.program.ctx, uintptr(2*guard+used))
+	if err != nil {
+		return 0, 0, 0, 0, err
+	}
+	fill := make([]byte, 2*guard+used)
+	for i := range fill {
+		fill[i] = guardByte
+	}
+	if err := w.withQueue(func(q cl.Queue) error {
+		return w.lib.Write(q, parent, true, 0, uintptr(len(fill)), unsafe.Pointer(&fill[0]), nil)
+	}); err != nil {
+		w.lib.ReleaseMem(parent)
+		return 0, 0, 0, 0, err
+	}
+	sub, err = w.lib.CreateSubBuffer(parent, uintptr(guard), uintptr(used))
+	if err != nil {
+		w.t.Fatalf("clCreateSubBuffer at byte %d (CL_DEVICE_MEM_BASE_ADDR_ALIGN %d bits): %v", guard, w.program.dev.baseAlign, err)
+	}
+	return parent, sub, guard, used, nil
 }
 
 func (w *wrapping) Free(b core.Buffer) error {
@@ -437,6 +455,56 @@ func TestPoolReuse(t *testing.T) {
 	}
 	if st, _ := b.Memory(); st.Pooled != 0 {
 		t.Errorf("after Trim: pooled %d", st.Pooled)
+	}
+}
+
+// A cl_mem that gpuact releases (a wrapped one at Free, an owned one the full pool does not keep, the
+// pool's at Trim) must stop being a cached kernel argument: the driver may hand out its handle again
+// for a new cl_mem, and a launch that skipped clSetKernelArg for the "same" handle would run on the old
+// object's memory. (Before this was fixed, the wrapped conformance suite aborted PoCL that way.)
+func TestReleasedMemIsNoCachedArgument(t *testing.T) {
+	b := openFirst(t)
+	defer b.Close()
+	b.pool.max = 0 // an owned buffer is released at Free, not pooled
+	cached := func(m cl.Mem) bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, k := range b.kernels {
+			for _, i := range [...]int{argOut, argIn1, argIn2} {
+				if k.set[i] && k.args[i] == uint64(m) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	raw, err := b.lib.CreateBuffer(b.program.ctx, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.lib.ReleaseMem(raw)
+	wrapped, err := b.WrapCLMem(uintptr(raw), formula.Float32, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned, err := b.Alloc(formula.Float32, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, buf := range map[string]core.Buffer{"wrapped": wrapped, "owned": owned} {
+		m := handle(buf)
+		if err := b.Forward(formula.ReLU(), buf, buf); err != nil {
+			t.Fatal(err)
+		}
+		if !cached(m) {
+			t.Fatal("the launch did not cache its buffer argument: this test no longer tests anything")
+		}
+		if err := b.Free(buf); err != nil {
+			t.Fatal(err)
+		}
+		if cached(m) {
+			t.Errorf("a released cl_mem (%s) is still a cached kernel argument", name)
+		}
 	}
 }
 

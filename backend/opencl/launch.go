@@ -143,6 +143,25 @@ func (b *Backend) kernel(name string) (*kernel, error) {
 	return k, nil
 }
 
+// releaseMem releases gpuact's reference to m, after forgetting m as a cached argument of every kernel:
+// once released, the driver may hand out the same handle for a new cl_mem, and a launch that skipped
+// clSetKernelArg because the handle "did not change" would run on whatever the driver recorded for the
+// old object (PoCL records a sub-buffer as its parent and origin, other drivers a device address) —
+// memory that may be gone. No pass uses m when it is released (the owner's leases), so this cannot
+// race with a launch that sets it.
+func (b *Backend) releaseMem(m cl.Mem) error {
+	b.mu.Lock()
+	for _, k := range b.kernels {
+		for _, i := range [...]int{argOut, argIn1, argIn2} {
+			if k.set[i] && k.args[i] == uint64(m) {
+				k.set[i] = false
+			}
+		}
+	}
+	b.mu.Unlock()
+	return b.lib.ReleaseMem(m)
+}
+
 // setArgs sets the arguments that differ from the kernel's last launch; the floating-point ones (α,
 // its mantissa, the cutoff) are of type ct, the dtype's compute type. b.mu is held.
 func (b *Backend) setArgs(k *kernel, args *[nArgs]uint64, ct formula.DType) error {

@@ -97,9 +97,10 @@ func openWith(l *cl.Lib, dev *deviceInfo, geometry launchGeometry) (*Backend, er
 		program.release()
 		return nil, core.Errorf(core.ErrUnavailable, dev.spec, "Open", "", "%s: %w", dev.name, err)
 	}
-	p := newPool(l, defaultPoolMax(dev.memory))
-	b := &Backend{program: program, lib: l, pool: p, queue: q, ownQueue: q, wrapped: map[*core.Alloc]cl.Mem{},
+	b := &Backend{program: program, lib: l, queue: q, ownQueue: q, wrapped: map[*core.Alloc]cl.Mem{},
 		kernels: map[string]*kernel{}, recs: map[*recording]struct{}{}}
+	p := newPool(b.releaseMem, defaultPoolMax(dev.memory))
+	b.pool = p
 	b.owner = core.NewOwner(dev.spec, dev.dtypes(), func(m any) error {
 		if m := m.(*memory); m.h != 0 {
 			return p.put(m.h, m.size)
@@ -307,11 +308,12 @@ func (b *Backend) Close() error {
 	return b.wrap("Close", b.owner.Close(func() error {
 		errs := []error{b.lib.Finish(b.queue), b.pool.trim()}
 		b.wmu.Lock()
-		for a, m := range b.wrapped {
-			errs = append(errs, b.lib.ReleaseMem(m))
-			delete(b.wrapped, a)
-		}
+		wrapped := b.wrapped
+		b.wrapped = map[*core.Alloc]cl.Mem{}
 		b.wmu.Unlock()
+		for _, m := range wrapped {
+			errs = append(errs, b.releaseMem(m))
+		}
 		b.qmu.Lock()
 		if b.queue != b.ownQueue {
 			errs = append(errs, b.lib.ReleaseQueue(b.queue))

@@ -18,18 +18,20 @@ import (
 // queues its own commands behind them on the same in-order queue (UseQueue finishes the old queue
 // before it switches), so they never run out of order.
 type pool struct {
-	lib   *cl.Lib
-	mu    sync.Mutex
-	free  map[int64][]cl.Mem
-	bytes int64
-	max   int64
+	release func(cl.Mem) error // Backend.releaseMem
+	mu      sync.Mutex
+	free    map[int64][]cl.Mem
+	bytes   int64
+	max     int64
 }
 
 // defaultPoolMax is how much freed memory an OpenCL backend keeps for reuse: an eighth of the device's
 // memory, at most 1 GiB.
 func defaultPoolMax(deviceMemory int64) int64 { return min(deviceMemory/8, 1<<30) }
 
-func newPool(l *cl.Lib, max int64) *pool { return &pool{lib: l, free: map[int64][]cl.Mem{}, max: max} }
+func newPool(release func(cl.Mem) error, max int64) *pool {
+	return &pool{release: release, free: map[int64][]cl.Mem{}, max: max}
+}
 
 // get returns a freed buffer of size bytes, or 0.
 func (p *pool) get(size int64) cl.Mem {
@@ -59,7 +61,7 @@ func (p *pool) put(m cl.Mem, size int64) error {
 		return nil
 	}
 	p.mu.Unlock()
-	return p.lib.ReleaseMem(m)
+	return p.release(m)
 }
 
 // trim releases everything the pool holds.
@@ -71,7 +73,7 @@ func (p *pool) trim() error {
 	var errs []error
 	for _, l := range free {
 		for _, m := range l {
-			errs = append(errs, p.lib.ReleaseMem(m))
+			errs = append(errs, p.release(m))
 		}
 	}
 	return errors.Join(errs...)
