@@ -1,11 +1,13 @@
-// gpuact's CUDA kernels: the nine formulas of docs/SEMANTICS.md §1.1 for float32 and float64, elementwise over
-// device buffers that may start at any element (the Go side passes base + offset).
+// gpuact's CUDA kernels: the nine formulas of docs/SEMANTICS.md §1.1 for float32, float64, float16 and
+// bfloat16, elementwise over device buffers that may start at any element (the Go side passes base +
+// offset). The 16-bit kernels store float16/bfloat16 bits and compute in float32 with the float32
+// kernels' formulas (SEMANTICS §1.6): inputs widened exactly, one rounding to nearest even at the end.
 //
 // Compiled ahead of time into activations.fatbin by `make generate` (gen_cuda.sh): no --use_fast_math, no
 // flush-to-zero, so float32 denormals are preserved and IEEE rounding holds everywhere.
 //
 // Shape, for bandwidth: every kernel is a grid-stride loop sized by the host from the SM count. The
-// "vec" kernels move 16 bytes per load and store (float4, double2) and each thread keeps two of them in
+// "vec" kernels move 16 bytes per load and store (float4, double2, uint4 = 8 16-bit elements) and each thread keeps two of them in
 // flight per input; a few scalar head elements bring the output to a 16-byte boundary and a scalar
 // tail finishes. The host picks "vec" when the output and the inputs share their alignment modulo 16
 // bytes, and the "scalar" kernels (four independent loads per thread per step) otherwise.
@@ -13,7 +15,7 @@
 // Accuracy (SEMANTICS §2): ReLU and LeakyReLU are exact selects and one IEEE multiply in the data type.
 // ELU evaluates exp and expm1 itself, with the algorithm of activations.cl (range reduction x = k·ln2 +
 // r + c, a polynomial for expm1(r) carried as an unevaluated sum of two numbers, one rounding at the
-// end; within 1 ULP of the exact value), in the data type's own arithmetic: the float32 kernels use no
+// end; within 1 ULP of the exact value), in the data type's own arithmetic: the float32 and 16-bit kernels use no
 // float64 instruction (activations.resources.txt counts them; a test in this package fails on any), and
 // no libdevice function is called.
 //
@@ -288,6 +290,61 @@ struct EluBwdOut {
     }
 };
 
+// ---- the 16-bit storage types (SEMANTICS §1.6): float16 and bfloat16 bits in uint16_t ----
+//
+// The conversions are integer work on the bits plus at most one exact or correctly rounded float32
+// operation, the same code on the device and the host, so the host build gives the GPU's bits by
+// construction (no cvt instruction, no cuda_fp16.h/cuda_bf16.h, nothing that needs sm_53 or sm_80).
+
+// widen_f16 is float16 → float32, exact: the algorithm of backend/cpu's widenF16 (F. Giesen's
+// half_to_float_fast). A subnormal is normalised by one exact float32 subtraction (its result is a
+// normal float32), so even flushing float32 denormals would not touch it.
+HD float widen_f16(uint16_t h) {
+    uint32_t o = (uint32_t)(h & 0x7fffu) << 13; // exponent and fraction, in float32's place
+    const uint32_t e = o & (0x7c00u << 13);
+    o += (127u - 15u) << 23; // rebias the exponent
+    if (e == (0x7c00u << 13)) o += (128u - 16u) << 23; // Inf and NaN: exponent all ones, payload kept
+    else if (e == 0) o = bits_of(rn_sub(float_of(o + (1u << 23)), float_of(113u << 23))); // zero, subnormal
+    return float_of(o | (uint32_t)(h & 0x8000u) << 16);
+}
+
+// narrow_f16 is float32 → float16 rounded to nearest even (backend/cpu's narrowF16, after Giesen's
+// float_to_half_fast3_rtne): from 65520 on ±Inf, a NaN the quiet NaN 0x7e00 with its sign.
+HD uint16_t narrow_f16(float f) {
+    uint32_t u = bits_of(f);
+    const uint32_t sign = u & 0x80000000u;
+    u ^= sign;
+    uint32_t o;
+    if (u >= (127u + 16u) << 23) { // 2^16 and up (after rounding, anything from 65520 is Inf), NaN
+        o = u > 0x7f800000u ? 0x7e00u : 0x7c00u;
+    } else if (u < 113u << 23) { // below 2^-14: a float16 subnormal or zero. Adding 0.5, whose float32 ULP
+        // is float16's smallest subnormal 2^-24, rounds to nearest even; 0.5's bits taken away leave it.
+        o = bits_of(rn_add(float_of(u), 0.5f)) - 0x3f000000u;
+    } else { // normal: rebias, add half an ULP less one and the kept part's last bit (ties to even)
+        o = (u - ((127u - 15u) << 23) + 0xfffu + ((u >> 13) & 1u)) >> 13;
+    }
+    return (uint16_t)(o | sign >> 16);
+}
+
+// bfloat16 is float32's top half: widening is a shift; narrowing rounds to nearest even by integer
+// addition, and a NaN keeps its sign and top payload bits and is made quiet (backend/formula's BF16From).
+HD float widen_bf16(uint16_t h) { return float_of((uint32_t)h << 16); }
+
+HD uint16_t narrow_bf16(float f) {
+    const uint32_t u = bits_of(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+// Half<Op, BF> is formula Op on 16-bit storage: the inputs widened exactly to float, Op's float32 code
+// (the float32 kernels' very formula), the result rounded once to the storage type.
+template <class Op, bool BF> struct Half {
+    HD static uint16_t apply(uint16_t a, uint16_t b, const Alpha<float> &p) {
+        if (BF) return narrow_bf16(Op::apply(widen_bf16(a), widen_bf16(b), p));
+        return narrow_f16(Op::apply(widen_f16(a), widen_f16(b), p));
+    }
+};
+
 // ---- vectors ----
 
 template <class Op> HD float4 apply_vec(float4 a, float4 b, const Alpha<float> &p) {
@@ -298,14 +355,27 @@ template <class Op> HD double2 apply_vec(double2 a, double2 b, const Alpha<doubl
     return make_double2(Op::apply(a.x, b.x, p), Op::apply(a.y, b.y, p));
 }
 
+// Two 16-bit elements in a 32-bit word, the first in the low half (little-endian, as memory holds them).
+template <class Op> HD uint32_t apply_pair(uint32_t a, uint32_t b, const Alpha<float> &p) {
+    const uint32_t lo = Op::apply((uint16_t)(a & 0xffffu), (uint16_t)(b & 0xffffu), p);
+    const uint32_t hi = Op::apply((uint16_t)(a >> 16), (uint16_t)(b >> 16), p);
+    return lo | hi << 16;
+}
+
+// Eight 16-bit elements in a uint4.
+template <class Op> HD uint4 apply_vec(uint4 a, uint4 b, const Alpha<float> &p) {
+    return make_uint4(apply_pair<Op>(a.x, b.x, p), apply_pair<Op>(a.y, b.y, p), apply_pair<Op>(a.z, b.z, p),
+                      apply_pair<Op>(a.w, b.w, p));
+}
+
 // ---- the loops ----
 
 // run_vec: scalar head up to the output's 16-byte boundary, 16-byte vectors (two per thread per step),
 // scalar tail. The inputs share the output's alignment (the host checks).
 // tid is the thread's index in the grid, nth the number of threads in the grid.
-template <class Op, typename T, typename V, bool TWO>
+template <class Op, typename T, typename V, bool TWO, typename C>
 HD void run_vec(unsigned long long tid, unsigned long long nth, T *out, const T *a, const T *b, unsigned long long n,
-                const Alpha<T> &p) {
+                const Alpha<C> &p) {
     const int W = sizeof(V) / sizeof(T);
     unsigned long long h = ((16 - ((uintptr_t)out & 15)) & 15) / sizeof(T);
     if (h > n) h = n;
@@ -334,9 +404,9 @@ HD void run_vec(unsigned long long tid, unsigned long long nth, T *out, const T 
 }
 
 // run_scalar: inputs and output misaligned differently; four independent loads per thread per step.
-template <class Op, typename T, bool TWO>
+template <class Op, typename T, bool TWO, typename C>
 HD void run_scalar(unsigned long long tid, unsigned long long nth, T *out, const T *a, const T *b, unsigned long long n,
-                   const Alpha<T> &p) {
+                   const Alpha<C> &p) {
     unsigned long long i = tid;
     for (; i + 3 * nth < n; i += 4 * nth) {
         T x0 = a[i], x1 = a[i + nth], x2 = a[i + 2 * nth], x3 = a[i + 3 * nth];
@@ -356,24 +426,31 @@ HD void run_scalar(unsigned long long tid, unsigned long long nth, T *out, const
 }
 
 // ---- the entry points: gpuact_<op>_<dtype>_<vec|scalar>(out, a, b, n, alpha, alpha_mantissa,
-// alpha_exponent, exp_cutoff), every kernel the same parameters (see Alpha) ----
+// alpha_exponent, exp_cutoff), every kernel the same parameters (see Alpha): the float32 and float64
+// kernels take α and the rest in their own type, the 16-bit ones (storage uint16_t) in float, as the
+// float32 kernels do, α rounded to the 16-bit type by the host ----
 
 #define TID ((unsigned long long)blockIdx.x * blockDim.x + threadIdx.x)
 #define NTH ((unsigned long long)gridDim.x * blockDim.x)
 
-#define GPUACT_KERNEL(NAME, OP, TWO, T, SUFFIX, RUN)                                                           \
+// T: the storage type, C: the type of α (the arithmetic's).
+#define GPUACT_KERNEL(NAME, T, C, SUFFIX, RUN)                                                                 \
     extern "C" __global__ void __launch_bounds__(BLOCK) gpuact_##NAME##_##SUFFIX(                              \
-        T *o, const T *a, const T *b, unsigned long long n, T alpha, T alpha_mantissa, int alpha_exponent,     \
-        T exp_cutoff) {                                                                                        \
-        const Alpha<T> p = {alpha, alpha_mantissa, alpha_exponent, exp_cutoff};                                \
+        T *o, const T *a, const T *b, unsigned long long n, C alpha, C alpha_mantissa, int alpha_exponent,     \
+        C exp_cutoff) {                                                                                        \
+        const Alpha<C> p = {alpha, alpha_mantissa, alpha_exponent, exp_cutoff};                                \
         RUN(TID, NTH, o, a, b, n, p);                                                                          \
     }
 
 #define GPUACT_KERNELS(NAME, OP, TWO)                                                                          \
-    GPUACT_KERNEL(NAME, OP, TWO, float, f32_vec, (run_vec<OP, float, float4, TWO>))                            \
-    GPUACT_KERNEL(NAME, OP, TWO, float, f32_scalar, (run_scalar<OP, float, TWO>))                              \
-    GPUACT_KERNEL(NAME, OP, TWO, double, f64_vec, (run_vec<OP, double, double2, TWO>))                         \
-    GPUACT_KERNEL(NAME, OP, TWO, double, f64_scalar, (run_scalar<OP, double, TWO>))
+    GPUACT_KERNEL(NAME, float, float, f32_vec, (run_vec<OP, float, float4, TWO>))                              \
+    GPUACT_KERNEL(NAME, float, float, f32_scalar, (run_scalar<OP, float, TWO>))                                \
+    GPUACT_KERNEL(NAME, double, double, f64_vec, (run_vec<OP, double, double2, TWO>))                          \
+    GPUACT_KERNEL(NAME, double, double, f64_scalar, (run_scalar<OP, double, TWO>))                             \
+    GPUACT_KERNEL(NAME, uint16_t, float, f16_vec, (run_vec<Half<OP, false>, uint16_t, uint4, TWO>))            \
+    GPUACT_KERNEL(NAME, uint16_t, float, f16_scalar, (run_scalar<Half<OP, false>, uint16_t, TWO>))             \
+    GPUACT_KERNEL(NAME, uint16_t, float, bf16_vec, (run_vec<Half<OP, true>, uint16_t, uint4, TWO>))            \
+    GPUACT_KERNEL(NAME, uint16_t, float, bf16_scalar, (run_scalar<Half<OP, true>, uint16_t, TWO>))
 
 GPUACT_KERNELS(relu_fwd, ReluFwd, false)
 GPUACT_KERNELS(relu_bwd, ReluBwd, true)

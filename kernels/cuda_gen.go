@@ -5,8 +5,8 @@ package kernels
 // The fatbin's provenance: TestFatbinMatchesSource fails when activations.cu or activations.fatbin
 // changed without `make generate`, so a stale kernel cannot ship.
 const (
-	CUDASourceSHA256 = "3978235e0a91f60d766af0ac18e87e3d7931d8c712c1e015271645ffb3aa40ca"
-	CUDAFatbinSHA256 = "4a6d51b1b2da4b5a67740b4bd53a6abb3f8816a9ca31910e62b0330de3ae1a50"
+	CUDASourceSHA256 = "a08944e69daf495052c8af26befc355eb795d98c4e3bbc0a5fc082d909d3fa4c"
+	CUDAFatbinSHA256 = "ac096fa45601313eb3a24795fd5070f5f4c444674e73608590b7ea3c266c976a"
 	CUDACompiler     = "Build cuda_11.8.r11.8/compiler.31833905_0"
 	CUDAArchs        = "sm_50, sm_52, sm_60, sm_61, sm_70, sm_75, sm_80, sm_86, sm_89, sm_90, compute_90 (PTX)"
 )

@@ -48,17 +48,19 @@ AWK
 # One-element probes of the ELU formulas (the loops left out), for the per-element counts.
 {
   echo '#include "activations.cu"'
-  echo '#define PROBE(NAME, OP, T, S) extern "C" __global__ void probe_##NAME##_##S(T *o, const T *a, const T *b, T alpha, T am, int ae, T xcut) { const Alpha<T> p = {alpha, am, ae, xcut}; o[threadIdx.x] = OP::apply(a[threadIdx.x], b[threadIdx.x], p); }'
-  sed -n 's/^GPUACT_KERNELS(\([a-z_0-9]*\), \([A-Za-z0-9]*\), .*/PROBE(\1, \2, float, f32) PROBE(\1, \2, double, f64)/p' activations.cu
+  echo 'template <class Op> using F16Of = Half<Op, false>; template <class Op> using BF16Of = Half<Op, true>;'
+  echo '#define PROBE(NAME, OP, T, C, S) extern "C" __global__ void probe_##NAME##_##S(T *o, const T *a, const T *b, C alpha, C am, int ae, C xcut) { const Alpha<C> p = {alpha, am, ae, xcut}; o[threadIdx.x] = OP::apply(a[threadIdx.x], b[threadIdx.x], p); }'
+  sed -n 's/^GPUACT_KERNELS(\([a-z_0-9]*\), \([A-Za-z0-9]*\), .*/PROBE(\1, \2, float, float, f32) PROBE(\1, \2, double, double, f64) PROBE(\1, F16Of<\2>, uint16_t, float, f16) PROBE(\1, BF16Of<\2>, uint16_t, float, bf16)/p' activations.cu
 } > "$tmp/probe.cu"
 cp activations.cu "$tmp/"
 
 {
   echo "# Resource usage of activations.cu per kernel, from ptxas (registers, stack, spills) and cuobjdump -sass (instructions,"
   echo "# those on the FP32 pipe: FADD FMUL FFMA FSETP FMNMX FSEL MUFU ..., and on the FP64 pipe: DADD DMUL DFMA DSETP DMNMX"
-  echo "# F2F/I2F/F2I with F64, MUFU.RCP64H/RSQ64H). The float32 kernels use no FP64 instruction (TestFloat32KernelsUseNoFP64)."
-  echo "# Static counts: the vec kernels hold 14 copies of the formula (head, two vectors per step, one more, tail), the"
-  echo "# scalar ones 5. DO NOT EDIT: gen_cuda.sh writes it."
+  echo "# F2F/I2F/F2I with F64, MUFU.RCP64H/RSQ64H). The float32, float16 and bfloat16 kernels use no FP64 instruction"
+  echo "# (TestFloat32KernelsUseNoFP64)."
+  echo "# Static counts: the float32 vec kernels hold 14 copies of the formula (head, two vectors per step, one more, tail;"
+  echo "# the 16-bit ones 2 + 3·8 = 26, float64's 2 + 3·2 = 8), the scalar ones 5. DO NOT EDIT: gen_cuda.sh writes it."
   echo "# $(nvcc --version | tail -1)"
   for a in 80 90; do
     cuobjdump -sass -arch "sm_$a" activations.fatbin | awk -f "$tmp/count.awk" > "$tmp/sass_$a"

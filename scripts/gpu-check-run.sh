@@ -30,7 +30,7 @@ grep -E '^(=== RUN|--- FAIL|--- PASS|--- SKIP|PASS|FAIL|ok)' "$OUT/cuda-test.log
 grep -E 'device free memory|compute units' "$OUT/cuda-test.log" | head -3
 [ $rc -eq 0 ] || { echo "CUDA conformance FAILED (exit $rc): see cuda-test.log"; grep -B2 -A10 -- '--- FAIL' "$OUT/cuda-test.log" | head -60; status=1; }
 
-step "CUDA kernels against the host emulation, bit for bit (2^21 elements per pass, dtype and α)"
+step "CUDA kernels against the host emulation, bit for bit (2^21 elements per pass, dtype (float32, float64, float16, bfloat16) and α)"
 GPUACT_CUDAEMU_LIBRARY=$here/lib/libcudaemu.so timeout 240 ./cuda.test -test.v -test.timeout 220s -test.run 'MatchesEmulation' >"$OUT/cuda-emulation.log" 2>&1
 rc=$?
 grep -E -- '--- (FAIL|PASS)|emulation_test.go' "$OUT/cuda-emulation.log" | head -24
@@ -57,7 +57,7 @@ if [ -x ./opencl.test ]; then
 fi
 
 step "PyTorch on the same sizes (CUDA events)"
-PYTHONUNBUFFERED=1 python3 torch_gpu.py --min 10 --max 28 --dtype float32,float64 --out "$OUT/torch-cuda.json" 2>"$OUT/torch.log"
+PYTHONUNBUFFERED=1 python3 torch_gpu.py --min 10 --max 28 --dtype float32,float64,float16,bfloat16 --out "$OUT/torch-cuda.json" 2>"$OUT/torch.log"
 rc=$?
 [ $rc -eq 0 ] || { echo "torch_gpu.py exit $rc"; tail -5 "$OUT/torch.log"; status=1; }
 

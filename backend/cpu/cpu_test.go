@@ -14,6 +14,12 @@ import (
 // kernels and the plain loops), each forced with cpu.NewImplementation; New's choice is one of them.
 func TestConformance(t *testing.T) {
 	forEachImplementation(t, func(t *testing.T, name string) {
+		if raceEnabled && name == "generic" && len(cpu.Implementations()) > 1 {
+			// Under -race the suite costs minutes per run; the plain Go loops run it without -race here
+			// and in make test-purego (CI), and the concurrency the race detector watches (owner,
+			// ranges, the parallel split) is the same code for every implementation.
+			t.Skip("generic: the suite runs without -race (go test, make test-purego); -race covers the dispatch implementation")
+		}
 		backendtest.Run(t, func() (core.Backend, error) { return cpu.NewImplementation(name) })
 	})
 }

@@ -20,7 +20,7 @@ import (
 // driver with. The GPU check ships one, built on the host by scripts/gpu-check.sh, and sets it.
 const emulatorEnv = "GPUACT_CUDAEMU_LIBRARY"
 
-// TestMatchesEmulation runs every formula of the table, on both dtypes, with α at its default and at
+// TestMatchesEmulation runs every formula of the table, on every dtype, with α at its default and at
 // 0.37, 2.5, 0 and -0.8 (where the formula takes α), on the same inputs (every pair of edge values, a
 // stride through the bit patterns of the inputs, random values as the conformance suite draws them) on
 // cuda:0 of this process's driver and of the emulated driver, and requires the same bits from both;
@@ -61,9 +61,13 @@ func TestMatchesEmulation(t *testing.T) {
 	t.Logf("comparing %s (%s) with the emulated driver %s on %d elements per pass", devs[0].Spec, cudaemu.Driver(), ref, n)
 	t.Run("float32", func(t *testing.T) { matchesEmulation[float32](t, dev, emu, n) })
 	t.Run("float64", func(t *testing.T) { matchesEmulation[float64](t, dev, emu, n) })
+	// The 16-bit dtypes on a quarter as many: on a GPU that still runs every 16-bit x twice per pass and
+	// α, and keeps the emulated side's time (the CPU computes it) within the GPU check's budget.
+	t.Run("float16", func(t *testing.T) { matchesEmulation[formula.F16](t, dev, emu, n/4) })
+	t.Run("bfloat16", func(t *testing.T) { matchesEmulation[formula.BF16](t, dev, emu, n/4) })
 }
 
-func matchesEmulation[T formula.Float](t *testing.T, dev, emu core.Backend, n int) {
+func matchesEmulation[T formula.Elem](t *testing.T, dev, emu core.Backend, n int) {
 	rng := rand.New(rand.NewPCG(16, uint64(n)))
 	x, dy := emulationInputs[T](rng, n), backendtest.Grads[T](rng, n)
 	// The first elements: every pair of edge values (dy, x).
@@ -164,11 +168,18 @@ func emulationActivations(row formula.Row) []formula.Activation {
 }
 
 // emulationInputs is the x (and y) of the comparison: a quarter a stride through every bit pattern of
-// T, the rest random as the conformance suite draws them.
-func emulationInputs[T formula.Float](rng *rand.Rand, n int) []T {
+// T (for the 16-bit dtypes every bit pattern in turn, as often as they fit), the rest random as the
+// conformance suite draws them.
+func emulationInputs[T formula.Elem](rng *rand.Rand, n int) []T {
 	x := backendtest.Inputs[T](rng, n)
 	q := uint64(n / 4)
 	if q == 0 {
+		return x
+	}
+	if formula.DTypeOf[T]().Size() == 2 {
+		for i := range q {
+			x[n-int(q)+int(i)] = fromBits[T](i & 0xffff)
+		}
 		return x
 	}
 	span := uint64(math.MaxUint32)
@@ -182,21 +193,37 @@ func emulationInputs[T formula.Float](rng *rand.Rand, n int) []T {
 	return x
 }
 
-func sameValue[T formula.Float](a, b T) bool { return bitsOf(a) == bitsOf(b) || (a != a && b != b) }
+func sameValue[T formula.Elem](a, b T) bool {
+	return bitsOf(a) == bitsOf(b) || (math.IsNaN(formula.ToFloat64(a)) && math.IsNaN(formula.ToFloat64(b)))
+}
 
-func bitsOf[T formula.Float](v T) uint64 {
+func bitsOf[T formula.Elem](v T) uint64 {
 	switch v := any(v).(type) {
 	case float32:
 		return uint64(math.Float32bits(v))
 	case float64:
 		return math.Float64bits(v)
+	case formula.F16:
+		return uint64(v.Bits())
+	case formula.BF16:
+		return uint64(v.Bits())
 	}
-	panic("unreachable")
+	panic(fmt.Sprintf("bitsOf: %T", v))
 }
 
-func fromBits[T formula.Float](u uint64) T {
-	if formula.DTypeOf[T]() == formula.Float32 {
-		return T(math.Float32frombits(uint32(u)))
+func fromBits[T formula.Elem](u uint64) T {
+	var v any
+	switch formula.DTypeOf[T]() {
+	case formula.Float32:
+		v = math.Float32frombits(uint32(u))
+	case formula.Float64:
+		v = math.Float64frombits(u)
+	case formula.Float16:
+		v = formula.F16FromBits(uint16(u))
+	case formula.BFloat16:
+		v = formula.BF16FromBits(uint16(u))
+	default:
+		panic(fmt.Sprintf("fromBits: %T", *new(T)))
 	}
-	return T(math.Float64frombits(u))
+	return v.(T)
 }

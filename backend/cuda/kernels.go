@@ -12,8 +12,16 @@ import (
 )
 
 // kernelDTypes are the dtypes activations.cu is compiled for, with the part of each kernel's name that
-// names the dtype: gpuact_<formula.Row.Kernel>_<suffix>_<vec|scalar> (GPUACT_KERNELS in activations.cu).
-var kernelDTypes = map[formula.DType]string{formula.Float32: "f32", formula.Float64: "f64"}
+// names the dtype (DType.Suffix: f32, f64, f16, bf16): gpuact_<formula.Row.Kernel>_<suffix>_<vec|scalar>
+// (GPUACT_KERNELS in activations.cu). The 16-bit kernels store float16/bfloat16 and compute in float32
+// (SEMANTICS §1.6).
+var kernelDTypes = func() map[formula.DType]string {
+	m := map[formula.DType]string{}
+	for _, dt := range []formula.DType{formula.Float32, formula.Float64, formula.Float16, formula.BFloat16} {
+		m[dt] = dt.Suffix()
+	}
+	return m
+}()
 
 // dtypes is the set of kernelDTypes, what Info and Alloc accept.
 func dtypes() formula.DTypeSet { return formula.SetOf(slices.Collect(maps.Keys(kernelDTypes))...) }

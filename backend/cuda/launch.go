@@ -18,7 +18,8 @@ const block = 256
 type launchArgs struct {
 	out, a, b, n uint64
 	// α, its mantissa and exponent (formula.MantissaExponent) and the exp cutoff (formula.ExpCutoff,
-	// which only ELU backward from input reads), in the float32 and the float64 kernels' types.
+	// which only ELU backward from input reads), in the float32 and the float64 kernels' types. The
+	// 16-bit kernels take the float32 ones, α rounded to their dtype.
 	alpha32, alphaM32, xcut32 float32
 	alpha64, alphaM64, xcut64 float64
 	alphaE                    int32
@@ -45,7 +46,7 @@ func cutoff[T formula.Float](m *cutoffMemo, alpha T) T {
 
 // newLaunchArgs allocates the block, pins it with pinner (unpinned when the backend is released) and
 // points its pointer arrays at its values: (out, a, b, n, α, α's mantissa, α's exponent, the exp cutoff)
-// in the float32 and the float64 kernels' parameter order (GPUACT_KERNEL in activations.cu).
+// in the float32 (and 16-bit) and the float64 kernels' parameter order (GPUACT_KERNEL in activations.cu).
 func newLaunchArgs(pinner *runtime.Pinner) *launchArgs {
 	a := &launchArgs{}
 	pinner.Pin(a)
@@ -100,8 +101,10 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 	expTimes := l.Row.Kernel == "elu_bwd_in" // the only kernel that reads the exp cutoff
 	var params unsafe.Pointer
 	switch l.DType {
-	case formula.Float32:
-		alpha := formula.Round[float32](act.Alpha())
+	case formula.Float32, formula.Float16, formula.BFloat16:
+		// α rounded to the dtype (SEMANTICS §1.6: a 16-bit α is a float32 value, and the float32 cutoff
+		// serves the 16-bit kernels, whose inputs are float32 values once widened).
+		alpha := float32(l.DType.Round(act.Alpha()))
 		am, ae := formula.MantissaExponent(float64(alpha))
 		a.alpha32, a.alphaM32, a.alphaE = alpha, float32(am), int32(ae)
 		if expTimes {
@@ -129,8 +132,9 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 }
 
 // grid is the blocks of a launch over n elements of dtype: enough for each thread to handle its share
-// once per loop step (two 16-byte vectors with vec, else four scalars), but no more than the grid that
-// fills the GPU (the kernels' grid-stride loop covers the rest).
+// once per loop step (two 16-byte vectors with vec: 8 float32, 4 float64 or 16 16-bit elements; else
+// four scalars), but no more than the grid that fills the GPU (the kernels' grid-stride loop covers the
+// rest).
 func (b *Backend) grid(n uint64, dtype formula.DType, vec bool) uint32 {
 	perThread := uint64(4)
 	if vec {

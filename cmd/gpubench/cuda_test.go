@@ -24,8 +24,9 @@ func TestCUDA(t *testing.T) {
 	if len(rep.Devices) != 1 || rep.Devices[0].Backend != "cuda:0" || !rep.Devices[0].Timer || !strings.Contains(rep.Devices[0].Name, "cudaemu") {
 		t.Errorf("devices %+v, want cuda:0 of the emulated driver, with a timer", rep.Devices)
 	}
-	if len(rep.Rows) != 36 || len(rep.Copy) != 4 || rep.Mismatches != 0 || len(rep.Errors) != 0 {
-		t.Fatalf("%d rows, %d copy rows, %d mismatches, errors %q; want 36, 4, 0, none", len(rep.Rows), len(rep.Copy), rep.Mismatches, rep.Errors)
+	// 2 sizes × 3 activations × 3 passes × 4 dtypes, and a copy per size and dtype.
+	if len(rep.Rows) != 72 || len(rep.Copy) != 8 || rep.Mismatches != 0 || len(rep.Errors) != 0 {
+		t.Fatalf("%d rows, %d copy rows, %d mismatches, errors %q; want 72, 8, 0, none", len(rep.Rows), len(rep.Copy), rep.Mismatches, rep.Errors)
 	}
 	for _, row := range rep.Rows {
 		if row.Backend != "cuda:0" || row.Timing != "kernel" || row.KernelNs <= 0 || row.EnqueueNs <= 0 || row.OK == nil || !*row.OK {

@@ -43,7 +43,7 @@ func setRoofline(rep *Report) {
 	for i := range rep.Rows {
 		r := &rep.Rows[i]
 		if p := roof[roofKey{r.Backend, r.DType, r.N}]; p.gbps > 0 {
-			r.RoofGBps, r.PctRoof = p.gbps, 100*r.GBps/p.gbps
+			r.RoofGBps, r.PctRoof = p.gbps, r.GBps/p.gbps*100 // the row that sets the roof: x/x·100 is exactly 100
 		}
 	}
 }

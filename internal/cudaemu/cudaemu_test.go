@@ -13,14 +13,14 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
 
-// TestRegistryMatchesSource: the emulator can run exactly the kernels activations.cu defines, the four
+// TestRegistryMatchesSource: the emulator can run exactly the kernels activations.cu defines, the eight
 // variants of every GPUACT_KERNELS(NAME, ...) invocation there. A kernel added to the source but not to
 // csrc/kernels.cc (or the other way round) fails here.
 func TestRegistryMatchesSource(t *testing.T) {
 	e := Require(t)
 	var want []string
 	for _, m := range regexp.MustCompile(`(?m)^GPUACT_KERNELS\((\w+),`).FindAllStringSubmatch(string(kernels.CUDASource), -1) {
-		for _, v := range []string{"f32_vec", "f32_scalar", "f64_vec", "f64_scalar"} {
+		for _, v := range []string{"f32_vec", "f32_scalar", "f64_vec", "f64_scalar", "f16_vec", "f16_scalar", "bf16_vec", "bf16_scalar"} {
 			want = append(want, "gpuact_"+m[1]+"_"+v)
 		}
 	}

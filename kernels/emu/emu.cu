@@ -394,6 +394,218 @@ static void check_f64(unsigned long long n) {
         }
 }
 
+// ---- the 16-bit kernels (SEMANTICS §1.6) ----
+
+template <bool BF> static float widen16(uint16_t h) { return BF ? widen_bf16(h) : widen_f16(h); }
+template <bool BF> static uint16_t narrow16(float f) { return BF ? narrow_bf16(f) : narrow_f16(f); }
+
+// once16 is the oracle's rounding, written independently of the kernels' conversions: the double d
+// rounded once to nearest even to the 16-bit type (11 significant bits down to 2^-14 for float16, 8 down
+// to 2^-126 for bfloat16, subnormals below), ±Inf past the largest finite value, NaN the quiet NaN.
+template <bool BF> static uint16_t once16(double d) {
+    const int prec = BF ? 8 : 11, emin = BF ? -126 : -14, bias = BF ? 127 : 15;
+    const double maxf = BF ? 0x1.fep127 : 65504.0;
+    const uint16_t sign = std::signbit(d) ? 0x8000 : 0, inf = BF ? 0x7f80 : 0x7c00;
+    if (d != d) return sign | (BF ? 0x7fc0 : 0x7e00);
+    const double m = fabs(d);
+    if (m == 0) return sign;
+    if (std::isinf(m)) return sign | inf;
+    const int e = std::max(ilogb(m), emin);
+    const double v = ldexp(nearbyint(ldexp(m, prec - 1 - e)), e - (prec - 1)); // default mode: to nearest even
+    if (v > maxf) return sign | inf;
+    const int ev = ilogb(v);
+    if (ev < emin) return sign | (uint16_t)ldexp(v, bias - 1 + prec - 1); // subnormal: v / smallest subnormal
+    return sign | (uint16_t)((ev + bias) << (prec - 1)) | (uint16_t)(ldexp(v, prec - 1 - ev) - ldexp(1, prec - 1));
+}
+
+// decode16 is the 16-bit value as a double, again independently of the kernels' widening.
+template <bool BF> static double decode16(uint16_t h) {
+    const int prec = BF ? 8 : 11, emin = BF ? -126 : -14, emax = BF ? 255 : 31, bias = BF ? 127 : 15;
+    const int e = (h & 0x7fff) >> (prec - 1), f = h & ((1 << (prec - 1)) - 1);
+    const double s = (h & 0x8000) ? -1 : 1;
+    if (e == emax) return f ? NAN : s * INFINITY;
+    if (e == 0) return s * ldexp(f, emin - (prec - 1));
+    return s * ldexp(f + (1 << (prec - 1)), e - bias - (prec - 1));
+}
+
+static bool nan16(bool bf, uint16_t h) { return bf ? (h & 0x7f80) == 0x7f80 && (h & 0x7f) : (h & 0x7c00) == 0x7c00 && (h & 0x3ff); }
+
+// ulps16 is SEMANTICS §2's distance between two 16-bit values.
+static unsigned long long ulps16(bool bf, uint16_t got, uint16_t want) {
+    const bool gn = nan16(bf, got), wn = nan16(bf, want);
+    if (gn || wn) return gn && wn ? 0 : ~0ull;
+    auto ord = [](uint16_t u) { return (u >> 15) ? 0x8000ll - (u & 0x7fff) : 0x8000ll + u; };
+    const long long d = ord(got) - ord(want);
+    return d < 0 ? -d : d;
+}
+
+// ref16 is the oracle for 16-bit (a, b): the formula in double on the widened values (ref64 is the
+// float64 reference: long double where it matters), α the 16-bit value, rounded once to the type.
+template <bool BF> static uint16_t ref16(int op, uint16_t a, uint16_t b, float alpha) {
+    return once16<BF>(ref64(op, decode16<BF>(a), decode16<BF>(b), alpha));
+}
+static int tolerance16(int op) { return op < 4 ? 0 : 1; }
+
+template <bool BF> static void run16(int op, bool vec, unsigned long long nth, uint16_t *o, const uint16_t *a, const uint16_t *b, unsigned long long n, const Alpha<float> &p) {
+    for (unsigned long long tid = 0; tid < nth; tid++) {
+#define CASE16(I, OP, TWO)                                                                         \
+    case I:                                                                                        \
+        if (vec) run_vec<Half<OP, BF>, uint16_t, uint4, TWO>(tid, nth, o, a, b, n, p);             \
+        else run_scalar<Half<OP, BF>, uint16_t, TWO>(tid, nth, o, a, b, n, p);                     \
+        break;
+        switch (op) {
+            CASE16(0, ReluFwd, false) CASE16(1, ReluBwd, true) CASE16(2, LeakyFwd, false) CASE16(3, LeakyBwd, true)
+            CASE16(4, EluFwd, false) CASE16(5, EluBwdIn, true) CASE16(6, EluBwdOut, true)
+        }
+    }
+}
+
+// The poison of the 16-bit checks: a NaN in both types that no kernel writes (float16 NaNs come out as
+// 0x7e00/0xfe00, bfloat16 NaNs with bit 0x40 set), and no input holds.
+static const uint16_t poison16 = 0xffa5;
+
+// check16 is check for the 16-bit kernels: the inputs are random bit patterns (every class of value:
+// subnormals, Inf, NaNs with payloads), the results checked against the oracle.
+template <bool BF> static void check16(int op, bool vec, unsigned long long nth, size_t n, int oo, int oa, int ob, bool inplace, double alpha64, std::mt19937_64 &rng) {
+    const size_t guard = 19;
+    const Alpha<float> p = alpha_args(widen16<BF>(once16<BF>(alpha64)));
+    std::vector<uint16_t> a(n), b(n);
+    for (auto &v : a) do v = (uint16_t)rng(); while (v == poison16);
+    for (auto &v : b) do v = (uint16_t)rng(); while (v == poison16);
+    std::vector<uint16_t> ba(oa + n + guard, poison16), bb(ob + n + guard, poison16), bo(oo + n + guard, poison16);
+    std::copy(a.begin(), a.end(), ba.begin() + oa);
+    std::copy(b.begin(), b.end(), bb.begin() + ob);
+    uint16_t *out = inplace ? ba.data() + oa : bo.data() + oo;
+    run16<BF>(op, vec, nth, out, ba.data() + oa, bb.data() + ob, n, p);
+    std::vector<uint16_t> &whole = inplace ? ba : bo;
+    const size_t off = inplace ? oa : oo;
+    const char *dt = BF ? "bfloat16" : "float16";
+    for (size_t i = 0; i < whole.size(); i++) {
+        const bool inside = i >= off && i < off + n;
+        const uint16_t got = whole[i];
+        if (!inside) {
+            if (got != poison16) { printf("FAIL %s %s %s n=%zu guard %zu written\n", opnames[op], dt, vec ? "vec" : "scalar", n, i); failures++; return; }
+            continue;
+        }
+        const size_t k = i - off;
+        if (got == poison16) { printf("FAIL %s %s %s n=%zu nth=%llu offs=%d,%d,%d element %zu not written\n", opnames[op], dt, vec ? "vec" : "scalar", n, nth, oo, oa, ob, k); failures++; return; }
+        const uint16_t want = ref16<BF>(op, a[k], b[k], p.a);
+        if (ulps16(BF, got, want) > (unsigned long long)tolerance16(op)) {
+            printf("FAIL %s %s %s n=%zu element %zu inputs (%#x, %#x): got %#x want %#x\n", opnames[op], dt, vec ? "vec" : "scalar", n, k, a[k], b[k], got, want);
+            failures++;
+            return;
+        }
+    }
+    if (!inplace)
+        for (size_t i = 0; i < ba.size(); i++)
+            if (i >= (size_t)oa && i < oa + n ? ba[i] != a[i - oa] : ba[i] != poison16) { printf("FAIL %s %s input written\n", opnames[op], dt); failures++; return; }
+}
+
+static void check_indexing16() {
+    std::mt19937_64 rng(2025);
+    const size_t sizes[] = {0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 65, 1023, 1025, (1 << 16) + 3};
+    const unsigned long long grids[] = {1, 256, 3 * 256};
+    const double alphas[] = {1.0, 0.37, 0.01};
+    // vec: the same offset for every view, so that all share the alignment mod 16 bytes (8 elements),
+    // with heads of 0, 3, 5 and 7 elements; scalar: different offsets.
+    const int vecoffs[] = {0, 5, 3, 1};
+    long runs = 0;
+    const int before = failures.load();
+    for (int op = 0; op < 7; op++)
+        for (int vec = 0; vec < 2; vec++)
+            for (size_t n : sizes)
+                for (unsigned long long nth : grids)
+                    for (int o = 0; o < 4; o++) {
+                        int oo = vecoffs[o], oa = oo, ob = oo;
+                        if (!vec) { oo = o; oa = (o + 1) % 8; ob = (o + 6) % 8; }
+                        const double alpha = alphas[(op + o) % 3];
+                        check16<false>(op, vec, nth, n, oo, oa, ob, o & 1, alpha, rng);
+                        check16<true>(op, vec, nth, n, oo, oa, ob, !(o & 1), alpha, rng);
+                        runs += 2;
+                    }
+    printf("emu: indexing, 16-bit: %ld kernel runs, %d failures\n", runs, failures.load() - before);
+}
+
+// check_conversions16: the kernels' widening against decode16 on all 65536 values, their narrowing
+// against once16 on every float32 of each 2^16th slice of the bit patterns plus every float32 within 4
+// ULP of a 16-bit value or of a midpoint between two (where rounding decides).
+template <bool BF> static void check_conversions16() {
+    const int before = failures.load();
+    for (uint32_t h = 0; h < 65536; h++) {
+        const double w = widen16<BF>((uint16_t)h), d = decode16<BF>((uint16_t)h);
+        if (!(w == d && std::signbit(w) == std::signbit(d)) && !(w != w && d != d)) { if (failures++ - before < 5) printf("FAIL %s widen %#x: %a, want %a\n", BF ? "bfloat16" : "float16", h, w, d); }
+    }
+    auto narrow_ok = [&](uint32_t u) {
+        const float f = float_of(u);
+        const uint16_t got = narrow16<BF>(f), want = once16<BF>(f);
+        if (got != want && !(nan16(BF, got) && nan16(BF, want) && (got & 0x8000) == (want & 0x8000))) { if (failures++ - before < 5) printf("FAIL %s narrow %a (%#x): %#x, want %#x\n", BF ? "bfloat16" : "float16", f, u, got, want); }
+        if (BF && f != f && got != (uint16_t)((u >> 16) | 0x40)) { if (failures++ - before < 5) printf("FAIL bfloat16 narrow NaN %#x: %#x\n", u, got); }
+    };
+    for (uint64_t u = 0; u < (1ull << 32); u += 65521) narrow_ok((uint32_t)u);
+    for (uint32_t h = 0; h < 65536; h++) {
+        // h's value and the midpoint above it, in float32 bits.
+        const double v = decode16<BF>((uint16_t)h);
+        if (v != v || std::isinf(v)) continue;
+        const double next = decode16<BF>((uint16_t)(h + 1));
+        const double pts[] = {v, std::isinf(next) || next != next ? v : (v + next) / 2};
+        for (double pt : pts) {
+            const uint32_t c = bits_of((float)pt);
+            for (int k = -4; k <= 4; k++) narrow_ok(c + k);
+        }
+    }
+    narrow_ok(0x477ff000u), narrow_ok(0x477fefffu), narrow_ok(0x7f7fffffu), narrow_ok(0xff800000u), narrow_ok(0x7f800001u);
+    printf("emu: %s conversions: %d failures\n", BF ? "bfloat16" : "float16", failures.load() - before);
+}
+
+// check16_all runs the 16-bit formula (Half<Op, BF>::apply, what every 16-bit kernel calls) on every one
+// of the 65536 values of x (or y) for each α, with a set of gradients for the backward passes, against
+// the oracle: ReLU and LeakyReLU bit-exact, ELU within 1 ULP (SEMANTICS §2).
+template <bool BF> static void check16_all() {
+    const double alphas[] = {0, 0.01, -0.3, 1, 0.37, 2.5};
+    // Gradients (as float, rounded to the type): zeros, ones, ordinary values, the smallest and largest
+    // subnormal, the largest finite value, infinities, NaN.
+    const uint16_t dys[] = {
+        0x0000, 0x8000, once16<BF>(1.0), once16<BF>(-1.0), once16<BF>(0.3), once16<BF>(-7.5), once16<BF>(1e-3),
+        0x0001, 0x8001, (uint16_t)(BF ? 0x007f : 0x03ff), (uint16_t)(BF ? 0x7f7f : 0x7bff), (uint16_t)(BF ? 0xff7f : 0xfbff),
+        (uint16_t)(BF ? 0x7f80 : 0x7c00), (uint16_t)(BF ? 0xff80 : 0xfc00), (uint16_t)(BF ? 0x7fc0 : 0x7e00), once16<BF>(BF ? 3e38 : 60000.0)};
+    const int ndy = sizeof dys / sizeof dys[0];
+    const char *dt = BF ? "bfloat16 every x:" : "float16 every x: ";
+    for (int op = 0; op < 7; op++)
+        for (double alpha64 : alphas) {
+            if (op == 6 && alpha64 < 0) continue; // from output: α >= 0 (the host refuses others)
+            const uint16_t a16 = once16<BF>(alpha64);
+            const Alpha<float> p = alpha_args(widen16<BF>(a16));
+            const int tol = tolerance16(op);
+            const int nd = two(op) ? ndy : 1;
+            std::vector<Stats> st(std::max(1u, std::thread::hardware_concurrency()));
+            const auto t0 = std::chrono::steady_clock::now();
+            parallel(65536ull * nd, [&](unsigned t, unsigned long long lo, unsigned long long hi) {
+                Stats s;
+                for (unsigned long long i = lo; i < hi; i++) {
+                    const uint16_t x = (uint16_t)(i & 0xffff), dy = dys[i >> 16];
+                    // (a, b) = (x, -) forward, (dy, x) backward.
+                    const uint16_t a = two(op) ? dy : x, b = two(op) ? x : 0;
+                    uint16_t got = 0;
+                    switch (op) {
+                    case 0: got = Half<ReluFwd, BF>::apply(a, b, p); break;
+                    case 1: got = Half<ReluBwd, BF>::apply(a, b, p); break;
+                    case 2: got = Half<LeakyFwd, BF>::apply(a, b, p); break;
+                    case 3: got = Half<LeakyBwd, BF>::apply(a, b, p); break;
+                    case 4: got = Half<EluFwd, BF>::apply(a, b, p); break;
+                    case 5: got = Half<EluBwdIn, BF>::apply(a, b, p); break;
+                    case 6: got = Half<EluBwdOut, BF>::apply(a, b, p); break;
+                    }
+                    const uint16_t want = ref16<BF>(op, a, b, p.a);
+                    s.add(ulps16(BF, got, want), tol, decode16<BF>(a), decode16<BF>(b), decode16<BF>(got), decode16<BF>(want));
+                }
+                st[t] = s;
+            });
+            Stats all;
+            for (auto &s : st) all.merge(s);
+            report(dt, op, widen16<BF>(a16), all, tol, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+}
+
 int main(int argc, char **argv) {
     bool exhaustive = false;
     for (int i = 1; i < argc; i++) {
@@ -401,6 +613,11 @@ int main(int argc, char **argv) {
         else { fprintf(stderr, "usage: %s [-exhaustive]\n", argv[0]); return 2; }
     }
     check_indexing();
+    check_conversions16<false>();
+    check_conversions16<true>();
+    check_indexing16();
+    check16_all<false>();
+    check16_all<true>();
     check_f64(10000000);
     check_f32(exhaustive);
     printf("emu: %d failures\n", failures.load());

@@ -97,7 +97,11 @@ template <typename... A> static Kernel make_kernel(const char *name, void (*fn)(
     v->push_back(make_kernel("gpuact_" #NAME "_f32_vec", gpuact_##NAME##_f32_vec));            \
     v->push_back(make_kernel("gpuact_" #NAME "_f32_scalar", gpuact_##NAME##_f32_scalar));      \
     v->push_back(make_kernel("gpuact_" #NAME "_f64_vec", gpuact_##NAME##_f64_vec));            \
-    v->push_back(make_kernel("gpuact_" #NAME "_f64_scalar", gpuact_##NAME##_f64_scalar));
+    v->push_back(make_kernel("gpuact_" #NAME "_f64_scalar", gpuact_##NAME##_f64_scalar));      \
+    v->push_back(make_kernel("gpuact_" #NAME "_f16_vec", gpuact_##NAME##_f16_vec));            \
+    v->push_back(make_kernel("gpuact_" #NAME "_f16_scalar", gpuact_##NAME##_f16_scalar));      \
+    v->push_back(make_kernel("gpuact_" #NAME "_bf16_vec", gpuact_##NAME##_bf16_vec));          \
+    v->push_back(make_kernel("gpuact_" #NAME "_bf16_scalar", gpuact_##NAME##_bf16_scalar));
 
 static const std::vector<Kernel> &registry() {
     static const std::vector<Kernel> *r = [] {
