@@ -23,12 +23,13 @@ PUREGO_PKGS = ./backend/cpu/ ./backend/ ./cmd/gpubench/
 # one is installed (scripts/setup/chromium.sh); GPUACT_REQUIRE_CHROMIUM=1 makes its absence a failure (CI).
 #
 # The conformance suite on wrapped memory (TestConformanceWrapped: host slices, cl_mem sub-buffers,
-# external device pointers) runs second, without the race detector: it differs from the suite on owned
-# buffers only in where the memory comes from, and under -race it would double the longest packages'
-# time (the OpenCL package alone took 8 minutes with it on 2 cores, 4.5 without).
+# external device pointers) and on the emulated driver's second CUDA device (TestConformanceOtherDevices)
+# runs second, without the race detector: they differ from the suites of the race run only in where the
+# memory comes from, or in the device ordinal, and under -race they would double the longest packages'
+# time (the OpenCL package alone took 8 minutes with its wrapped suite on 2 cores, 4.6 without).
 COVER_PKGS := ./backend/cuda ./backend/cuda/internal/cu
 COVER_MIN ?= 85
-WRAPPED := ^TestConformanceWrapped$$
+WRAPPED := ^(TestConformanceWrapped|TestConformanceOtherDevices)$$
 test:
 	mkdir -p build
 	$(GO) test -race -count=1 -timeout 30m -skip '$(WRAPPED)' -coverpkg=$(shell echo $(COVER_PKGS) | tr ' ' ,) -coverprofile=build/cover.out ./...
