@@ -36,8 +36,8 @@ rc=$?
 grep -E -- '--- (FAIL|PASS)|emulation_test.go' "$OUT/cuda-emulation.log" | head -24
 [ $rc -eq 0 ] || { echo "CUDA kernels differ from the host emulation (exit $rc): see cuda-emulation.log"; status=1; }
 
-step "Host cost of one pass (enqueue, no sync)"
-./cuda.test -test.run '^$' -test.bench 'Enqueue' -test.benchtime 20000x 2>&1 | grep -E 'Benchmark|ok|FAIL' 
+step "Host cost of one pass (enqueue, no sync) and of an Alloc+Free pair of 1 MiB"
+./cuda.test -test.run '^$' -test.bench 'Enqueue|AllocFree' -test.benchtime 20000x 2>&1 | grep -E 'Benchmark|memory pool|ok|FAIL' 
 
 step "float32 passes vs device-to-device copy at n = 2^28 (CUDA events)"
 ./cuda.test -test.run '^$' -test.bench 'Passes' -test.benchtime 20x 2>&1 | grep -E 'Benchmark|ok|FAIL' 

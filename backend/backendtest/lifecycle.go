@@ -106,8 +106,10 @@ func testNoGrowth(t *testing.T, b core.Backend) {
 		t.Errorf("after 2000 alloc/free cycles the backend holds %d bytes in %d buffers, before %d in %d",
 			after.InUse, after.Buffers, before.InUse, before.Buffers)
 	}
-	if b.Info().Type == core.DeviceGPU && before.Free > 0 && after.Free < before.Free-(4<<20) {
-		t.Errorf("device free memory fell from %d to %d bytes over 2000 alloc/free cycles", before.Free, after.Free)
+	// Memory a backend's pool keeps for reuse is not free on the device, but it is not lost either.
+	if b.Info().Type == core.DeviceGPU && before.Free > 0 && after.Free+after.Pooled < before.Free+before.Pooled-(4<<20) {
+		t.Errorf("device free memory fell from %d (+%d pooled) to %d (+%d pooled) bytes over 2000 alloc/free cycles",
+			before.Free, before.Pooled, after.Free, after.Pooled)
 	}
 }
 

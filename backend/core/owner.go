@@ -197,6 +197,18 @@ func (o *Owner) Close(shutdown func() error) error {
 	return errors.Join(errs...)
 }
 
+// Exclusive runs f, for op, once every running call has finished and with no other call running until
+// it returns (the owner's lock for writing, as Close holds it): for changes of the state every call
+// reads, such as the stream a GPU backend queues on. A closed owner gives ErrClosed.
+func (o *Owner) Exclusive(op string, f func() error) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return Errorf(ErrClosed, o.spec, op, "", "the backend was closed")
+	}
+	return f()
+}
+
 // Stats reports the bytes and allocations live in this owner.
 func (o *Owner) Stats() (inUse int64, buffers int) {
 	o.liveMu.Lock()
@@ -378,6 +390,26 @@ func (o *Owner) BeginCopy(b Buffer, h Host, upload bool) (Lease, error) {
 		return Lease{}, err
 	}
 	return l, nil
+}
+
+// Check reports, for op and its argument name, whether b is usable on o: the owner is open, b is not the
+// zero Buffer, o allocated or adopted it, and it is not freed. It holds no lease afterwards: for calls
+// that read b's description (a device address) rather than its elements.
+func (o *Owner) Check(op, name string, b Buffer) error {
+	l, err := o.Begin(op)
+	if err != nil {
+		return err
+	}
+	defer l.End()
+	if err := o.own(op, name, b); err != nil {
+		return err
+	}
+	b.a.mu.RLock()
+	defer b.a.mu.RUnlock()
+	if b.a.freed {
+		return Errorf(ErrFreed, o.spec, op, name, "%s was freed (allocation #%d)", name, b.a.id)
+	}
+	return nil
 }
 
 func (o *Owner) own(op, name string, b Buffer) error {

@@ -129,3 +129,32 @@ func usableB(b *testing.B) core.Device {
 	b.Skip("no usable CUDA device")
 	return core.Device{}
 }
+
+// BenchmarkAllocFree is the host cost of an Alloc+Free pair of 1 MiB in a loop, the pattern of a
+// training step's temporaries: from the pool the backend chose (Info's memory_pool), with a Sync every
+// 1024 pairs (outside the timing) so that the stream-ordered pool's frees are reached. The GPU check
+// runs it on a GPU; on the emulated driver it measures the emulator.
+func BenchmarkAllocFree(b *testing.B) {
+	d := usableB(b)
+	be, err := d.Open()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer be.Close()
+	b.Log("memory pool: ", be.Info().Details["memory_pool"])
+	i := 0
+	for b.Loop() {
+		x, err := be.Alloc(formula.Float32, 1<<18)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := be.Free(x); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i%1024 == 0 {
+			b.StopTimer()
+			be.Sync()
+			b.StartTimer()
+		}
+	}
+}

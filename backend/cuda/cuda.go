@@ -31,7 +31,8 @@ type Backend struct {
 	ordinal int
 	dev     cu.Device
 	ctx     cu.Context
-	stream  cu.Stream
+	stream  cu.Stream // where calls queue their work: own, or the caller's (UseStream)
+	own     cu.Stream // the stream the backend created
 	module  cu.Module
 	fns     map[kernelKey]cu.Function
 	maxGrid uint32 // SM count × resident blocks per SM: the grid that fills the GPU once
@@ -41,6 +42,7 @@ type Backend struct {
 	args     *launchArgs
 	pinner   runtime.Pinner
 
+	pool    pool    // device memory for Alloc, and what Free gives back (pool.go)
 	staging staging // pinned memory Upload copies through (upload.go)
 	timers  timers  // TimeDevice's events (timer.go)
 
@@ -53,6 +55,7 @@ type Backend struct {
 var (
 	_ core.Backend = (*Backend)(nil)
 	_ core.Timer   = (*Backend)(nil)
+	_ core.Trimmer = (*Backend)(nil)
 )
 
 // enter locks the goroutine to its OS thread and makes the backend's context current there: a CUDA

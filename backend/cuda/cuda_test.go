@@ -45,10 +45,20 @@ func usable(t *testing.T) []core.Device {
 
 // TestConformance runs the shared conformance suite, unchanged, on every CUDA device.
 func TestConformance(t *testing.T) {
-	for _, d := range usable(t) {
-		t.Run(d.Spec, func(t *testing.T) {
-			backendtest.Run(t, d.Open)
-		})
+	d := usable(t)[0]
+	t.Run(d.Spec, func(t *testing.T) { backendtest.Run(t, d.Open) })
+}
+
+// TestConformanceOtherDevices runs the suite on every usable device after the first (the emulated
+// driver has two): the same code on another ordinal, its own primary context and memory. make test
+// runs it after the race run, without the race detector, as the suites on wrapped memory.
+func TestConformanceOtherDevices(t *testing.T) {
+	devs := usable(t)
+	if len(devs) < 2 {
+		t.Skip("one usable CUDA device")
+	}
+	for _, d := range devs[1:] {
+		t.Run(d.Spec, func(t *testing.T) { backendtest.Run(t, d.Open) })
 	}
 }
 

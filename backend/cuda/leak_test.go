@@ -9,8 +9,9 @@ import (
 	"github.com/gpuact/gpuact/internal/cudaemu"
 )
 
-// TestNoLeak: the device's free memory is the same before and after 10^4 alloc/free cycles; under the
-// emulator, so is the number of live allocations.
+// TestNoLeak: over 10^4 alloc/free cycles the device's free memory plus what the pool keeps stays the
+// same, and after Trim the device's free memory is what it was; under the emulator, so is the number of
+// live allocations.
 func TestNoLeak(t *testing.T) {
 	d := usable(t)[0]
 	b, err := d.Open()
@@ -18,11 +19,15 @@ func TestNoLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	trimmer := b.(core.Trimmer)
 	warm, err := b.Alloc(formula.Float32, 1<<20) // let the driver set up its pools first
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.Free(warm)
+	if err := trimmer.Trim(); err != nil {
+		t.Fatal(err)
+	}
 	before, err := b.Memory()
 	if err != nil {
 		t.Fatal(err)
@@ -41,20 +46,34 @@ func TestNoLeak(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := b.Sync(); err != nil {
+		t.Fatal(err)
+	}
 	after, err := b.Memory()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after.Free != before.Free || after.Buffers != before.Buffers {
-		t.Errorf("after 10^4 alloc/free cycles: device free memory %d -> %d bytes, live buffers %d -> %d",
-			before.Free, after.Free, before.Buffers, after.Buffers)
+	if after.Free+after.Pooled != before.Free+before.Pooled || after.Buffers != before.Buffers {
+		t.Errorf("after 10^4 alloc/free cycles: device free memory %d -> %d bytes (pooled %d -> %d), live buffers %d -> %d",
+			before.Free, after.Free, before.Pooled, after.Pooled, before.Buffers, after.Buffers)
+	}
+	if err := trimmer.Trim(); err != nil {
+		t.Fatal(err)
+	}
+	trimmed, err := b.Memory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trimmed.Free != before.Free || trimmed.Pooled != 0 {
+		t.Errorf("after Trim: device free memory %d bytes (before the cycles %d), pooled %d", trimmed.Free, before.Free, trimmed.Pooled)
 	}
 	if e != nil {
 		if n := e.Count(cudaemu.LiveAllocs); n != allocs {
-			t.Errorf("after 10^4 alloc/free cycles the driver holds %d allocations, before %d", n, allocs)
+			t.Errorf("after 10^4 alloc/free cycles and Trim the driver holds %d allocations, before %d", n, allocs)
 		}
 	}
-	t.Logf("device free memory %d bytes before and %d after 10^4 alloc/free cycles", before.Free, after.Free)
+	t.Logf("device free memory %d bytes before, %d (+%d pooled) after 10^4 alloc/free cycles, %d after Trim",
+		before.Free, after.Free, after.Pooled, trimmed.Free)
 }
 
 // TestOpenCloseNoLeak opens and closes a backend 10^3 times, using every tenth (buffers, a pass, an

@@ -63,6 +63,7 @@ func (b *Backend) init(spec string) error {
 	if b.stream, err = d.StreamCreate(cu.StreamNonBlocking); err != nil {
 		return err
 	}
+	b.own = b.stream
 	if err := b.loadKernels(); err != nil {
 		return err
 	}
@@ -75,6 +76,10 @@ func (b *Backend) init(spec string) error {
 	if err := b.describe(spec); err != nil {
 		return err
 	}
+	if err := b.initPool(defaultKeepBytes(b.info.Memory)); err != nil {
+		return err
+	}
+	b.info.Details["memory_pool"] = b.pool.kind()
 	b.args = newLaunchArgs(&b.pinner)
 	b.owner = core.NewOwner(spec, dtypes(), b.free)
 	return nil
@@ -91,7 +96,11 @@ func (b *Backend) release() error {
 	}
 	var errs []error
 	if b.stream != 0 { // the stream's work finishes first: it may read staging chunks
-		errs = append(errs, b.reportAsync(d.StreamSynchronize(b.stream)), d.StreamDestroy(b.stream))
+		errs = append(errs, b.reportAsync(d.StreamSynchronize(b.stream)))
+		errs = append(errs, b.trimLocked()) // the pooled memory goes back to the device
+	}
+	if b.own != 0 { // a caller's stream (UseStream) is the caller's to destroy
+		errs = append(errs, d.StreamDestroy(b.own))
 	}
 	errs = append(errs, b.timers.destroy(d), b.staging.release(d))
 	if b.module != 0 {

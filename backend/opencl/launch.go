@@ -114,12 +114,14 @@ func (b *Backend) run(p formula.Pass, act formula.Activation, out, in1, in2 core
 	if err := b.setArgs(k, &args, l.DType.Compute()); err != nil {
 		return fmt.Errorf("%s: %w", act, err)
 	}
-	err = b.enqueueLocked(func(ev *cl.Event) error { return b.lib.Launch(b.queue, k.k, plan.global, plan.local, ev) })
-	if err != nil {
-		return fmt.Errorf("%s: %w", act, err)
-	}
-	// Start the work now rather than at the next synchronising call.
-	return b.lib.Flush(b.queue)
+	return b.withQueue(func(q cl.Queue) error {
+		err := b.enqueueLocked(func(ev *cl.Event) error { return b.lib.Launch(q, k.k, plan.global, plan.local, ev) })
+		if err != nil {
+			return fmt.Errorf("%s: %w", act, err)
+		}
+		// Start the work now rather than at the next synchronising call.
+		return b.lib.Flush(q)
+	})
 }
 
 // kernel returns this Backend's kernel object called name, creating it on first use. b.mu is held.
@@ -139,6 +141,25 @@ func (b *Backend) kernel(name string) (*kernel, error) {
 	k := &kernel{k: kk, maxLocal: max(wg, 1)}
 	b.kernels[name] = k
 	return k, nil
+}
+
+// releaseMem releases gpuact's reference to m, after forgetting m as a cached argument of every kernel:
+// once released, the driver may hand out the same handle for a new cl_mem, and a launch that skipped
+// clSetKernelArg because the handle "did not change" would run on whatever the driver recorded for the
+// old object (PoCL records a sub-buffer as its parent and origin, other drivers a device address) —
+// memory that may be gone. No pass uses m when it is released (the owner's leases), so this cannot
+// race with a launch that sets it.
+func (b *Backend) releaseMem(m cl.Mem) error {
+	b.mu.Lock()
+	for _, k := range b.kernels {
+		for _, i := range [...]int{argOut, argIn1, argIn2} {
+			if k.set[i] && k.args[i] == uint64(m) {
+				k.set[i] = false
+			}
+		}
+	}
+	b.mu.Unlock()
+	return b.lib.ReleaseMem(m)
 }
 
 // setArgs sets the arguments that differ from the kernel's last launch; the floating-point ones (α,

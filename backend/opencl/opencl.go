@@ -11,6 +11,11 @@
 // A Backend owns one in-order command queue. Passes, Copy and Upload's write are queued and return
 // at once (Upload's write is blocking, so the caller's memory is read before it returns); Download
 // and Sync wait for the queue, and report errors of the work before them.
+//
+// Interop (SEMANTICS §4.1, §5): WrapCLMem uses a caller's cl_mem in place, CLMem exposes a buffer's
+// cl_mem and byte offset, Context and DeviceID give the handles to create them with, and UseQueue puts
+// gpuact's work on a caller's in-order queue, ordered with the caller's commands there. Freed buffers
+// are kept for reuse by size in bytes (Memory().Pooled; Trim and Close release them).
 package opencl
 
 import (
@@ -32,7 +37,19 @@ type Backend struct {
 	info    core.Info
 	program *deviceProgram // the context and built kernels, shared with the other Backends on the device
 	lib     *cl.Lib
-	queue   cl.Queue
+	pool    *pool // freed buffers kept for reuse (pool.go)
+
+	// qmu guards queue: held for reading while a call queues work on it, for writing by UseQueue,
+	// which switches it. queue is ownQueue (created by Open, released by Close) or a caller's queue
+	// that UseQueue retained.
+	qmu      sync.RWMutex
+	queue    cl.Queue
+	ownQueue cl.Queue
+
+	// wrapped holds the cl_mem objects of the wrapped allocations (WrapCLMem), each with the one
+	// reference gpuact took, dropped by Free or Close.
+	wmu     sync.Mutex
+	wrapped map[*core.Alloc]cl.Mem
 
 	// mu serialises what touches the kernel objects and the recordings: setting a kernel's arguments
 	// and queueing it must not interleave with another launch of that kernel, and a command's event
@@ -56,9 +73,15 @@ var (
 	_ core.Timer   = (*Backend)(nil)
 )
 
-// mem is the handle a Buffer's allocation holds: 0 for an allocation of zero bytes, which OpenCL
-// cannot create.
-type mem = cl.Mem
+// memory is what a Buffer's allocation holds: its cl_mem (0 for an allocation of zero bytes, which
+// OpenCL cannot create) and the cl_mem's size in bytes, the pool's size class.
+type memory struct {
+	h    cl.Mem
+	size int64
+}
+
+// noMemory is the handle of every allocation of zero bytes.
+var noMemory = &memory{}
 
 // open opens dev with the launch geometry of its type.
 func open(l *cl.Lib, dev *deviceInfo) (*Backend, error) { return openWith(l, dev, chooseGeometry(dev)) }
@@ -74,10 +97,13 @@ func openWith(l *cl.Lib, dev *deviceInfo, geometry launchGeometry) (*Backend, er
 		program.release()
 		return nil, core.Errorf(core.ErrUnavailable, dev.spec, "Open", "", "%s: %w", dev.name, err)
 	}
-	b := &Backend{program: program, lib: l, queue: q, kernels: map[string]*kernel{}, recs: map[*recording]struct{}{}}
+	b := &Backend{program: program, lib: l, queue: q, ownQueue: q, wrapped: map[*core.Alloc]cl.Mem{},
+		kernels: map[string]*kernel{}, recs: map[*recording]struct{}{}}
+	p := newPool(b.releaseMem, defaultPoolMax(dev.memory))
+	b.pool = p
 	b.owner = core.NewOwner(dev.spec, dev.dtypes(), func(m any) error {
-		if h := m.(mem); h != 0 {
-			return l.ReleaseMem(h)
+		if m := m.(*memory); m.h != 0 {
+			return p.put(m.h, m.size)
 		}
 		return nil
 	})
@@ -112,12 +138,17 @@ func openWith(l *cl.Lib, dev *deviceInfo, geometry launchGeometry) (*Backend, er
 // Info describes the device.
 func (b *Backend) Info() core.Info { return b.info.Clone() }
 
-// Alloc allocates a device buffer. Sizes beyond CL_DEVICE_MAX_MEM_ALLOC_SIZE or the device's memory
-// give ErrOutOfMemory without asking the driver (which may allocate lazily and fail only at first use).
+// Alloc allocates a device buffer, reusing a freed one of the same size in bytes when the pool has
+// one (see Trim). Sizes beyond CL_DEVICE_MAX_MEM_ALLOC_SIZE or the device's memory give ErrOutOfMemory
+// without asking the driver (which may allocate lazily and fail only at first use). When the driver is
+// out of memory, the pool is given back and the allocation tried once more.
 func (b *Backend) Alloc(dtype formula.DType, n int) (core.Buffer, error) {
 	buf, err := b.owner.Alloc(dtype, n, func(bytes int64) (any, error) {
 		if bytes == 0 {
-			return mem(0), nil
+			return noMemory, nil
+		}
+		if m := b.pool.get(bytes); m != 0 {
+			return &memory{h: m, size: bytes}, nil
 		}
 		dev := b.program.dev
 		if bytes > dev.maxAlloc || bytes > dev.memory {
@@ -125,13 +156,19 @@ func (b *Backend) Alloc(dtype formula.DType, n int) (core.Buffer, error) {
 				bytes, n, dtype, dev.maxAlloc, dev.memory)
 		}
 		m, err := b.lib.CreateBuffer(b.program.ctx, uintptr(bytes))
+		if ce := (*cl.Error)(nil); errors.As(err, &ce) && ce.OutOfMemory() && b.pool.pooled() > 0 {
+			if err := b.pool.trim(); err != nil {
+				return nil, err
+			}
+			m, err = b.lib.CreateBuffer(b.program.ctx, uintptr(bytes))
+		}
 		if err != nil {
 			if ce := (*cl.Error)(nil); errors.As(err, &ce) && ce.OutOfMemory() {
 				return nil, core.Errorf(core.ErrOutOfMemory, dev.spec, "Alloc", "", "%d bytes (%d %s): %w", bytes, n, dtype, err)
 			}
 			return nil, fmt.Errorf("%d bytes (%d %s): %w", bytes, n, dtype, err)
 		}
-		return m, nil
+		return &memory{h: m, size: bytes}, nil
 	})
 	return buf, b.wrap("Alloc", err)
 }
@@ -140,10 +177,25 @@ func (b *Backend) Alloc(dtype formula.DType, n int) (core.Buffer, error) {
 // operation. Errors that already have it (the argument checks') pass unchanged.
 func (b *Backend) wrap(op string, err error) error { return core.Wrap(b.info.Spec, op, err) }
 
-// Free releases buf's allocation. OpenCL keeps the memory until the commands queued on it finish.
-func (b *Backend) Free(buf core.Buffer) error { return b.wrap("Free", b.owner.Free(buf)) }
+// Free releases buf's allocation: it keeps the cl_mem for reuse by the next Alloc of its size (see
+// Trim), or releases it when the pool is full. OpenCL keeps the memory until the commands queued on it
+// finish. On a wrapped buffer (WrapCLMem) Free drops only the reference gpuact took.
+func (b *Backend) Free(buf core.Buffer) error {
+	err := b.owner.Free(buf)
+	if err == nil && buf.Alloc() != nil && buf.Alloc().External() {
+		err = b.unwrap(buf.Alloc())
+	}
+	return b.wrap("Free", err)
+}
 
-func handle(buf core.Buffer) mem { return buf.Alloc().Mem().(mem) }
+func handle(buf core.Buffer) cl.Mem { return buf.Alloc().Mem().(*memory).h }
+
+// withQueue runs f on the queue gpuact's work goes to, which UseQueue cannot switch meanwhile.
+func (b *Backend) withQueue(f func(q cl.Queue) error) error {
+	b.qmu.RLock()
+	defer b.qmu.RUnlock()
+	return f(b.queue)
+}
 
 func byteOffset(buf core.Buffer) uintptr { return uintptr(buf.Offset()) * uintptr(buf.DType().Size()) }
 
@@ -159,8 +211,10 @@ func (b *Backend) Upload(dst core.Buffer, src core.Host) (err error) {
 	if l.N == 0 {
 		return nil
 	}
-	return b.enqueue(func(ev *cl.Event) error {
-		return b.lib.Write(b.queue, handle(dst), true, byteOffset(dst), uintptr(src.Bytes()), src.Pointer(), ev)
+	return b.withQueue(func(q cl.Queue) error {
+		return b.enqueue(func(ev *cl.Event) error {
+			return b.lib.Write(q, handle(dst), true, byteOffset(dst), uintptr(src.Bytes()), src.Pointer(), ev)
+		})
 	})
 }
 
@@ -175,8 +229,10 @@ func (b *Backend) Download(dst core.Host, src core.Buffer) (err error) {
 	if l.N == 0 {
 		return b.finish()
 	}
-	return b.enqueue(func(ev *cl.Event) error {
-		return b.lib.Read(b.queue, handle(src), true, byteOffset(src), uintptr(dst.Bytes()), dst.Pointer(), ev)
+	return b.withQueue(func(q cl.Queue) error {
+		return b.enqueue(func(ev *cl.Event) error {
+			return b.lib.Read(q, handle(src), true, byteOffset(src), uintptr(dst.Bytes()), dst.Pointer(), ev)
+		})
 	})
 }
 
@@ -191,8 +247,10 @@ func (b *Backend) Copy(dst, src core.Buffer) (err error) {
 	if l.N == 0 || (dst.Alloc() == src.Alloc() && dst.Offset() == src.Offset()) {
 		return nil // a copy onto itself, which OpenCL refuses as an overlap, changes nothing
 	}
-	return b.enqueue(func(ev *cl.Event) error {
-		return b.lib.Copy(b.queue, handle(src), handle(dst), byteOffset(src), byteOffset(dst), uintptr(src.Bytes()), ev)
+	return b.withQueue(func(q cl.Queue) error {
+		return b.enqueue(func(ev *cl.Event) error {
+			return b.lib.Copy(q, handle(src), handle(dst), byteOffset(src), byteOffset(dst), uintptr(src.Bytes()), ev)
+		})
 	})
 }
 
@@ -221,7 +279,7 @@ func (b *Backend) Sync() error {
 	return b.wrap("Sync", b.finish())
 }
 
-func (b *Backend) finish() error { return b.lib.Finish(b.queue) }
+func (b *Backend) finish() error { return b.withQueue(b.lib.Finish) }
 
 // Memory reports the device's global memory, its free memory where the driver tells it (AMD's
 // cl_amd_device_attribute_query; 0 elsewhere), and this backend's buffers.
@@ -232,7 +290,7 @@ func (b *Backend) Memory() (core.MemoryStats, error) {
 	}
 	defer l.End()
 	inUse, n := b.owner.Stats()
-	st := core.MemoryStats{Total: b.info.Memory, InUse: inUse, Buffers: n}
+	st := core.MemoryStats{Total: b.info.Memory, InUse: inUse, Buffers: n, Wrapped: b.owner.Wrapped(), Pooled: b.pool.pooled()}
 	if hasExtension(b.program.dev.extensions, "cl_amd_device_attribute_query") {
 		// Two size_t: the total free memory and the largest free block, in KiB.
 		if raw, err := b.lib.DeviceBytes(b.program.dev.id, cl.DeviceGlobalFreeMemoryAMD); err == nil && len(raw) >= int(unsafe.Sizeof(uintptr(0))) {
@@ -242,12 +300,26 @@ func (b *Backend) Memory() (core.MemoryStats, error) {
 	return st, nil
 }
 
-// Close waits for the queue, frees every buffer, and releases the queue, the kernels and (with the
-// last Backend on the device) the program and context. A TimeDevice call whose enqueue function is
+// Close waits for the queue, frees every buffer, empties the pool, drops gpuact's references to wrapped
+// cl_mem objects and to a caller's queue (UseQueue), and releases its own queue, the kernels and (with
+// the last Backend on the device) the program and context. A TimeDevice call whose enqueue function is
 // running meanwhile loses its recording (Close releases the events) and returns ErrClosed.
 func (b *Backend) Close() error {
 	return b.wrap("Close", b.owner.Close(func() error {
-		errs := []error{b.lib.Finish(b.queue)}
+		errs := []error{b.lib.Finish(b.queue), b.pool.trim()}
+		b.wmu.Lock()
+		wrapped := b.wrapped
+		b.wrapped = map[*core.Alloc]cl.Mem{}
+		b.wmu.Unlock()
+		for _, m := range wrapped {
+			errs = append(errs, b.releaseMem(m))
+		}
+		b.qmu.Lock()
+		if b.queue != b.ownQueue {
+			errs = append(errs, b.lib.ReleaseQueue(b.queue))
+			b.queue = b.ownQueue
+		}
+		b.qmu.Unlock()
 		b.mu.Lock()
 		for r := range b.recs {
 			b.releaseEvents(r.events)
@@ -258,7 +330,7 @@ func (b *Backend) Close() error {
 		}
 		b.kernels = nil
 		b.mu.Unlock()
-		errs = append(errs, b.lib.ReleaseQueue(b.queue), b.program.release())
+		errs = append(errs, b.lib.ReleaseQueue(b.ownQueue), b.program.release())
 		return errors.Join(errs...)
 	}))
 }

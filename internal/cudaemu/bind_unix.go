@@ -22,6 +22,8 @@ func bind(path string) (*Emu, error) {
 	purego.RegisterLibFunc(&e.setDelays, lib, "cudaemu_set_delays")
 	purego.RegisterLibFunc(&e.delays, lib, "cudaemu_delays")
 	purego.RegisterLibFunc(&e.count, lib, "cudaemu_count")
+	purego.RegisterLibFunc(&e.setPools, lib, "cudaemu_set_pools")
+	purego.RegisterLibFunc(&e.pools, lib, "cudaemu_pools")
 	purego.RegisterLibFunc(&e.messages, lib, "cudaemu_messages")
 	purego.RegisterLibFunc(&e.kernelNames, lib, "cudaemu_kernel_names")
 	return e, nil

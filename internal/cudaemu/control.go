@@ -17,6 +17,8 @@ type Emu struct {
 	setDelays   func(stream, kernel int64)
 	delays      func(stream, kernel *int64)
 	count       func(what int32) int64
+	setPools    func(supported int32)
+	pools       func() int32
 	messages    func(buf *byte, n int64) int64
 	kernelNames func(buf *byte, n int64) int64
 
@@ -29,7 +31,7 @@ type Fault int32
 // The faults: a failed allocation, stream, event or pinned host block is CUDA_ERROR_OUT_OF_MEMORY, a
 // failed module load CUDA_ERROR_NO_BINARY_FOR_GPU; launches fail as a LaunchFailure says.
 const (
-	FaultAlloc     Fault = 1 // cuMemAlloc
+	FaultAlloc     Fault = 1 // cuMemAlloc and cuMemAllocAsync (one count for both)
 	FaultLaunch    Fault = 2 // cuLaunchKernel (use FailLaunch)
 	FaultModule    Fault = 3 // cuModuleLoadData
 	FaultStream    Fault = 4 // cuStreamCreate
@@ -81,13 +83,34 @@ func (e *Emu) Delays() (stream, kernel time.Duration) {
 	return time.Duration(s) * time.Microsecond, time.Duration(k) * time.Microsecond
 }
 
+// SetMemoryPools sets whether the devices support memory pools (CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED;
+// GPUACT_CUDAEMU_POOLS=0 switches them off from cuInit on). Without them cuDeviceGetDefaultMemPool,
+// cuMemAllocAsync, cuMemFreeAsync and the pool attribute and trim calls return CUDA_ERROR_NOT_SUPPORTED,
+// so the backend must fall back to cuMemAlloc. A device never changes it: switch it only while no backend
+// is open (no pool allocation live). Require restores it when the test ends.
+func (e *Emu) SetMemoryPools(supported bool) {
+	v := int32(0)
+	if supported {
+		v = 1
+	}
+	e.setPools(v)
+}
+
+// MemoryPools reports whether the devices support memory pools.
+func (e *Emu) MemoryPools() bool { return e.pools() != 0 }
+
 // Counter is something Count reports.
 type Counter int32
 
 // The counters: violations and leaks since the process started, live handles now.
+//
+// Device memory from the pools (cuMemAllocAsync) counts in UsedBytes, as what the pools reserve: live
+// allocations and the freed blocks they keep, which the device cannot hand out either (cuMemGetInfo
+// agrees). LiveAllocs, Allocs and Frees count cuMemAlloc and cuMemFree only; the Pool counters and
+// LivePoolAllocs count the pools'.
 const (
 	Violations     Counter = 0  // misuses: bad pointers, double frees, wrong or no context, ...
-	LiveAllocs     Counter = 1  // cuMemAlloc not yet freed
+	LiveAllocs     Counter = 1  // cuMemAlloc not yet freed (not pool allocations)
 	LiveHostAllocs Counter = 2  // cuMemHostAlloc not yet freed
 	LiveStreams    Counter = 3  // streams not yet destroyed
 	LiveEvents     Counter = 4  // events not yet destroyed
@@ -97,23 +120,32 @@ const (
 	Launches       Counter = 8  // kernels run to completion
 	Allocs         Counter = 9  // successful cuMemAlloc calls
 	PageableHtoD   Counter = 10 // host-to-device copies from memory not from cuMemHostAlloc
-	UsedBytes      Counter = 11 // device bytes allocated now
+	UsedBytes      Counter = 11 // device bytes allocated now: cuMemAlloc's and what the pools reserve
+	Frees          Counter = 12 // successful cuMemFree calls
+	PoolReserves   Counter = 13 // cuMemAllocAsync calls that reserved new device memory (no freed block reused)
+	PoolAllocs     Counter = 14 // successful cuMemAllocAsync calls
+	PoolFrees      Counter = 15 // successful cuMemFreeAsync calls
+	PoolReserved   Counter = 16 // bytes the pools hold from their devices now: live allocations and freed blocks
+	PoolUsed       Counter = 17 // bytes of live pool allocations now
+	LivePoolAllocs Counter = 18 // cuMemAllocAsync not yet freed by cuMemFreeAsync
 )
 
 // Count reports c.
 func (e *Emu) Count(c Counter) int64 { return e.count(int32(c)) }
 
-// Live is every live handle, by kind, for messages; zero everywhere means nothing is held.
-type Live struct{ Allocs, HostAllocs, Streams, Events, Modules, Contexts int64 }
+// Live is every live handle, by kind, for messages; zero everywhere means nothing is held. Freed blocks
+// a pool keeps are not handles: they go with the context (its last release).
+type Live struct{ Allocs, PoolAllocs, HostAllocs, Streams, Events, Modules, Contexts int64 }
 
 // Live reports the live handles.
 func (e *Emu) Live() Live {
-	return Live{e.Count(LiveAllocs), e.Count(LiveHostAllocs), e.Count(LiveStreams), e.Count(LiveEvents), e.Count(LiveModules), e.Count(LiveContexts)}
+	return Live{e.Count(LiveAllocs), e.Count(LivePoolAllocs), e.Count(LiveHostAllocs), e.Count(LiveStreams), e.Count(LiveEvents),
+		e.Count(LiveModules), e.Count(LiveContexts)}
 }
 
 func (l Live) String() string {
-	return fmt.Sprintf("%d allocations, %d pinned host blocks, %d streams, %d events, %d modules, %d contexts",
-		l.Allocs, l.HostAllocs, l.Streams, l.Events, l.Modules, l.Contexts)
+	return fmt.Sprintf("%d allocations, %d pool allocations, %d pinned host blocks, %d streams, %d events, %d modules, %d contexts",
+		l.Allocs, l.PoolAllocs, l.HostAllocs, l.Streams, l.Events, l.Modules, l.Contexts)
 }
 
 // Messages is the emulator's log: every violation and leak report, one a line.

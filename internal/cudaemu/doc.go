@@ -19,19 +19,27 @@
 //     kernels/activations.cu (kernels.CUDASource, compiled for the host through csrc/cuda_shim.h) with the
 //     grid and block the backend chose, reading kernelParams as the driver does: as many as the kernel's
 //     C++ signature has parameters, each of its size;
+//   - emulates the stream-ordered allocator (each device's default memory pool: cuMemAllocAsync,
+//     cuMemFreeAsync, the release threshold, cuMemPoolTrimTo): a freed pointer is dead to new work at
+//     once, work of another stream that still uses it at the free is a violation, a freed block is
+//     reused (same size only) once its stream has reached the free, and freed memory goes back to the
+//     device above the release threshold at synchronisations (csrc/pool.cc says where it is stricter
+//     than the driver);
 //   - reports at the last release of a primary context every allocation, stream, event and module still
 //     live in it (Leaked).
 //
 // The environment configures it when cuInit runs: GPUACT_CUDAEMU_DEVICES (2), GPUACT_CUDAEMU_NAME,
 // GPUACT_CUDAEMU_SMS (4), GPUACT_CUDAEMU_MEMORY (bytes, 1 GiB), GPUACT_CUDAEMU_CC (9.0),
 // GPUACT_CUDAEMU_DELAY_US (100: the stream delay), GPUACT_CUDAEMU_KERNEL_DELAY_US (0: extra time per
-// kernel), and faults: GPUACT_CUDAEMU_FAIL_INIT=code (every cuInit fails with it), and
-// GPUACT_CUDAEMU_FAIL_{ALLOC,MODULE,STREAM,EVENT,HOST_ALLOC}=N and GPUACT_CUDAEMU_FAIL_LAUNCH=N[:how]
-// (the Nth such call fails), which Emu.Fail also arms at run time. A failed allocation, stream, event or
-// pinned block is CUDA_ERROR_OUT_OF_MEMORY, a failed module CUDA_ERROR_NO_BINARY_FOR_GPU; a launch fails
-// at the call (CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES), at the next synchronisation (CUDA_ERROR_LAUNCH_FAILED,
-// once; a real GPU makes that one sticky), or stickily (CUDA_ERROR_ILLEGAL_ADDRESS: every later call in the
-// context fails, until its last release destroys it; the calls that release a handle still release it).
+// kernel), GPUACT_CUDAEMU_POOLS (1; 0: no memory pools, as on a device without them, which
+// Emu.SetMemoryPools also sets), and faults: GPUACT_CUDAEMU_FAIL_INIT=code (every cuInit fails with it),
+// and GPUACT_CUDAEMU_FAIL_{ALLOC,MODULE,STREAM,EVENT,HOST_ALLOC}=N and GPUACT_CUDAEMU_FAIL_LAUNCH=N[:how]
+// (the Nth such call fails; ALLOC counts cuMemAlloc and cuMemAllocAsync), which Emu.Fail also arms at
+// run time. A failed allocation, stream, event or pinned block is CUDA_ERROR_OUT_OF_MEMORY, a failed
+// module CUDA_ERROR_NO_BINARY_FOR_GPU; a launch fails at the call (CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES), at
+// the next synchronisation (CUDA_ERROR_LAUNCH_FAILED, once; a real GPU makes that one sticky), or
+// stickily (CUDA_ERROR_ILLEGAL_ADDRESS: every later call in the context fails, until its last release
+// destroys it; the calls that release a handle still release it).
 //
 // Where the driver's documentation leaves room, the emulator takes the reading that exposes a careless
 // caller: a pageable source is read late, freeing memory that queued work uses is a violation, and an

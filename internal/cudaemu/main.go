@@ -63,9 +63,9 @@ func Main(m *testing.M) int {
 }
 
 // Require returns the emulator's controls, or skips tb (saying which driver this process uses) when the
-// driver is not the emulator. When tb ends, every fault is disarmed, the delays are restored, and tb
-// fails if the emulator counted a violation it did not expect. Tests that call Require change state
-// the whole process shares: they must not run in parallel with other CUDA tests.
+// driver is not the emulator. When tb ends, every fault is disarmed, the delays and memory pool support
+// are restored, and tb fails if the emulator counted a violation it did not expect. Tests that call
+// Require change state the whole process shares: they must not run in parallel with other CUDA tests.
 func Require(tb testing.TB) *Emu {
 	tb.Helper()
 	e := Get()
@@ -74,9 +74,11 @@ func Require(tb testing.TB) *Emu {
 	}
 	v0, x0 := e.Count(Violations), e.expectViolations.Load()
 	stream, kernel := e.Delays()
+	pools := e.MemoryPools()
 	tb.Cleanup(func() {
 		e.Disarm()
 		e.SetDelays(stream, kernel)
+		e.SetMemoryPools(pools)
 		if v, x := e.Count(Violations)-v0, e.expectViolations.Load()-x0; v != x {
 			tb.Errorf("the emulated CUDA driver counted %d violations during the test (%d provoked on purpose):\n%s", v, x, e.Messages())
 		}

@@ -35,7 +35,12 @@ STUB(cuDevicePrimaryCtxRelease_v2) STUB(cuCtxSetCurrent) STUB(cuMemGetInfo_v2)
 STUB(cuMemAlloc_v2) STUB(cuMemFree_v2) STUB(cuMemHostAlloc) STUB(cuMemFreeHost)
 STUB(cuMemcpyHtoDAsync_v2) STUB(cuMemcpyDtoHAsync_v2) STUB(cuMemcpyDtoDAsync_v2)
 STUB(cuModuleLoadData) STUB(cuModuleUnload) STUB(cuModuleGetFunction) STUB(cuFuncGetAttribute)
-STUB(cuLaunchKernel) STUB(cuStreamCreate) STUB(cuStreamDestroy_v2) STUB(cuStreamSynchronize)
+STUB(cuLaunchKernel) STUB(cuPointerGetAttribute) STUB(cuStreamCreate) STUB(cuStreamDestroy_v2) STUB(cuStreamSynchronize)
 STUB(cuEventCreate) STUB(cuEventRecord) STUB(cuEventSynchronize)
 STUB(cuEventElapsedTime) STUB(cuEventDestroy_v2)
+/* The stream-ordered allocator's entry points (CUDA 11.2), which a driver may lack. */
+#ifndef NO_MEMORY_POOLS
+STUB(cuDeviceGetDefaultMemPool) STUB(cuMemPoolSetAttribute) STUB(cuMemPoolGetAttribute)
+STUB(cuMemPoolTrimTo) STUB(cuMemAllocAsync) STUB(cuMemFreeAsync)
+#endif
 #endif

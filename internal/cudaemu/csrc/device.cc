@@ -25,6 +25,7 @@ static const struct {
     {CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES, "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES", "too many resources requested for launch"},
     {CUDA_ERROR_CONTEXT_IS_DESTROYED, "CUDA_ERROR_CONTEXT_IS_DESTROYED", "context is destroyed"},
     {CUDA_ERROR_LAUNCH_FAILED, "CUDA_ERROR_LAUNCH_FAILED", "unspecified launch failure"},
+    {CUDA_ERROR_NOT_SUPPORTED, "CUDA_ERROR_NOT_SUPPORTED", "operation not supported"},
     {CUDA_ERROR_UNKNOWN, "CUDA_ERROR_UNKNOWN", "unknown error"},
 };
 
@@ -66,8 +67,7 @@ CUAPI CUresult cuDriverGetVersion(int *v) {
     return CUDA_SUCCESS;
 }
 
-// device checks cuInit and the ordinal (lock held).
-static CUresult device(const char *call, int dev) {
+CUresult device(const char *call, int dev) {
     State &st = S();
     if (!st.initialized) {
         violation("%s before cuInit", call);
@@ -122,6 +122,7 @@ CUAPI CUresult cuDeviceGetAttribute(int *v, int attr, int dev) {
     case 39: *v = 2048; break;            // max resident threads per multiprocessor
     case 75: *v = c.cc_major; break;
     case 76: *v = c.cc_minor; break;
+    case 115: *v = c.pools; break;        // memory pools supported (cuMemAllocAsync); cudaemu_set_pools
     default: return CUDA_ERROR_INVALID_VALUE; // not emulated
     }
     return CUDA_SUCCESS;
@@ -196,6 +197,7 @@ CUAPI CUresult cuCtxSynchronize(void) {
         std::shared_ptr<Stream> s = ctx->streams[i];
         wait_stream(lk, s.get(), s->queued);
     }
+    pool_sync(ctx);
     return sync_result(ctx);
 }
 
@@ -206,6 +208,7 @@ void destroy_context(std::unique_lock<std::mutex> &lk, Context *ctx) {
         s->discard = s->stop = true;
         s->qcv.notify_all();
     }
+    st.cv.notify_all(); // a worker waiting in pool_reached gives up on a discarded stream
     st.cv.wait(lk, [&] {
         for (auto &s : streams)
             if (!s->exited) return false;
@@ -247,14 +250,16 @@ void destroy_context(std::unique_lock<std::mutex> &lk, Context *ctx) {
         delete it->second;
         it = st.modules.erase(it);
     }
+    pool_drop_context(ctx); // its freeing and freed blocks: the driver's to keep, no leak
     std::vector<Mem *> mems;
     for (auto &m : st.mem)
         if (m.second->ctx == ctx) mems.push_back(m.second);
     for (auto &m : st.pinned)
         if (m.second->ctx == ctx) mems.push_back(m.second);
     for (Mem *m : mems) {
-        note("leak: %s of %zu bytes at %#llx still allocated at the last release of context %#llx", m->pinned ? "cuMemHostAlloc" : "cuMemAlloc",
-             m->bytes, (unsigned long long)(m->pinned ? (uintptr_t)m->host : m->dev), c);
+        note("leak: %s of %zu bytes at %#llx still allocated at the last release of context %#llx",
+             m->pinned ? "cuMemHostAlloc" : m->pool ? "cuMemAllocAsync" : "cuMemAlloc", m->bytes,
+             (unsigned long long)(m->pinned ? (uintptr_t)m->host : m->dev), c);
         leaked++;
         release_mem(m);
     }

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 // Only the driver entry points and the cudaemu_* controls are exported (the build hides the rest).
@@ -39,6 +40,7 @@ enum : CUresult {
     CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES = 701,
     CUDA_ERROR_CONTEXT_IS_DESTROYED = 709,
     CUDA_ERROR_LAUNCH_FAILED = 719,
+    CUDA_ERROR_NOT_SUPPORTED = 801,
     CUDA_ERROR_UNKNOWN = 999,
 };
 
@@ -52,31 +54,45 @@ enum LaunchFailure { FAIL_AT_LAUNCH = 1, FAIL_ASYNC = 2, FAIL_STICKY = 3 };
 // What cudaemu_count reports.
 enum Counter {
     COUNT_VIOLATIONS = 0,
-    COUNT_LIVE_ALLOCS = 1,      // cuMemAlloc not yet freed
-    COUNT_LIVE_HOST_ALLOCS = 2, // cuMemHostAlloc not yet freed
+    COUNT_LIVE_ALLOCS = 1,       // cuMemAlloc not yet freed (pool allocations are COUNT_LIVE_POOL_ALLOCS)
+    COUNT_LIVE_HOST_ALLOCS = 2,  // cuMemHostAlloc not yet freed
     COUNT_LIVE_STREAMS = 3,
     COUNT_LIVE_EVENTS = 4,
     COUNT_LIVE_MODULES = 5,
     COUNT_LIVE_CONTEXTS = 6,
-    COUNT_LEAKED = 7,           // handles still live when their context was destroyed (last primary release)
-    COUNT_LAUNCHES = 8,         // kernels run to completion
-    COUNT_ALLOCS = 9,           // successful cuMemAlloc calls
-    COUNT_PAGEABLE_HTOD = 10,   // host-to-device copies from pageable (not cuMemHostAlloc) memory
-    COUNT_USED_BYTES = 11,      // device bytes allocated now, all devices
+    COUNT_LEAKED = 7,            // handles still live when their context was destroyed (last primary release)
+    COUNT_LAUNCHES = 8,          // kernels run to completion
+    COUNT_ALLOCS = 9,            // successful cuMemAlloc calls
+    COUNT_PAGEABLE_HTOD = 10,    // host-to-device copies from pageable (not cuMemHostAlloc) memory
+    COUNT_USED_BYTES = 11,       // device bytes allocated now, all devices: cuMemAlloc's and what pools reserve
+    COUNT_FREES = 12,            // successful cuMemFree calls
+    COUNT_POOL_RESERVES = 13,    // cuMemAllocAsync calls that reserved new device memory (no freed block to reuse)
+    COUNT_POOL_ALLOCS = 14,      // successful cuMemAllocAsync calls
+    COUNT_POOL_FREES = 15,       // successful cuMemFreeAsync calls
+    COUNT_POOL_RESERVED = 16,    // bytes pools hold from their devices now (live, freeing and freed blocks), all devices
+    COUNT_POOL_USED = 17,        // bytes of live pool allocations now, all devices
+    COUNT_LIVE_POOL_ALLOCS = 18, // cuMemAllocAsync not yet freed by cuMemFreeAsync
     COUNT_KINDS
 };
 
 struct Context;
 struct Event;
+struct Pool;
+struct Stream;
 
-// Mem is one allocation: device memory from cuMemAlloc, or pinned host memory from cuMemHostAlloc.
+// Mem is one allocation: device memory from cuMemAlloc or a pool's block (cuMemAllocAsync), or pinned host
+// memory from cuMemHostAlloc.
 struct Mem {
     uint64_t dev = 0;     // the device address handed out (0 for host memory)
     char *host = nullptr; // where the bytes live
     size_t bytes = 0;
     bool pinned = false;
     Context *ctx = nullptr;
-    int pending = 0; // queued work items that use it
+    Pool *pool = nullptr; // set: a block of this pool (cuMemAllocAsync), live or not
+    int pending = 0;      // queued work items that use it
+    // pending by stream: cuMemFreeAsync may leave work of its own stream pending (stream order runs it
+    // before the free), not work of another stream.
+    std::unordered_map<const Stream *, int> users;
 };
 
 // Item is one piece of queued stream work.
@@ -86,8 +102,9 @@ struct Item {
     std::vector<Mem *> uses;   // allocations it touches, pending until it is done
     int fail = 0;              // an injected LaunchFailure
     std::shared_ptr<Event> event;
-    uint64_t gen = 0; // the event's record this marker completes
-    std::string what; // for messages
+    uint64_t gen = 0;         // the event's record this marker completes
+    Mem *pool_free = nullptr; // a cuMemFreeAsync: the block goes back to its pool when the stream reaches it
+    std::string what;         // for messages
 };
 
 struct Stream {
@@ -139,6 +156,25 @@ struct Device {
     Context *primary = nullptr; // null while refs == 0
 };
 
+// Pool is a device's default memory pool (cuDeviceGetDefaultMemPool), the stream-ordered allocator's:
+// cuMemAllocAsync hands out its blocks, device memory of the device's primary context (Mem with pool
+// set). A block is live (in State::mem, like a cuMemAlloc allocation), freeing (cuMemFreeAsync was
+// called but its stream has not reached the free: dead to new work, and not reusable, as work queued
+// before the free may still use it), or freed (the free was reached: reusable by cuMemAllocAsync, and
+// released back to the device above the release threshold at a synchronisation, by cuMemPoolTrimTo, or
+// when an allocation would not fit otherwise). Every block counts in reserved and in State::used until
+// it is released.
+struct Pool {
+    uint64_t handle = 0;
+    int device = 0;
+    uint64_t threshold = 0;            // CU_MEMPOOL_ATTR_RELEASE_THRESHOLD
+    size_t reserved = 0;               // CU_MEMPOOL_ATTR_RESERVED_MEM_CURRENT: bytes of every block
+    size_t used = 0;                   // CU_MEMPOOL_ATTR_USED_MEM_CURRENT: bytes of live blocks
+    long live = 0;                     // live blocks
+    std::unordered_set<Mem *> freeing; // freed, the free not yet reached
+    std::deque<Mem *> freed;           // the free reached, oldest first (reused and released first)
+};
+
 struct Config {
     int devices = 2;
     std::string name = "gpuact cudaemu (emulated)";
@@ -148,6 +184,7 @@ struct Config {
     long delay_us = 100;       // every stream item runs no earlier than this after it was queued
     long kernel_delay_us = 0;  // and every kernel takes this much longer
     CUresult fail_init = 0;
+    bool pools = true; // CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED; off: the pool calls are CUDA_ERROR_NOT_SUPPORTED
 };
 
 struct State {
@@ -166,7 +203,8 @@ struct State {
     std::unordered_map<uint64_t, std::shared_ptr<Event>> events;
     std::unordered_map<uint64_t, Module *> modules;
     std::unordered_map<uint64_t, Function *> functions;
-    std::vector<size_t> used; // device bytes allocated, per device
+    std::vector<size_t> used; // device bytes allocated (by cuMemAlloc and pools), per device
+    std::vector<std::unique_ptr<Pool>> pools; // each device's default pool (never moved: blocks point to it)
     uint64_t next_dev = 0;
     uint64_t next_serial = 1;
     long counts[COUNT_KINDS] = {};
@@ -183,7 +221,7 @@ extern thread_local uint64_t tls_ctx;
 State &S();
 
 // Handle tags: handles are tag << 48 | serial, never reused and never valid addresses.
-enum : uint64_t { TAG_CONTEXT = 0xC7C7, TAG_STREAM = 0x5757, TAG_EVENT = 0xE7E7, TAG_MODULE = 0x3D3D, TAG_FUNCTION = 0xF4F4 };
+enum : uint64_t { TAG_CONTEXT = 0xC7C7, TAG_STREAM = 0x5757, TAG_EVENT = 0xE7E7, TAG_MODULE = 0x3D3D, TAG_FUNCTION = 0xF4F4, TAG_POOL = 0x9090 };
 uint64_t new_handle(uint64_t tag); // lock held
 
 // The first device address; addresses are handed out upwards from here, never reused. Bits 48..59 set:
@@ -200,6 +238,9 @@ void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 // fault reports whether the armed fault of kind k fires on this call (lock held).
 bool fault(FaultKind k);
+
+// device checks cuInit and the device ordinal dev for call (lock held).
+CUresult device(const char *call, int dev);
 
 // current is the calling thread's current context, after cuInit; on misuse it counts a violation, sets
 // *err and returns null (lock held).
@@ -233,8 +274,29 @@ std::shared_ptr<Stream> new_stream(Context *ctx, uint64_t handle);
 // live in it as leaked and frees them (lock held; dropped while waiting).
 void destroy_context(std::unique_lock<std::mutex> &lk, Context *ctx);
 
-// release_mem frees an allocation that no queued work uses any more (lock held).
+// new_dev_mem makes a device allocation of ctx, filled with garbage and followed by its red zone, and
+// counts it in State::used, without registering it in State::mem (lock held). Null: it does not fit.
+Mem *new_dev_mem(Context *ctx, size_t bytes);
+
+// fill_garbage fills a device allocation the way fresh device memory looks, and writes its red zone.
+void fill_garbage(Mem *m);
+
+// redzone_intact reports whether nothing was written past m's end (a violation is counted otherwise;
+// when says when the check ran, for the message).
+bool redzone_intact(Mem *m, const char *when);
+
+// release_mem frees an allocation that no queued work uses any more, a pool's block included: it goes back
+// to the device (lock held).
 void release_mem(Mem *m);
+
+// The pools (pool.cc), lock held. pool_reached is the stream worker reaching a cuMemFreeAsync (it waits,
+// dropping the lock, for work of other streams that still used the block); pool_sync releases the freed
+// blocks of ctx's device's pool above its release threshold, as a synchronisation in ctx does; and
+// pool_drop_context releases ctx's freeing and freed blocks silently when the context is destroyed
+// (its live blocks are leaks, reported with cuMemAlloc's).
+void pool_reached(std::unique_lock<std::mutex> &lk, Stream *s, Mem *m);
+void pool_sync(Context *ctx);
+void pool_drop_context(Context *ctx);
 
 // wait_unused waits, dropping the lock, until no queued work uses m.
 void wait_unused(std::unique_lock<std::mutex> &lk, Mem *m);

@@ -1,23 +1,34 @@
 // Device memory (host memory behind addresses that are not host addresses), pinned host memory, and the
-// copies between them, every range checked against the live allocations.
+// copies between them, every range checked against the live allocations. The pools that cuMemAllocAsync
+// allocates from are in pool.cc; their blocks are device memory like cuMemAlloc's.
 #include <cstdlib>
 #include <cstring>
 #include <thread>
 
 #include "emu.h"
 
+bool redzone_intact(Mem *m, const char *when) {
+    for (size_t i = 0; i < REDZONE; i++) {
+        if ((unsigned char)m->host[m->bytes + i] != REDZONE_BYTE) {
+            violation("allocation %#llx of %zu bytes was written past its end (byte %zu after it; found %s)", (unsigned long long)m->dev, m->bytes, i,
+                      when);
+            return false;
+        }
+    }
+    return true;
+}
+
 void release_mem(Mem *m) {
     State &st = S();
     if (m->pinned) {
         st.pinned.erase((uintptr_t)m->host);
     } else {
-        for (size_t i = 0; i < REDZONE; i++) {
-            if ((unsigned char)m->host[m->bytes + i] != REDZONE_BYTE) {
-                violation("allocation %#llx of %zu bytes was written past its end (byte %zu after it)", (unsigned long long)m->dev, m->bytes, i);
-                break;
-            }
+        redzone_intact(m, "at its release");
+        if (st.mem.erase(m->dev) && m->pool) { // a live block: leaked by a destroyed context
+            m->pool->used -= m->bytes;
+            m->pool->live--;
         }
-        st.mem.erase(m->dev);
+        if (m->pool) m->pool->reserved -= m->bytes;
         st.freed[m->dev] = m->bytes;
         st.used[m->ctx->device] -= m->bytes;
     }
@@ -27,6 +38,28 @@ void release_mem(Mem *m) {
 
 void wait_unused(std::unique_lock<std::mutex> &lk, Mem *m) {
     S().cv.wait(lk, [&] { return m->pending == 0; });
+}
+
+void fill_garbage(Mem *m) {
+    // Fresh device memory holds garbage: NaN bits where that is cheap, so an unwritten output shows.
+    if (m->bytes <= (1u << 20)) memset(m->host, 0xff, m->bytes);
+    memset(m->host + m->bytes, REDZONE_BYTE, REDZONE);
+}
+
+Mem *new_dev_mem(Context *ctx, size_t bytes) {
+    State &st = S();
+    if (bytes > st.cfg.memory - st.used[ctx->device]) return nullptr;
+    void *h = nullptr;
+    if (posix_memalign(&h, 256, bytes + REDZONE) != 0) return nullptr;
+    Mem *m = new Mem;
+    m->host = (char *)h;
+    m->bytes = bytes;
+    m->ctx = ctx;
+    fill_garbage(m);
+    m->dev = st.next_dev;
+    st.next_dev += (bytes + 255) / 256 * 256 + 256; // a gap: one past the end is no other allocation
+    st.used[ctx->device] += bytes;
+    return m;
 }
 
 CUAPI CUresult cuMemAlloc_v2(uint64_t *p, size_t bytes) {
@@ -42,20 +75,11 @@ CUAPI CUresult cuMemAlloc_v2(uint64_t *p, size_t bytes) {
         return CUDA_ERROR_INVALID_VALUE;
     }
     if (fault(FAULT_ALLOC)) return CUDA_ERROR_OUT_OF_MEMORY;
-    if (bytes > st.cfg.memory - st.used[ctx->device]) return CUDA_ERROR_OUT_OF_MEMORY;
-    void *h = nullptr;
-    if (posix_memalign(&h, 256, bytes + REDZONE) != 0) return CUDA_ERROR_OUT_OF_MEMORY;
-    Mem *m = new Mem;
-    m->host = (char *)h;
-    m->bytes = bytes;
-    m->ctx = ctx;
-    // Fresh device memory holds garbage: NaN bits where that is cheap, so an unwritten output shows.
-    if (bytes <= (1u << 20)) memset(m->host, 0xff, bytes);
-    memset(m->host + bytes, REDZONE_BYTE, REDZONE);
-    m->dev = st.next_dev;
-    st.next_dev += (bytes + 255) / 256 * 256 + 256; // a gap: one past the end is no other allocation
+    // Unlike cuMemAllocAsync, cuMemAlloc does not take memory back from the pools: the real driver leaves
+    // what they hold to their release threshold and cuMemPoolTrimTo.
+    Mem *m = new_dev_mem(ctx, bytes);
+    if (!m) return CUDA_ERROR_OUT_OF_MEMORY;
     st.mem[m->dev] = m;
-    st.used[ctx->device] += bytes;
     st.counts[COUNT_ALLOCS]++;
     *p = m->dev;
     return CUDA_SUCCESS;
@@ -76,6 +100,12 @@ CUAPI CUresult cuMemFree_v2(uint64_t p) {
         return CUDA_ERROR_INVALID_VALUE;
     }
     Mem *m = it->second;
+    if (m->pool) {
+        // The driver lets cuMemFree free a cuMemAllocAsync block (synchronising first); gpuact never mixes
+        // the two allocators, so doing it is a bug of the backend's bookkeeping (the stricter reading).
+        violation("cuMemFree_v2(%#llx): a cuMemAllocAsync allocation (free it with cuMemFreeAsync)", (unsigned long long)p);
+        return CUDA_ERROR_INVALID_VALUE;
+    }
     if (m->ctx != ctx) {
         violation("cuMemFree_v2(%#llx): allocation of another context", (unsigned long long)p);
         return CUDA_ERROR_INVALID_VALUE;
@@ -89,8 +119,37 @@ CUAPI CUresult cuMemFree_v2(uint64_t p) {
         wait_unused(lk, m);
     }
     st.mem[p] = m; // release_mem unregisters it
+    st.counts[COUNT_FREES]++;
     release_mem(m);
     return ctx->sticky ? ctx->sticky : CUDA_SUCCESS;
+}
+
+// cuPointerGetAttribute answers for device memory from cuMemAlloc and cuMemAllocAsync (live blocks only):
+// its context, device, allocation range and memory type (CU_MEMORYTYPE_DEVICE). Like the driver it needs
+// no current context, and a pointer it does not know is CUDA_ERROR_INVALID_VALUE, not a violation: asking
+// is how a caller finds out (after cuMemFreeAsync the driver documents asking as undefined).
+CUAPI CUresult cuPointerGetAttribute(void *data, int attr, uint64_t p) {
+    State &st = S();
+    std::lock_guard<std::mutex> g(st.mu);
+    if (!st.initialized) {
+        violation("cuPointerGetAttribute before cuInit");
+        return CUDA_ERROR_NOT_INITIALIZED;
+    }
+    if (!data) return CUDA_ERROR_INVALID_VALUE;
+    auto it = st.mem.upper_bound(p);
+    if (it == st.mem.begin()) return CUDA_ERROR_INVALID_VALUE;
+    --it;
+    Mem *m = it->second;
+    if (m->pinned || p - m->dev >= m->bytes) return CUDA_ERROR_INVALID_VALUE;
+    switch (attr) {
+    case 1: *(uint64_t *)data = m->ctx->handle; break;        // CU_POINTER_ATTRIBUTE_CONTEXT
+    case 2: *(unsigned *)data = 2; break;                     // CU_POINTER_ATTRIBUTE_MEMORY_TYPE: device
+    case 9: *(int *)data = m->ctx->device; break;             // CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL
+    case 11: *(uint64_t *)data = m->dev; break;               // CU_POINTER_ATTRIBUTE_RANGE_START_ADDR
+    case 12: *(size_t *)data = m->bytes; break;               // CU_POINTER_ATTRIBUTE_RANGE_SIZE
+    default: return CUDA_ERROR_INVALID_VALUE;                 // not emulated
+    }
+    return CUDA_SUCCESS;
 }
 
 CUAPI CUresult cuMemHostAlloc(void **pp, size_t bytes, unsigned flags) {

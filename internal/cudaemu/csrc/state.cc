@@ -71,6 +71,7 @@ void load_config() {
     c.delay_us = env_long("GPUACT_CUDAEMU_DELAY_US", c.delay_us);
     c.kernel_delay_us = env_long("GPUACT_CUDAEMU_KERNEL_DELAY_US", c.kernel_delay_us);
     c.fail_init = (CUresult)env_long("GPUACT_CUDAEMU_FAIL_INIT", 0);
+    c.pools = env_long("GPUACT_CUDAEMU_POOLS", c.pools) != 0;
     st.fault_nth[FAULT_ALLOC] = env_long("GPUACT_CUDAEMU_FAIL_ALLOC", 0);
     st.fault_nth[FAULT_MODULE] = env_long("GPUACT_CUDAEMU_FAIL_MODULE", 0);
     st.fault_nth[FAULT_STREAM] = env_long("GPUACT_CUDAEMU_FAIL_STREAM", 0);
@@ -87,6 +88,12 @@ void load_config() {
     if (c.sms < 1) c.sms = 1;
     st.devices.assign(c.devices, Device{});
     st.used.assign(c.devices, 0);
+    st.pools.clear();
+    for (int d = 0; d < c.devices; d++) { // made even when unsupported: cudaemu_set_pools may switch them on
+        st.pools.emplace_back(new Pool);
+        st.pools.back()->handle = new_handle(TAG_POOL);
+        st.pools.back()->device = d;
+    }
     st.next_dev = DEV_BASE;
 }
 
@@ -131,7 +138,7 @@ Mem *dev_range(Context *ctx, const char *call, const char *arg, uint64_t p, size
         if (f != st.freed.end())
             violation("%s: %s %#llx is in an allocation already freed (use after free)", call, arg, (unsigned long long)p);
         else
-            violation("%s: %s %#llx is not device memory from cuMemAlloc", call, arg, (unsigned long long)p);
+            violation("%s: %s %#llx is not device memory from cuMemAlloc or cuMemAllocAsync", call, arg, (unsigned long long)p);
         return nullptr;
     }
     Mem *m = it->second;
@@ -209,12 +216,38 @@ CUAPI void cudaemu_delays(long *stream_us, long *kernel_us) {
     *kernel_us = st.cfg.kernel_delay_us;
 }
 
+// cudaemu_set_pools sets whether devices support memory pools (CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED;
+// GPUACT_CUDAEMU_POOLS at cuInit): without them every pool call is CUDA_ERROR_NOT_SUPPORTED, so a caller
+// must fall back to cuMemAlloc. A device never changes that: switch it off only while no pool allocation
+// is live (no backend open), or cuMemFreeAsync refuses to free it.
+CUAPI void cudaemu_set_pools(int supported) {
+    State &st = S();
+    std::lock_guard<std::mutex> g(st.mu);
+    st.cfg.pools = supported != 0;
+}
+
+// cudaemu_pools reports whether devices support memory pools.
+CUAPI int cudaemu_pools(void) {
+    State &st = S();
+    std::lock_guard<std::mutex> g(st.mu);
+    return st.cfg.pools;
+}
+
 // cudaemu_count reports one Counter.
 CUAPI long cudaemu_count(int what) {
     State &st = S();
     std::lock_guard<std::mutex> g(st.mu);
+    long reserved = 0, used = 0, live = 0;
+    for (auto &p : st.pools) {
+        reserved += (long)p->reserved;
+        used += (long)p->used;
+        live += p->live;
+    }
     switch (what) {
-    case COUNT_LIVE_ALLOCS: return (long)st.mem.size();
+    case COUNT_LIVE_ALLOCS: return (long)st.mem.size() - live; // st.mem holds live pool blocks too
+    case COUNT_POOL_RESERVED: return reserved;
+    case COUNT_POOL_USED: return used;
+    case COUNT_LIVE_POOL_ALLOCS: return live;
     case COUNT_LIVE_HOST_ALLOCS: return (long)st.pinned.size();
     case COUNT_LIVE_STREAMS: return (long)st.streams.size();
     case COUNT_LIVE_EVENTS: return (long)st.events.size();

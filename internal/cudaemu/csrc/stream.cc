@@ -38,7 +38,13 @@ static void worker(std::shared_ptr<Stream> s) {
             it.event->complete = true;
             it.event->when = Clock::now();
         }
-        for (Mem *m : it.uses) m->pending--;
+        // Even in a sticky context: the block goes back to its pool, as the calls that release a handle
+        // still release it (a discarded queue leaves it to destroy_context).
+        if (it.pool_free && !s->discard) pool_reached(lk, s.get(), it.pool_free);
+        for (Mem *m : it.uses) {
+            m->pending--;
+            if (--m->users[s.get()] == 0) m->users.erase(s.get());
+        }
         s->done++;
         st.cv.notify_all();
     }
@@ -65,7 +71,10 @@ std::shared_ptr<Stream> new_stream(Context *ctx, uint64_t handle) {
 uint64_t enqueue(Stream *s, Item item) {
     State &st = S();
     item.ready = Clock::now() + std::chrono::microseconds(st.cfg.delay_us);
-    for (Mem *m : item.uses) m->pending++;
+    for (Mem *m : item.uses) {
+        m->pending++;
+        m->users[s]++;
+    }
     s->q.push_back(std::move(item));
     s->qcv.notify_one();
     return ++s->queued;
@@ -147,6 +156,7 @@ CUAPI CUresult cuStreamSynchronize(uint64_t h) {
     if (!s) return err;
     std::shared_ptr<Stream> keep = h ? st.streams[h] : ctx->null_stream; // a concurrent destroy must not free it
     wait_stream(lk, s, s->queued);
+    pool_sync(ctx);
     return sync_result(ctx);
 }
 
@@ -229,6 +239,7 @@ CUAPI CUresult cuEventSynchronize(uint64_t h) {
     auto e = event_of(ctx, "cuEventSynchronize", h, &err);
     if (!e) return err;
     st.cv.wait(lk, [&] { return e->complete || ctx->sticky || ctx->dead; });
+    pool_sync(ctx);
     return sync_result(ctx);
 }
 

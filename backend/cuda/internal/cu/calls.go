@@ -164,6 +164,18 @@ func (d *Driver) LaunchKernel(f Function, grid, block uint32, s Stream, params u
 	return d.check("cuLaunchKernel", d.syscall(d.fn.cuLaunchKernel, uintptr(f), uintptr(grid), 1, 1, uintptr(block), 1, 1, 0, uintptr(s), uintptr(params), 0))
 }
 
+// PointerAttribute reads one attribute of device pointer p (PointerAttr*) as a 64-bit value: a
+// context handle, a device ordinal, an address or a size. A pointer the driver does not know gives
+// CUDA_ERROR_INVALID_VALUE.
+func (d *Driver) PointerAttribute(attr int, p DevPtr) (uint64, error) {
+	var v uint64 // every attribute read here is at most 8 bytes; the ordinal fills the low 4
+	err := d.check("cuPointerGetAttribute", d.syscall(d.fn.cuPointerGetAttribute, uintptr(unsafe.Pointer(&v)), uintptr(attr), uintptr(p)))
+	if attr == PointerAttrDeviceOrdinal {
+		v = uint64(uint32(v))
+	}
+	return v, err
+}
+
 // StreamCreate creates a stream with flags (StreamNonBlocking: it does not wait for the legacy stream).
 func (d *Driver) StreamCreate(flags uint32) (Stream, error) {
 	var s uintptr
@@ -208,4 +220,77 @@ func (d *Driver) EventElapsed(start, end Event) (time.Duration, error) {
 // EventDestroy destroys an event.
 func (d *Driver) EventDestroy(e Event) error {
 	return d.check("cuEventDestroy_v2", d.syscall(d.fn.cuEventDestroy, uintptr(e)))
+}
+
+// The stream-ordered allocator (CUDA 11.2). Its entry points are optional (see funcs): each call
+// returns ErrorNotSupported, without calling, on a driver that lacks it.
+
+// MemoryPools reports whether the driver has the stream-ordered allocator's entry points; whether a
+// device supports it is its attribute AttrMemoryPoolsSupported.
+func (d *Driver) MemoryPools() bool {
+	f := &d.fn
+	return f.cuDeviceGetDefaultMemPool != 0 && f.cuMemPoolSetAttribute != 0 && f.cuMemPoolGetAttribute != 0 &&
+		f.cuMemPoolTrimTo != 0 && f.cuMemAllocAsync != 0 && f.cuMemFreeAsync != 0
+}
+
+// notSupported is the error of an optional call the driver lacks.
+func notSupported(call string) error {
+	return &Error{Call: call, Code: ErrorNotSupported, Name: "CUDA_ERROR_NOT_SUPPORTED", Desc: "the driver has no " + call + " (older than CUDA 11.2)"}
+}
+
+// DefaultMemPool returns the device's default memory pool, the one cuMemAllocAsync allocates from.
+func (d *Driver) DefaultMemPool(dev Device) (MemPool, error) {
+	if d.fn.cuDeviceGetDefaultMemPool == 0 {
+		return 0, notSupported("cuDeviceGetDefaultMemPool")
+	}
+	var p uintptr
+	err := d.check("cuDeviceGetDefaultMemPool", d.syscall(d.fn.cuDeviceGetDefaultMemPool, uintptr(unsafe.Pointer(&p)), uintptr(dev)))
+	return MemPool(p), err
+}
+
+// MemPoolAttribute reads one cuuint64_t attribute of a pool (MemPool*).
+func (d *Driver) MemPoolAttribute(p MemPool, attr int) (uint64, error) {
+	if d.fn.cuMemPoolGetAttribute == 0 {
+		return 0, notSupported("cuMemPoolGetAttribute")
+	}
+	var v uint64
+	err := d.check("cuMemPoolGetAttribute", d.syscall(d.fn.cuMemPoolGetAttribute, uintptr(p), uintptr(attr), uintptr(unsafe.Pointer(&v))))
+	return v, err
+}
+
+// SetMemPoolAttribute sets one cuuint64_t attribute of a pool.
+func (d *Driver) SetMemPoolAttribute(p MemPool, attr int, v uint64) error {
+	if d.fn.cuMemPoolSetAttribute == 0 {
+		return notSupported("cuMemPoolSetAttribute")
+	}
+	return d.check("cuMemPoolSetAttribute", d.syscall(d.fn.cuMemPoolSetAttribute, uintptr(p), uintptr(attr), uintptr(unsafe.Pointer(&v))))
+}
+
+// MemPoolTrimTo releases the pool's unused memory to the device until it holds at most keep bytes
+// (memory whose free a stream has not reached yet cannot be released).
+func (d *Driver) MemPoolTrimTo(p MemPool, keep int64) error {
+	if d.fn.cuMemPoolTrimTo == 0 {
+		return notSupported("cuMemPoolTrimTo")
+	}
+	return d.check("cuMemPoolTrimTo", d.syscall(d.fn.cuMemPoolTrimTo, uintptr(p), uintptr(keep)))
+}
+
+// MemAllocAsync allocates bytes from the current context's device's default pool in stream order: the
+// memory may be used by work queued on s after the call (other streams: after an event or a sync).
+func (d *Driver) MemAllocAsync(bytes int64, s Stream) (DevPtr, error) {
+	if d.fn.cuMemAllocAsync == 0 {
+		return 0, notSupported("cuMemAllocAsync")
+	}
+	var p uint64
+	err := d.check("cuMemAllocAsync", d.syscall(d.fn.cuMemAllocAsync, uintptr(unsafe.Pointer(&p)), uintptr(bytes), uintptr(s)))
+	return DevPtr(p), err
+}
+
+// MemFreeAsync returns p to its pool when stream s reaches the call: work queued on s before it may
+// still use p, work queued after it must not.
+func (d *Driver) MemFreeAsync(p DevPtr, s Stream) error {
+	if d.fn.cuMemFreeAsync == 0 {
+		return notSupported("cuMemFreeAsync")
+	}
+	return d.check("cuMemFreeAsync", d.syscall(d.fn.cuMemFreeAsync, uintptr(p), uintptr(s)))
 }

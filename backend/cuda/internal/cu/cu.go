@@ -29,6 +29,7 @@ const (
 	ErrorNotInitialized Result = 3
 	ErrorNoDevice       Result = 100
 	ErrorNotReady       Result = 600
+	ErrorNotSupported   Result = 801
 )
 
 // Handles. CUdeviceptr is 64 bits on every platform gpuact runs on.
@@ -40,6 +41,7 @@ type (
 	Event    uintptr
 	Module   uintptr
 	Function uintptr
+	MemPool  uintptr
 )
 
 // Device attributes (CUdevice_attribute; fixed in the driver ABI).
@@ -55,12 +57,28 @@ const (
 	AttrMaxThreadsPerMultiproc   = 39
 	AttrComputeCapabilityMajor   = 75
 	AttrComputeCapabilityMinor   = 76
+	AttrMemoryPoolsSupported     = 115 // cuMemAllocAsync and the device's default pool work (CUDA 11.2+)
 	StreamNonBlocking            = 0x1
 	EventDefault                 = 0x0
 	EventDisableTiming           = 0x2
 	FuncAttributeNumRegs         = 4
 	FuncAttributeLocalSizeBytes  = 3
 	FuncAttributeMaxThreadsBlock = 0
+)
+
+// Pointer attributes (CUpointer_attribute) that PointerAttribute reads.
+const (
+	PointerAttrContext       = 1  // CUcontext of the allocation (0 for memory that no context owns)
+	PointerAttrDeviceOrdinal = 9  // int: the device the memory is on
+	PointerAttrRangeStart    = 11 // CUdeviceptr: the start of the allocation holding the pointer
+	PointerAttrRangeSize     = 12 // size_t: the size of that allocation
+)
+
+// Memory pool attributes (CUmemPool_attribute), each a cuuint64_t.
+const (
+	MemPoolReleaseThreshold = 4 // reserved bytes (live ones included) the pool keeps at a synchronisation
+	MemPoolReservedCurrent  = 5 // bytes the pool holds from the device: live allocations and kept ones
+	MemPoolUsedCurrent      = 7 // bytes of the pool's live allocations
 )
 
 // Error is a failed driver call.
@@ -98,11 +116,13 @@ type Driver struct {
 }
 
 // funcs holds the address of every entry point the calls (calls.go, and check's cuGetErrorName and
-// cuGetErrorString) use, resolved once by Load. The rule: every field is required, and nothing else is
-// resolved. Load fails, naming the symbol, when the library lacks one of them, and a driver lacking an
-// entry point that gpuact does not call still loads; so a field is added with the call that uses it,
-// and removed with the last one (TestRequiredSymbolsAreCalled checks both ways). The _v2 names are the
-// ones cuda.h maps the plain names to since CUDA 3.2/4.0; the plain names keep 32-bit sizes.
+// cuGetErrorString) use, resolved once by Load. The rule: every field is resolved, and nothing else.
+// Load fails, naming the symbol, when the library lacks a required one, and a driver lacking an entry
+// point that gpuact does not call still loads; so a field is added with the call that uses it, and
+// removed with the last one (TestRequiredSymbolsAreCalled checks both ways). The stream-ordered
+// allocator's entry points (CUDA 11.2) are optional: an older driver loads without them, they stay 0,
+// MemoryPools reports false, and their calls return ErrorNotSupported without calling. The _v2 names
+// are the ones cuda.h maps the plain names to since CUDA 3.2/4.0; the plain names keep 32-bit sizes.
 type funcs struct {
 	cuInit, cuDriverGetVersion, cuGetErrorName, cuGetErrorString                           uintptr
 	cuDeviceGetCount, cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute, cuDeviceTotalMem uintptr
@@ -110,21 +130,30 @@ type funcs struct {
 	cuMemGetInfo, cuMemAlloc, cuMemFree, cuMemHostAlloc, cuMemFreeHost                     uintptr
 	cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync                                uintptr
 	cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuFuncGetAttribute              uintptr
-	cuLaunchKernel                                                                         uintptr
+	cuLaunchKernel, cuPointerGetAttribute                                                  uintptr
 	cuStreamCreate, cuStreamDestroy, cuStreamSynchronize                                   uintptr
 	cuEventCreate, cuEventRecord, cuEventSynchronize, cuEventElapsedTime, cuEventDestroy   uintptr
+	// Optional (CUDA 11.2): see MemoryPools.
+	cuDeviceGetDefaultMemPool, cuMemPoolSetAttribute, cuMemPoolGetAttribute, cuMemPoolTrimTo uintptr
+	cuMemAllocAsync, cuMemFreeAsync                                                          uintptr
+}
+
+// symbol is one entry point Load resolves: its exported name and the field of funcs it goes to.
+type symbol struct {
+	name string
+	ptr  *uintptr
+}
+
+// optionalSymbols are the entry points a driver may lack (see funcs).
+var optionalSymbols = map[string]bool{
+	"cuDeviceGetDefaultMemPool": true, "cuMemPoolSetAttribute": true, "cuMemPoolGetAttribute": true,
+	"cuMemPoolTrimTo": true, "cuMemAllocAsync": true, "cuMemFreeAsync": true,
 }
 
 // symbols maps each field of funcs to the exported name it is resolved from, in the order Load resolves
 // them.
-func (f *funcs) symbols() []struct {
-	name string
-	ptr  *uintptr
-} {
-	return []struct {
-		name string
-		ptr  *uintptr
-	}{
+func (f *funcs) symbols() []symbol {
+	return []symbol{
 		{"cuInit", &f.cuInit}, {"cuDriverGetVersion", &f.cuDriverGetVersion},
 		{"cuGetErrorName", &f.cuGetErrorName}, {"cuGetErrorString", &f.cuGetErrorString},
 		{"cuDeviceGetCount", &f.cuDeviceGetCount}, {"cuDeviceGet", &f.cuDeviceGet},
@@ -138,12 +167,16 @@ func (f *funcs) symbols() []struct {
 		{"cuMemcpyDtoDAsync_v2", &f.cuMemcpyDtoDAsync},
 		{"cuModuleLoadData", &f.cuModuleLoadData}, {"cuModuleUnload", &f.cuModuleUnload},
 		{"cuModuleGetFunction", &f.cuModuleGetFunction}, {"cuFuncGetAttribute", &f.cuFuncGetAttribute},
-		{"cuLaunchKernel", &f.cuLaunchKernel},
+		{"cuLaunchKernel", &f.cuLaunchKernel}, {"cuPointerGetAttribute", &f.cuPointerGetAttribute},
 		{"cuStreamCreate", &f.cuStreamCreate}, {"cuStreamDestroy_v2", &f.cuStreamDestroy},
 		{"cuStreamSynchronize", &f.cuStreamSynchronize},
 		{"cuEventCreate", &f.cuEventCreate}, {"cuEventRecord", &f.cuEventRecord},
 		{"cuEventSynchronize", &f.cuEventSynchronize}, {"cuEventElapsedTime", &f.cuEventElapsedTime},
 		{"cuEventDestroy_v2", &f.cuEventDestroy},
+		{"cuDeviceGetDefaultMemPool", &f.cuDeviceGetDefaultMemPool},
+		{"cuMemPoolSetAttribute", &f.cuMemPoolSetAttribute}, {"cuMemPoolGetAttribute", &f.cuMemPoolGetAttribute},
+		{"cuMemPoolTrimTo", &f.cuMemPoolTrimTo},
+		{"cuMemAllocAsync", &f.cuMemAllocAsync}, {"cuMemFreeAsync", &f.cuMemFreeAsync},
 	}
 }
 
@@ -189,6 +222,9 @@ func bind(lib uintptr, name string) (*Driver, error) {
 	d := &Driver{Path: name}
 	for _, s := range d.fn.symbols() {
 		p, err := lookup(lib, s.name)
+		if (err != nil || p == 0) && optionalSymbols[s.name] {
+			continue
+		}
 		if err != nil || p == 0 {
 			return nil, fmt.Errorf("%w: %s has no symbol %s (driver too old?)", core.ErrUnavailable, name, s.name)
 		}

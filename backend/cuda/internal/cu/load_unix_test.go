@@ -63,17 +63,56 @@ func TestLoadWithoutUnusedSymbols(t *testing.T) {
 	}
 }
 
-// TestLoadLacksRequiredSymbol: a driver lacking any one entry point gpuact calls is refused with
-// ErrUnavailable and a message that names it (the fake exports the symbol under another name).
+// TestLoadLacksRequiredSymbol: a driver lacking any one entry point gpuact requires is refused with
+// ErrUnavailable and a message that names it (the fake exports the symbol under another name); one
+// lacking an optional entry point loads, without it.
 func TestLoadLacksRequiredSymbol(t *testing.T) {
 	for _, s := range (&funcs{}).symbols() {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
 			lib, path := fakeDriver(t, "-DINIT_RESULT=0", "-D"+s.name+"=renamed_"+s.name)
-			_, err := bind(lib, path)
+			d, err := bind(lib, path)
+			if optionalSymbols[s.name] {
+				if err != nil || d.MemoryPools() {
+					t.Errorf("a driver without the optional %s: %v, memory pools %v; want it loaded without pools", s.name, err, err == nil && d.MemoryPools())
+				}
+				return
+			}
 			if !errors.Is(err, core.ErrUnavailable) || !strings.Contains(err.Error(), "has no symbol "+s.name+" ") {
 				t.Errorf("a driver without %s: %v, want ErrUnavailable naming it", s.name, err)
 			}
 		})
+	}
+}
+
+// TestLoadWithoutMemoryPools: a driver older than CUDA 11.2 (none of the stream-ordered allocator's entry
+// points) loads; MemoryPools is false and the pool calls return CUDA_ERROR_NOT_SUPPORTED without calling.
+func TestLoadWithoutMemoryPools(t *testing.T) {
+	lib, path := fakeDriver(t, "-DINIT_RESULT=0", "-DNO_MEMORY_POOLS")
+	d, err := bind(lib, path)
+	if err != nil {
+		t.Fatalf("a driver without memory pools: %v", err)
+	}
+	if d.MemoryPools() {
+		t.Error("MemoryPools() is true for a driver without its entry points")
+	}
+	_, err = d.MemAllocAsync(64, 0)
+	if !IsCode(err, ErrorNotSupported) {
+		t.Errorf("MemAllocAsync on a driver without it: %v, want CUDA_ERROR_NOT_SUPPORTED", err)
+	}
+	for name, err := range map[string]error{
+		"MemFreeAsync":        d.MemFreeAsync(1, 0),
+		"MemPoolTrimTo":       d.MemPoolTrimTo(1, 0),
+		"SetMemPoolAttribute": d.SetMemPoolAttribute(1, MemPoolReleaseThreshold, 0),
+	} {
+		if !IsCode(err, ErrorNotSupported) {
+			t.Errorf("%s on a driver without it: %v, want CUDA_ERROR_NOT_SUPPORTED", name, err)
+		}
+	}
+	if _, err := d.DefaultMemPool(0); !IsCode(err, ErrorNotSupported) {
+		t.Errorf("DefaultMemPool on a driver without it: %v", err)
+	}
+	if _, err := d.MemPoolAttribute(1, MemPoolUsedCurrent); !IsCode(err, ErrorNotSupported) {
+		t.Errorf("MemPoolAttribute on a driver without it: %v", err)
 	}
 }

@@ -28,6 +28,17 @@ type (
 	Event    uintptr
 )
 
+// Memory object info (clGetMemObjectInfo) and command queue info (clGetCommandQueueInfo).
+const (
+	MemFlags        uint32 = 0x1101
+	MemSize         uint32 = 0x1102
+	MemContext      uint32 = 0x1106
+	MemOffset       uint32 = 0x1108
+	QueueContext    uint32 = 0x1090
+	QueueDevice     uint32 = 0x1091
+	QueueProperties uint32 = 0x1093
+)
+
 // Platform info (clGetPlatformInfo).
 const (
 	PlatformProfile    uint32 = 0x0900
@@ -92,6 +103,10 @@ const (
 	contextPlatform          uintptr = 0x1084
 	QueueProfilingEnable     uint64  = 1 << 1
 	MemReadWrite             uint64  = 1 << 0
+	MemWriteOnly             uint64  = 1 << 1
+	MemReadOnly              uint64  = 1 << 2
+	QueueOutOfOrder          uint64  = 1 << 0
+	bufferCreateTypeRegion   uint32  = 0x1220
 	programBuildLog          uint32  = 0x1183
 	kernelWorkGroupSize      uint32  = 0x11B0
 	eventExecutionStatus     uint32  = 0x11D3
@@ -122,6 +137,11 @@ type Lib struct {
 	releaseCommandQueue  func(q Queue) int32
 	createBuffer         func(c Context, flags uint64, size uintptr, host unsafe.Pointer, errcode *int32) Mem
 	releaseMemObject     func(m Mem) int32
+	retainMemObject      func(m Mem) int32
+	getMemObjectInfo     func(m Mem, param uint32, size uintptr, value unsafe.Pointer, sizeRet *uintptr) int32
+	createSubBuffer      func(m Mem, flags uint64, typ uint32, region unsafe.Pointer, errcode *int32) Mem
+	retainCommandQueue   func(q Queue) int32
+	getCommandQueueInfo  func(q Queue, param uint32, size uintptr, value unsafe.Pointer, sizeRet *uintptr) int32
 	enqueueReadBuffer    func(q Queue, m Mem, blocking uint32, off, size uintptr, ptr unsafe.Pointer, nwait uint32, wait *Event, ev *Event) int32
 	enqueueWriteBuffer   func(q Queue, m Mem, blocking uint32, off, size uintptr, ptr unsafe.Pointer, nwait uint32, wait *Event, ev *Event) int32
 	enqueueCopyBuffer    func(q Queue, src, dst Mem, srcOff, dstOff, size uintptr, nwait uint32, wait *Event, ev *Event) int32
@@ -164,6 +184,11 @@ func (l *Lib) symbols() []struct {
 		{"clReleaseCommandQueue", &l.releaseCommandQueue},
 		{"clCreateBuffer", &l.createBuffer},
 		{"clReleaseMemObject", &l.releaseMemObject},
+		{"clRetainMemObject", &l.retainMemObject},
+		{"clGetMemObjectInfo", &l.getMemObjectInfo},
+		{"clCreateSubBuffer", &l.createSubBuffer},
+		{"clRetainCommandQueue", &l.retainCommandQueue},
+		{"clGetCommandQueueInfo", &l.getCommandQueueInfo},
 		{"clEnqueueReadBuffer", &l.enqueueReadBuffer},
 		{"clEnqueueWriteBuffer", &l.enqueueWriteBuffer},
 		{"clEnqueueCopyBuffer", &l.enqueueCopyBuffer},
@@ -352,6 +377,45 @@ func (l *Lib) CreateBuffer(c Context, size uintptr) (Mem, error) {
 
 // ReleaseMem releases m. OpenCL frees the memory once the commands queued on it have finished.
 func (l *Lib) ReleaseMem(m Mem) error { return check("clReleaseMemObject", l.releaseMemObject(m)) }
+
+// RetainMem adds a reference to m, which ReleaseMem drops.
+func (l *Lib) RetainMem(m Mem) error { return check("clRetainMemObject", l.retainMemObject(m)) }
+
+// MemUint returns an integer-valued parameter of m (MemSize, MemFlags, MemOffset; a handle such as
+// MemContext, as an integer).
+func (l *Lib) MemUint(m Mem, param uint32) (uint64, error) {
+	b, err := l.info("clGetMemObjectInfo", func(size uintptr, v unsafe.Pointer, ret *uintptr) int32 {
+		return l.getMemObjectInfo(m, param, size, v, ret)
+	})
+	return leUint(b), err
+}
+
+// CreateSubBuffer creates a read-write buffer of size bytes that is m's memory from byte origin on.
+// origin must be a multiple of the device's CL_DEVICE_MEM_BASE_ADDR_ALIGN (in bits).
+func (l *Lib) CreateSubBuffer(m Mem, origin, size uintptr) (Mem, error) {
+	region := [2]uintptr{origin, size}
+	var code int32
+	sub := l.createSubBuffer(m, MemReadWrite, bufferCreateTypeRegion, unsafe.Pointer(&region[0]), &code)
+	runtime.KeepAlive(&region)
+	if err := check("clCreateSubBuffer", code); err != nil {
+		return 0, err
+	}
+	return sub, nil
+}
+
+// RetainQueue adds a reference to q, which ReleaseQueue drops.
+func (l *Lib) RetainQueue(q Queue) error {
+	return check("clRetainCommandQueue", l.retainCommandQueue(q))
+}
+
+// QueueUint returns an integer-valued parameter of q (QueueProperties; QueueContext and QueueDevice,
+// handles, as integers).
+func (l *Lib) QueueUint(q Queue, param uint32) (uint64, error) {
+	b, err := l.info("clGetCommandQueueInfo", func(size uintptr, v unsafe.Pointer, ret *uintptr) int32 {
+		return l.getCommandQueueInfo(q, param, size, v, ret)
+	})
+	return leUint(b), err
+}
 
 // Write copies size bytes from host memory at ptr into m at byte offset off. A blocking write has
 // finished reading ptr when it returns. A non-blocking one reads ptr later, so ptr must then be memory

@@ -49,6 +49,7 @@ const (
 	OutOfHostMemory            int32 = -6
 	BuildProgramFailure        int32 = -11
 	InvalidValue               int32 = -30
+	InvalidMemObject           int32 = -38
 	InvalidBufferSize          int32 = -61
 	PlatformNotFoundKHR        int32 = -1001
 )

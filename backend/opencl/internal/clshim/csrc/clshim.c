@@ -53,6 +53,11 @@ typedef void *obj;
   X(clReleaseCommandQueue)             \
   X(clCreateBuffer)                    \
   X(clReleaseMemObject)                \
+  X(clRetainMemObject)                 \
+  X(clGetMemObjectInfo)                \
+  X(clCreateSubBuffer)                 \
+  X(clRetainCommandQueue)              \
+  X(clGetCommandQueueInfo)             \
   X(clEnqueueReadBuffer)               \
   X(clEnqueueWriteBuffer)              \
   X(clEnqueueCopyBuffer)               \
@@ -426,6 +431,54 @@ EXPORT obj clCreateBuffer(obj c, cl_ulong flags, size_t size, void *host, cl_int
   if (errcode) *errcode = code;
   if (code == 0) track(K_MEM, m);
   return m;
+}
+
+/* RETAIN defines a retain entry point: refused when the caller does not hold the handle, else
+ * counted and forwarded (and uncounted if the driver refuses it). */
+#define RETAIN(name, kind)                                    \
+  EXPORT cl_int name(obj h) {                                 \
+    ENTER(name);                                              \
+    FAIL_EARLY;                                               \
+    if (!retain(FN_##name, kind, h)) return kind_invalid[kind]; \
+    cl_int code = CALL(name, cl_int (*)(obj))(h);             \
+    if (code != 0) {                                          \
+      pthread_mutex_lock(&mu);                                \
+      node **p = find(kind, h);                               \
+      if (*p) (*p)->refs--;                                   \
+      retained[kind]--;                                       \
+      pthread_mutex_unlock(&mu);                              \
+    }                                                         \
+    return code;                                              \
+  }
+
+RETAIN(clRetainMemObject, K_MEM)
+RETAIN(clRetainCommandQueue, K_QUEUE)
+
+EXPORT cl_int clGetMemObjectInfo(obj m, cl_uint param, size_t size, void *value, size_t *ret) {
+  ENTER(clGetMemObjectInfo);
+  FAIL_EARLY;
+  if (!held(FN_clGetMemObjectInfo, K_MEM, m)) return CL_INVALID_MEM_OBJECT;
+  return CALL(clGetMemObjectInfo, cl_int (*)(obj, cl_uint, size_t, void *, size_t *))(m, param, size, value, ret);
+}
+
+EXPORT cl_int clGetCommandQueueInfo(obj q, cl_uint param, size_t size, void *value, size_t *ret) {
+  ENTER(clGetCommandQueueInfo);
+  FAIL_EARLY;
+  if (!held(FN_clGetCommandQueueInfo, K_QUEUE, q)) return CL_INVALID_COMMAND_QUEUE;
+  return CALL(clGetCommandQueueInfo, cl_int (*)(obj, cl_uint, size_t, void *, size_t *))(q, param, size, value, ret);
+}
+
+EXPORT obj clCreateSubBuffer(obj m, cl_ulong flags, cl_uint type, const void *region, cl_int *errcode) {
+  ENTER_OBJ(clCreateSubBuffer);
+  if (!held(FN_clCreateSubBuffer, K_MEM, m)) {
+    if (errcode) *errcode = CL_INVALID_MEM_OBJECT;
+    return NULL;
+  }
+  cl_int code = 0;
+  obj sub = CALL(clCreateSubBuffer, obj (*)(obj, cl_ulong, cl_uint, const void *, cl_int *))(m, flags, type, region, &code);
+  if (errcode) *errcode = code;
+  if (code == 0) track(K_MEM, sub);
+  return sub;
 }
 
 /* ---- commands ---- */
