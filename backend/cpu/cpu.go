@@ -289,9 +289,11 @@ func bits16(buf core.Buffer) []uint16 {
 //     atomic store. A call is split through it when its estimated time on one goroutine (n × the
 //     implementation's ns per element) reaches gangMinNS: on the 2-vCPU Zen 5 VM, BenchmarkGang's
 //     split pays from about 2-3 µs of work on one core (the hand-off costs about 1 µs), and the
-//     estimates (impl.go's costs, measured on Zen 3) run up to 2× above Zen 5's times. Mid-size calls
-//     get one part per participant, the same part each call (gangJob.static), so that arrays that sit
-//     in L2 stay in the cache of the core that works on them.
+//     estimates (impl.go's costs, measured on Zen 3) run up to 2× above Zen 5's times. Each core
+//     gets the same parts of the arrays every call (gangJob.static), so that arrays that fit in the
+//     caches stay in those of the core that works on them, as OpenMP's static schedule keeps them
+//     for PyTorch (with chunks assigned at random, gpuact lost to PyTorch at n = 2^20 and 2^22);
+//     mid-size calls get one part per core.
 //   - goroutines, one per core, when another call holds the gang: worth it only for long calls, since
 //     waking an idle core costs far more than the hand-off itself on a virtual machine (on the 2-vCPU Zen
 //     3 VM of bench/cpu-simd.md the second core paid only for calls that take one core about 0.4 ms,
@@ -328,8 +330,7 @@ func parallel[T formula.Float | uint16](im *implementation, run func(string, T, 
 	// aligned when the call's output does.
 	line := 64 / size
 	perWorker := chunksPerWorker
-	static := ns < parallelMinNS // a mid-size call: one part per worker, each kept in its core's cache
-	if static {
+	if ns < parallelMinNS { // a mid-size call: one part per worker (fewer hand-overs)
 		perWorker = 1
 	}
 	chunk := max(chunkMin, (n/(workers*perWorker)+line-1)&^(line-1))
@@ -342,7 +343,7 @@ func parallel[T formula.Float | uint16](im *implementation, run func(string, T, 
 		}
 		run(kernel, alpha, out[lo:hi], a[lo:hi], bs, nt)
 	}
-	if getGang().tryRun(chunks, workers-1, static, runChunk) {
+	if getGang().tryRun(chunks, workers-1, true, runChunk) {
 		return
 	}
 	if ns < parallelMinNS { // another call holds the gang, and this one is too short for goroutines

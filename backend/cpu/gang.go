@@ -32,16 +32,18 @@ type gang struct {
 }
 
 // gangJob is one call's work: chunks numbered 0 … chunks-1, counted in done when finished. With
-// static set, chunk i is participant i's (the caller is participant 0, worker k participant k+1): each
-// takes its own first, so that back-to-back calls on the same arrays find each part in the cache of the
-// core that handled it last time (L2-resident arrays are the calls the gang is for), and then any chunk
-// still unclaimed (a late worker's). Otherwise chunks are claimed in order through next.
+// static set, chunk c belongs to participant c mod parties (the caller is participant 0, worker k
+// participant k+1): each runs its own chunks first, so that back-to-back calls on the same arrays find
+// each chunk in the caches of the core that handled it last time (L2, and the L3 of its core complex:
+// the two vCPUs of a VM may sit on different ones), and then any chunk still unclaimed (a late
+// worker's). Otherwise chunks are claimed in order through next.
 type gangJob struct {
 	seq     uint64 // the job's number: a worker joins each number once
 	run     func(c int)
 	chunks  int64
+	parties int // static: the caller and the helpers it woke
 	static  bool
-	claimed atomic.Uint64 // static: bit i set once chunk i is claimed
+	claimed atomic.Uint64 // static: bit c set once chunk c is claimed
 	next    atomic.Int64  // dynamic: the next chunk to claim
 	done    atomic.Int64
 }
@@ -79,16 +81,18 @@ func getGang() *gang {
 
 // tryRun runs run(0) … run(chunks-1) on the caller and up to helpers of the gang's workers, and returns
 // true; it returns false, having run nothing, when another call holds the gang. With static (chunks ≤
-// 64), chunk i goes to participant i unless another finds it unclaimed first (see gangJob).
+// 64), chunk c goes to participant c mod (helpers+1) unless another finds it unclaimed first (see
+// gangJob).
 func (g *gang) tryRun(chunks, helpers int, static bool, run func(c int)) bool {
 	if !g.busy.CompareAndSwap(false, true) {
 		return false
 	}
 	defer g.busy.Store(false)
 	g.seq++
-	j := &gangJob{seq: g.seq, run: run, chunks: int64(chunks), static: static && chunks <= 64}
+	helpers = min(helpers, len(g.workers))
+	j := &gangJob{seq: g.seq, run: run, chunks: int64(chunks), parties: helpers + 1, static: static && chunks <= 64}
 	g.job.Store(j)
-	for _, w := range g.workers[:min(helpers, len(g.workers))] {
+	for _, w := range g.workers[:helpers] {
 		if w.parked.Load() {
 			select {
 			case w.wake <- struct{}{}:
@@ -110,11 +114,13 @@ func (g *gang) tryRun(chunks, helpers int, static bool, run func(c int)) bool {
 func (j *gangJob) work(p int) {
 	if j.static {
 		all := uint64(1)<<j.chunks - 1
-		if p < int(j.chunks) && j.claimed.Or(1<<p)&(1<<p) == 0 {
-			j.run(p)
-			j.done.Add(1)
+		for c := p; c < int(j.chunks); c += j.parties { // its own chunks
+			if j.claimed.Or(1<<c)&(1<<c) == 0 {
+				j.run(c)
+				j.done.Add(1)
+			}
 		}
-		for {
+		for { // then whatever is left
 			c := j.claimed.Load()
 			if c == all {
 				return
