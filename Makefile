@@ -3,7 +3,8 @@ GO ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 PYTHON ?= /usr/bin/python3
-BENCH_SIZES ?= 4096,16777216
+# n = 2^10, 2^12, ..., 2^26 (bench-vs-torch; narrow it with e.g. BENCH_SIZES=4096,16777216).
+BENCH_SIZES ?= 1024,4096,16384,65536,262144,1048576,4194304,16777216,67108864
 BENCH_DTYPES ?= float32,float64,bfloat16,float16
 
 # The purego tag changes backend/cpu alone (no assembly: the plain Go loops); these are the packages
@@ -84,13 +85,33 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 0.5s ./backend/...
 
 # gpuact's CPU backend and PyTorch's CPU ops (bench/torch_cpu.py; PyTorch from scripts/setup/torch-cpu.sh)
-# on the same sizes and dtypes (PyTorch 1.13 has no float16 CPU ops: those rows show only gpuact), in alternating rounds, then a table of per-pass ratios and shares of copy() bandwidth
-# (medians over the rounds). The median JSON rows land in bench/out/.
+# on the same sizes (BENCH_SIZES: 2^10 to 2^26) and dtypes (PyTorch 1.13 has no float16 CPU ops: those
+# rows show only gpuact), in alternating rounds (torch, then gpuact), every number the median over the
+# rounds. It prints the machine (CPU model and SIMD flags, GOMAXPROCS, Go, torch's version, threads and
+# CPU capability), a table of per-pass ratios and shares of copy() bandwidth, and a grid of gpuact /
+# PyTorch per dtype × pass × activation and size with its minimum (* marks cells below 1). The median
+# JSON rows and a plot of that grid against n land in bench/out/. Rows whose single call is long (the
+# large sizes) get fewer than 9 timings a round, about 0.25 s of them (cpubench -row-budget): the
+# default sweep takes about a minute a round on 2 idle cores, most of it at 2^26 (BENCH_ROUNDS=5: about
+# 5 minutes; on a loaded machine up to twice that).
+#
+# BENCH_TORCH_CAPABILITY sets ATEN_CPU_CAPABILITY for torch: empty (the default) leaves torch to pick
+# its kernels (the variable is unset for it), avx512 forces its AVX-512 kernels where the CPU has them
+# (on the AMD EPYC, family 26, these benchmarks ran on, torch 1.13 picks AVX2 by itself). Both, one
+# after the other (the outputs of the second carry the capability in their names, such as
+# bench/out/torch-avx512.json):
+#   make bench-vs-torch BENCH_ROUNDS=5
+#   make bench-vs-torch BENCH_ROUNDS=5 BENCH_TORCH_CAPABILITY=avx512
 BENCH_ROUNDS ?= 3
+BENCH_TORCH_CAPABILITY ?=
+BENCH_TAG = $(if $(BENCH_TORCH_CAPABILITY),-$(BENCH_TORCH_CAPABILITY))
+BENCH_TORCH_ENV = $(if $(BENCH_TORCH_CAPABILITY),env ATEN_CPU_CAPABILITY=$(BENCH_TORCH_CAPABILITY),env -u ATEN_CPU_CAPABILITY)
 bench-vs-torch:
 	mkdir -p bench/out
 	$(GO) run ./bench/cpubench -sizes $(BENCH_SIZES) -dtypes $(BENCH_DTYPES) -rounds $(BENCH_ROUNDS) -reps 9 \
-		-torch-cmd "$(PYTHON) bench/torch_cpu.py" -o bench/out/gpuact.json -torch-out bench/out/torch.json
+		-torch-cmd "$(BENCH_TORCH_ENV) $(PYTHON) bench/torch_cpu.py" \
+		-o bench/out/gpuact$(BENCH_TAG).json -torch-out bench/out/torch$(BENCH_TAG).json \
+		-plot bench/out/vs-torch$(BENCH_TAG).png
 
 # Regenerates every generated file (see each generator's header). generate-asm: the CPU kernels, from
 # backend/cpu/_asm (avo, its own module; needs only the module proxy). generate-cuda: the CUDA fatbin,

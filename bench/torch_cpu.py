@@ -3,9 +3,15 @@
 
 Every op writes into a preallocated output (the out= / grad_input= overloads of the aten ops), so no
 row pays for an allocation; torch uses every core (torch.set_num_threads(os.cpu_count())). Each row is
-the median over -reps timings of a batch of calls long enough (about 2 ms) to time well. An op that this
+the median over -reps timings of a batch of calls long enough (about 2 ms) to time well; where a single
+call is so long that -reps of them would take over -row-budget seconds (the large sizes), fewer timings,
+never under 3, as cpubench does on gpuact's side. An op that this
 torch build lacks for a dtype (PyTorch 1.13's CPU ops have no float16 kernels: "not implemented for
 'Half'") gets no row, and a line on stderr says so.
+
+The JSON records torch's version, thread count and CPU capability: the kernel set (AVX2, AVX512, ...)
+its dispatcher picked, which ATEN_CPU_CAPABILITY overrides (ATEN_CPU_CAPABILITY=avx512 python3 ...), and
+that variable as set.
 
     python3 bench/torch_cpu.py -sizes 4096,16777216 -o torch.json
 """
@@ -13,6 +19,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import socket
 import statistics
 import sys
@@ -47,12 +54,18 @@ def passes(alpha_leaky=0.01, alpha_elu=1.0):
     ]
 
 
-def median_ns(fn, reps, target_s=0.002):
+BATCH_S = 0.002  # a timed batch of calls lasts at least this long
+MIN_REPS = 3  # the fewest timings a row gets, however long one call is
+
+
+def median_ns(fn, reps, row_budget_s, target_s=BATCH_S):
     fn()
     start = time.perf_counter_ns()
     fn()
     one = max(time.perf_counter_ns() - start, 1)
     batch = max(1, int(target_s * 1e9 / one))
+    if batch == 1 and row_budget_s > 0:  # long calls: about row_budget_s of timings (cpubench's rule)
+        reps = max(min(reps, int(row_budget_s * 1e9 / one)), min(reps, MIN_REPS))
     times = []
     for _ in range(reps):
         start = time.perf_counter_ns()
@@ -62,11 +75,26 @@ def median_ns(fn, reps, target_s=0.002):
     return statistics.median(times)
 
 
+def cpu_capability():
+    """The kernel set torch's dispatcher uses, and where that was read. torch.backends.cpu.
+    get_cpu_capability() is from PyTorch 2.0; 1.13 says it only in its build summary ("CPU capability
+    usage: AVX2"), which reports the dispatcher's choice, ATEN_CPU_CAPABILITY included."""
+    cpu = getattr(torch.backends, "cpu", None)
+    if cpu is not None and hasattr(cpu, "get_cpu_capability"):
+        return cpu.get_cpu_capability(), "torch.backends.cpu.get_cpu_capability"
+    m = re.search(r"CPU capability usage: *(\S+)", torch.__config__.show())
+    if m:
+        return m.group(1), "torch.__config__.show"
+    return os.environ.get("ATEN_CPU_CAPABILITY") or "default", "ATEN_CPU_CAPABILITY"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-sizes", default="4096,16777216", help="comma-separated element counts")
     ap.add_argument("-dtypes", default="float32,float64")
     ap.add_argument("-reps", type=int, default=15)
+    ap.add_argument("-row-budget", type=float, default=0.25,
+                    help="seconds of timings per row where one call is long (0: always -reps)")
     ap.add_argument("-o", default="-", help="JSON output file (- for stdout)")
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count())
@@ -94,7 +122,7 @@ def main():
                 except RuntimeError as e:  # e.g. "elu_cpu" not implemented for 'Half'
                     print(f"torch {p:16} {act:15} {dt_name:8} n={n:<9} no op: {str(e).splitlines()[0]}", file=sys.stderr)
                     continue
-                ns = median_ns(lambda: fn(out, a, b), args.reps)
+                ns = median_ns(lambda: fn(out, a, b), args.reps, args.row_budget)
                 arrays = 2 if p == "forward" else 3
                 row = {"backend": "torch-cpu", "pass": p, "activation": act, "dtype": dt_name, "n": n,
                        "median_ns": round(ns), "gbps": round(arrays * n * x.element_size() / ns, 2),
@@ -106,9 +134,14 @@ def main():
                 rows.append(row)
                 print(f"torch {p:16} {act:15} {dt_name:8} n={n:<9} {ns/1e3:10.1f} us {rows[-1]['gbps']:7.2f} GB/s",
                       file=sys.stderr)
+    capability, source = cpu_capability()
     doc = {"tool": "torch", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-           "host": f"{socket.gethostname()} torch {torch.__version__} threads {torch.get_num_threads()}",
-           "rows": rows}
+           "host": f"{socket.gethostname()} torch {torch.__version__} threads {torch.get_num_threads()} capability {capability}",
+           "rows": rows,
+           # Beyond gpubench -compare's schema (it ignores them): what the ratios depend on.
+           "torch": {"version": torch.__version__, "threads": torch.get_num_threads(), "capability": capability,
+                     "capability_source": source, "capability_env": os.environ.get("ATEN_CPU_CAPABILITY")},
+           "method": {"reps": args.reps, "min_reps": MIN_REPS, "batch_s": BATCH_S, "row_budget_s": args.row_budget}}
     text = json.dumps(doc, indent=1)
     if args.o == "-":
         print(text)

@@ -90,6 +90,45 @@ func BenchmarkThreshold(b *testing.B) {
 	}
 }
 
+// BenchmarkGang times mid-size calls on one goroutine and split through the gang (gang.go), whose
+// workers spin between back-to-back calls: where the crossing lies sets gangMinNS.
+func BenchmarkGang(b *testing.B) {
+	be := cpu.New()
+	defer be.Close()
+	for _, c := range []struct {
+		dt formula.DType
+		p  formula.Pass
+		k  formula.Kind
+	}{
+		{formula.Float32, formula.Forward, formula.KindReLU},
+		{formula.Float32, formula.Forward, formula.KindELU},
+		{formula.Float64, formula.BackwardFromInput, formula.KindReLU},
+		{formula.BFloat16, formula.Forward, formula.KindReLU},
+		{formula.BFloat16, formula.Forward, formula.KindELU},
+		{formula.Float16, formula.BackwardFromInput, formula.KindELU},
+	} {
+		for _, n := range []int{1 << 12, 1 << 13, 1 << 14, 1 << 15, 1 << 16, 1 << 17, 1 << 18, 1 << 20} {
+			for _, split := range []bool{false, true} {
+				b.Run(fmt.Sprintf("%s/%s/%s/n=%d/gang=%v", c.dt, c.p, c.k, n, split), func(b *testing.B) {
+					min := math.Inf(1)
+					if split {
+						min = 0
+					}
+					defer cpu.SetGangMin(min)()
+					defer cpu.SetParallel(math.Inf(1), 1<<11)() // no goroutine split; chunks of 2048
+					out, in1, in2 := benchBuffers(b, be, c.dt, n)
+					b.SetBytes(int64(c.p.Arrays() * c.dt.Size() * n))
+					for b.Loop() {
+						if err := core.Run(be, c.p, c.k.Default(), out, in1, in2); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
 // BenchmarkNonTemporal times passes with and without non-temporal stores around the size where
 // parallel switches them on (ntMinBytes): below the last-level cache they cost, above it they save the
 // read of each output line.

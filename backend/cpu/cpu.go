@@ -284,17 +284,27 @@ func bits16(buf core.Buffer) []uint16 {
 	return s[buf.Offset() : buf.Offset()+buf.Len()]
 }
 
-// Parallel split. Handing half a call to another core costs little in Go (BenchmarkFanOut: 0.5 µs
-// with a goroutine, 0.4 µs with a persistent worker), but waking an idle core costs far more on a
-// virtual machine, and two cores share one memory bus: on the 2-vCPU Zen 3 VM of bench/cpu-simd.md
-// the second core pays only for calls that take one core about 0.4 ms (BenchmarkThreshold: AVX2 ELU
-// forward float32 from n = 2^20, ReLU from 2^22). So a call is split when its estimated time on one
-// goroutine (n × the implementation's ns per element) reaches parallelMinNS, into one chunk per core
-// of at least chunkMin elements. Calls whose arrays together exceed ntMinBytes use non-temporal
-// stores (where the implementation has them): their output would not stay in the 32 MiB L3 anyway,
-// and writing around the caches saves the read of every output line that a normal store makes
-// (BenchmarkNonTemporal: ReLU float32 forward 0.92× at 16 MiB moved, 1.29× at 32 MiB, 1.38× at 128 MiB).
+// Parallel split. Two ways to use more than one core:
+//   - the gang (gang.go): persistent workers that spin briefly between calls, handed work through an
+//     atomic store. A call is split through it when its estimated time on one goroutine (n × the
+//     implementation's ns per element) reaches gangMinNS: on the 2-vCPU Zen 5 VM, BenchmarkGang's
+//     split pays from about 2-3 µs of work on one core (the hand-off costs about 1 µs), and the
+//     estimates (impl.go's costs, measured on Zen 3) run up to 2× above Zen 5's times. Each core
+//     gets the same parts of the arrays every call (gangJob.static), so that arrays that fit in the
+//     caches stay in those of the core that works on them, as OpenMP's static schedule keeps them
+//     for PyTorch (with chunks assigned at random, gpuact lost to PyTorch at n = 2^20 and 2^22);
+//     mid-size calls get one part per core.
+//   - goroutines, one per core, when another call holds the gang: worth it only for long calls, since
+//     waking an idle core costs far more than the hand-off itself on a virtual machine (on the 2-vCPU Zen
+//     3 VM of bench/cpu-simd.md the second core paid only for calls that take one core about 0.4 ms,
+//     BenchmarkThreshold: AVX2 ELU forward float32 from n = 2^20, ReLU from 2^22), so from parallelMinNS.
+//
+// Calls whose arrays together exceed ntMinBytes use non-temporal stores (where the implementation has
+// them): their output would not stay in the 32 MiB L3 anyway, and writing around the caches saves the
+// read of every output line that a normal store makes (BenchmarkNonTemporal: ReLU float32 forward 0.92×
+// at 16 MiB moved, 1.29× at 32 MiB, 1.38× at 128 MiB).
 var (
+	gangMinNS     = 5e3
 	parallelMinNS = 400e3
 	chunkMin      = 1 << 13
 	ntMinBytes    = 24 << 20
@@ -307,7 +317,8 @@ func parallel[T formula.Float | uint16](im *implementation, run func(string, T, 
 	size := int(unsafe.Sizeof(alpha))
 	nt := n*p.Arrays()*size >= ntMinBytes
 	workers := runtime.GOMAXPROCS(0)
-	if float64(n)*im.nsPerElement(p, kernel, size) < parallelMinNS || workers < 2 || n < 2*chunkMin {
+	ns := float64(n) * im.nsPerElement(p, kernel, size)
+	if ns < gangMinNS || workers < 2 || n < 2*chunkMin {
 		run(kernel, alpha, out, a, b, nt)
 		return
 	}
@@ -318,8 +329,27 @@ func parallel[T formula.Float | uint16](im *implementation, run func(string, T, 
 	// so that no two goroutines write the same line, and the non-temporal path of every chunk starts
 	// aligned when the call's output does.
 	line := 64 / size
-	chunk := max(chunkMin, (n/(workers*chunksPerWorker)+line-1)&^(line-1))
+	perWorker := chunksPerWorker
+	if ns < parallelMinNS { // a mid-size call: one part per worker (fewer hand-overs)
+		perWorker = 1
+	}
+	chunk := max(chunkMin, (n/(workers*perWorker)+line-1)&^(line-1))
 	chunks := (n + chunk - 1) / chunk
+	runChunk := func(c int) {
+		lo, hi := c*chunk, min((c+1)*chunk, n)
+		var bs []T
+		if b != nil {
+			bs = b[lo:hi]
+		}
+		run(kernel, alpha, out[lo:hi], a[lo:hi], bs, nt)
+	}
+	if getGang().tryRun(chunks, workers-1, true, runChunk) {
+		return
+	}
+	if ns < parallelMinNS { // another call holds the gang, and this one is too short for goroutines
+		run(kernel, alpha, out, a, b, nt)
+		return
+	}
 	var next atomic.Int64
 	work := func() {
 		for {
@@ -327,12 +357,7 @@ func parallel[T formula.Float | uint16](im *implementation, run func(string, T, 
 			if c >= chunks {
 				return
 			}
-			lo, hi := c*chunk, min((c+1)*chunk, n)
-			var bs []T
-			if b != nil {
-				bs = b[lo:hi]
-			}
-			run(kernel, alpha, out[lo:hi], a[lo:hi], bs, nt)
+			runChunk(c)
 		}
 	}
 	var wg sync.WaitGroup

@@ -48,6 +48,14 @@ func SetParallel(minNS float64, chunk int) (restore func()) {
 	return func() { parallelMinNS, chunkMin = m, c }
 }
 
+// SetGangMin sets the estimated single-goroutine time (ns) from which calls are split through the gang
+// (math.Inf(1): never) and returns a function restoring it.
+func SetGangMin(ns float64) (restore func()) {
+	g := gangMinNS
+	gangMinNS = ns
+	return func() { gangMinNS = g }
+}
+
 // SetNonTemporalMin sets the call size from which non-temporal stores are used and returns a function
 // restoring it.
 func SetNonTemporalMin(bytes int) (restore func()) {

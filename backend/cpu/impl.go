@@ -23,11 +23,11 @@ type implementation struct {
 	// run16 computes kernel on 16-bit elements of dtype dt (float16 or bfloat16), given as their bits,
 	// with α already rounded to dt and widened to float32. nil: through run32 (widen16).
 	run16 func(dt formula.DType, kernel string, alpha float32, out, a, b []uint16, nt bool)
-	// cost is what one element takes on one goroutine, in ns, for float32 [0] and float64 [1]: of the
-	// passes that only select [0][·] and of ELU forward and backward from input [1][·], which
-	// evaluate exp. Measured with BenchmarkPasses at n = 2^20 (in L3); parallel uses it to decide
-	// whether a call is worth a second core.
-	cost [2][2]float64
+	// cost is what one element takes on one goroutine, in ns, for float32 [0], float64 [1] and the
+	// 16-bit types [2]: of the passes that only select [0][·] and of ELU forward and backward from
+	// input [1][·], which evaluate exp. Measured with BenchmarkPasses at n = 2^20 (in L3) and
+	// BenchmarkGang; parallel uses it to decide whether a call is worth a second core.
+	cost [2][3]float64
 }
 
 // nsPerElement estimates one element of kernel for pass p, for elements of size bytes.
@@ -36,7 +36,14 @@ func (im *implementation) nsPerElement(p formula.Pass, kernel string, size int) 
 	if expKernel(kernel) {
 		class = 1
 	}
-	c := im.cost[class][size/8]
+	col := 0 // float32
+	switch size {
+	case 8:
+		col = 1
+	case 2:
+		col = 2
+	}
+	c := im.cost[class][col]
 	if p != formula.Forward {
 		c *= 1.5 // three arrays instead of two
 	}
@@ -47,7 +54,7 @@ func (im *implementation) nsPerElement(p formula.Pass, kernel string, size int) 
 // dispatch chain, and the only one on architectures other than amd64 and with the purego build tag.
 var generic = &implementation{
 	name: "generic", path: "generic Go",
-	cost: [2][2]float64{{0.7, 1.0}, {5, 5}},
+	cost: [2][3]float64{{0.7, 1.0, 1.4}, {5, 5, 6}},
 	run32: func(kernel string, alpha float32, out, a, b []float32, _ bool) {
 		runGeneric(kernel, alpha, out, a, b)
 	},

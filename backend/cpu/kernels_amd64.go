@@ -27,7 +27,7 @@ func simdImplementations() []*implementation {
 	}
 	im := &implementation{
 		name: "avx2", path: "avx2+fma assembly",
-		cost: [2][2]float64{{0.13, 0.26}, {0.34, 1.2}},
+		cost: [2][3]float64{{0.13, 0.26, 0.26}, {0.34, 1.2, 0.4}},
 		run32: func(kernel string, alpha float32, out, a, b []float32, nt bool) {
 			runKernel(&avx2F32, kernel, alpha, out, a, b, nt, func(out, a, b []float32) { runGeneric(kernel, alpha, out, a, b) })
 		},
@@ -74,10 +74,10 @@ var avx2F32 = asmSet[float32, float32]{reluAVX2F32, reluBackwardAVX2F32, leakyRe
 var avx2F64 = asmSet[float64, float64]{reluAVX2F64, reluBackwardAVX2F64, leakyReLUAVX2F64, leakyReLUBackwardAVX2F64,
 	eluAVX2F64, eluBackwardInputAVX2F64, eluBackwardOutputAVX2F64}
 
-var avx2F16 = asmSet[float32, uint16]{reluAVX2F16, reluBackwardAVX2F16, leakyReLUAVX2F16, leakyReLUBackwardAVX2F16,
+var avx2F16 = asmSet[float32, uint16]{reluBitsAVX2F16, reluBackwardBitsAVX2F16, leakyReLUAVX2F16, leakyReLUBackwardAVX2F16,
 	eluAVX2F16, eluBackwardInputAVX2F16, eluBackwardOutputAVX2F16}
 
-var avx2BF16 = asmSet[float32, uint16]{reluAVX2BF16, reluBackwardAVX2BF16, leakyReLUAVX2BF16, leakyReLUBackwardAVX2BF16,
+var avx2BF16 = asmSet[float32, uint16]{reluBitsAVX2BF16, reluBackwardBitsAVX2BF16, leakyReLUAVX2BF16, leakyReLUBackwardAVX2BF16,
 	eluAVX2BF16, eluBackwardInputAVX2BF16, eluBackwardOutputAVX2BF16}
 
 // pick returns the assembly of kernel (a formula.Row's Kernel), nil for one without assembly.

@@ -108,139 +108,54 @@ done:
 	VZEROUPPER
 	RET
 
-// func reluAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
-// Requires: AVX, F16C, MMX+
-TEXT ·reluAVX2F16(SB), NOSPLIT, $0-96
-	MOVQ   dst_base+8(FP), AX
-	MOVQ   a_base+32(FP), CX
-	MOVQ   dst_len+16(FP), DX
-	MOVQ   DX, BX
-	VXORPS Y0, Y0, Y0
-	MOVB   nt+80(FP), SI
-	TESTB  SI, SI
-	JNZ    ntloop
-
-loop:
-	TESTQ     DX, DX
-	JZ        done
-	VCVTPH2PS (CX), Y1
-	VCVTPH2PS 16(CX), Y2
-	VCMPPS    $0x06, Y0, Y1, Y3
-	VCMPPS    $0x06, Y0, Y2, Y4
-	VANDPS    Y1, Y3, Y3
-	VANDPS    Y2, Y4, Y4
-	VCVTPS2PH $0x00, Y3, X1
-	VMOVDQU   X1, (AX)
-	VCVTPS2PH $0x00, Y4, X1
-	VMOVDQU   X1, 16(AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	SUBQ      $0x00000010, DX
-	JMP       loop
-
-ntloop:
-	TESTQ     DX, DX
-	JZ        ntdone
-	VCVTPH2PS (CX), Y1
-	VCVTPH2PS 16(CX), Y2
-	VCMPPS    $0x06, Y0, Y1, Y3
-	VCMPPS    $0x06, Y0, Y2, Y4
-	VANDPS    Y1, Y3, Y3
-	VANDPS    Y2, Y4, Y4
-	VCVTPS2PH $0x00, Y3, X1
-	VMOVNTDQ  X1, (AX)
-	VCVTPS2PH $0x00, Y4, X1
-	VMOVNTDQ  X1, 16(AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	SUBQ      $0x00000010, DX
-	JMP       ntloop
-
-ntdone:
-	SFENCE
-
-done:
-	MOVQ BX, done+88(FP)
-	VZEROUPPER
-	RET
-
-// func reluAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+// func reluBitsAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
 // Requires: AVX, AVX2, MMX+
-TEXT ·reluAVX2BF16(SB), NOSPLIT, $0-96
-	MOVQ   dst_base+8(FP), AX
-	MOVQ   a_base+32(FP), CX
-	MOVQ   dst_len+16(FP), DX
-	MOVQ   DX, BX
-	VXORPS Y0, Y0, Y0
-	MOVB   nt+80(FP), SI
-	TESTB  SI, SI
-	JNZ    ntloop
+TEXT ·reluBitsAVX2F16(SB), NOSPLIT, $0-96
+	MOVQ    dst_base+8(FP), AX
+	MOVQ    a_base+32(FP), CX
+	MOVQ    dst_len+16(FP), DX
+	MOVQ    DX, BX
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU reluBitsAVX2F16_abs<>+0(SB), Y1
+	VMOVDQU reluBitsAVX2F16_inf<>+0(SB), Y2
+	VMOVDQU reluBitsAVX2F16_quiet<>+0(SB), Y3
+	MOVB    nt+80(FP), SI
+	TESTB   SI, SI
+	JNZ     ntloop
 
 loop:
-	TESTQ      DX, DX
-	JZ         done
-	VPXOR      Y1, Y1, Y1
-	VPUNPCKLWD (CX), Y1, Y2
-	VPUNPCKHWD (CX), Y1, Y1
-	VCMPPS     $0x06, Y0, Y2, Y3
-	VCMPPS     $0x06, Y0, Y1, Y4
-	VANDPS     Y2, Y3, Y3
-	VANDPS     Y1, Y4, Y4
-	VPSRLD     $0x10, Y3, Y1
-	VPAND      reluAVX2BF16_bf16lsb<>+0(SB), Y1, Y1
-	VPADDD     reluAVX2BF16_bf16half<>+0(SB), Y1, Y1
-	VPADDD     Y3, Y1, Y1
-	VPOR       reluAVX2BF16_bf16quiet<>+0(SB), Y3, Y2
-	VCMPPS     $0x03, Y3, Y3, Y3
-	VBLENDVPS  Y3, Y2, Y1, Y1
-	VPSRLD     $0x10, Y1, Y1
-	VPSRLD     $0x10, Y4, Y2
-	VPAND      reluAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
-	VPADDD     reluAVX2BF16_bf16half<>+0(SB), Y2, Y2
-	VPADDD     Y4, Y2, Y2
-	VPOR       reluAVX2BF16_bf16quiet<>+0(SB), Y4, Y3
-	VCMPPS     $0x03, Y4, Y4, Y4
-	VBLENDVPS  Y4, Y3, Y2, Y2
-	VPSRLD     $0x10, Y2, Y2
-	VPACKUSDW  Y2, Y1, Y1
-	VMOVDQU    Y1, (AX)
-	ADDQ       $0x00000020, AX
-	ADDQ       $0x00000020, CX
-	SUBQ       $0x00000010, DX
-	JMP        loop
+	TESTQ    DX, DX
+	JZ       done
+	VMOVDQU  (CX), Y4
+	VPCMPGTW Y0, Y4, Y5
+	VPAND    Y1, Y4, Y6
+	VPCMPGTW Y2, Y6, Y6
+	VPAND    Y3, Y6, Y7
+	VPOR     Y4, Y7, Y7
+	VPOR     Y6, Y5, Y5
+	VPAND    Y7, Y5, Y4
+	VMOVDQU  Y4, (AX)
+	ADDQ     $0x00000020, AX
+	ADDQ     $0x00000020, CX
+	SUBQ     $0x00000010, DX
+	JMP      loop
 
 ntloop:
-	TESTQ      DX, DX
-	JZ         ntdone
-	VPXOR      Y1, Y1, Y1
-	VPUNPCKLWD (CX), Y1, Y2
-	VPUNPCKHWD (CX), Y1, Y1
-	VCMPPS     $0x06, Y0, Y2, Y3
-	VCMPPS     $0x06, Y0, Y1, Y4
-	VANDPS     Y2, Y3, Y3
-	VANDPS     Y1, Y4, Y4
-	VPSRLD     $0x10, Y3, Y1
-	VPAND      reluAVX2BF16_bf16lsb<>+0(SB), Y1, Y1
-	VPADDD     reluAVX2BF16_bf16half<>+0(SB), Y1, Y1
-	VPADDD     Y3, Y1, Y1
-	VPOR       reluAVX2BF16_bf16quiet<>+0(SB), Y3, Y2
-	VCMPPS     $0x03, Y3, Y3, Y3
-	VBLENDVPS  Y3, Y2, Y1, Y1
-	VPSRLD     $0x10, Y1, Y1
-	VPSRLD     $0x10, Y4, Y2
-	VPAND      reluAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
-	VPADDD     reluAVX2BF16_bf16half<>+0(SB), Y2, Y2
-	VPADDD     Y4, Y2, Y2
-	VPOR       reluAVX2BF16_bf16quiet<>+0(SB), Y4, Y3
-	VCMPPS     $0x03, Y4, Y4, Y4
-	VBLENDVPS  Y4, Y3, Y2, Y2
-	VPSRLD     $0x10, Y2, Y2
-	VPACKUSDW  Y2, Y1, Y1
-	VMOVNTDQ   Y1, (AX)
-	ADDQ       $0x00000020, AX
-	ADDQ       $0x00000020, CX
-	SUBQ       $0x00000010, DX
-	JMP        ntloop
+	TESTQ    DX, DX
+	JZ       ntdone
+	VMOVDQU  (CX), Y4
+	VPCMPGTW Y0, Y4, Y5
+	VPAND    Y1, Y4, Y6
+	VPCMPGTW Y2, Y6, Y6
+	VPAND    Y3, Y6, Y7
+	VPOR     Y4, Y7, Y7
+	VPOR     Y6, Y5, Y5
+	VPAND    Y7, Y5, Y4
+	VMOVNTDQ Y4, (AX)
+	ADDQ     $0x00000020, AX
+	ADDQ     $0x00000020, CX
+	SUBQ     $0x00000010, DX
+	JMP      ntloop
 
 ntdone:
 	SFENCE
@@ -250,32 +165,167 @@ done:
 	VZEROUPPER
 	RET
 
-DATA reluAVX2BF16_bf16lsb<>+0(SB)/4, $0x00000001
-DATA reluAVX2BF16_bf16lsb<>+4(SB)/4, $0x00000001
-DATA reluAVX2BF16_bf16lsb<>+8(SB)/4, $0x00000001
-DATA reluAVX2BF16_bf16lsb<>+12(SB)/4, $0x00000001
-DATA reluAVX2BF16_bf16lsb<>+16(SB)/4, $0x00000001
-DATA reluAVX2BF16_bf16lsb<>+20(SB)/4, $0x00000001
-DATA reluAVX2BF16_bf16lsb<>+24(SB)/4, $0x00000001
-DATA reluAVX2BF16_bf16lsb<>+28(SB)/4, $0x00000001
-GLOBL reluAVX2BF16_bf16lsb<>(SB), RODATA|NOPTR, $32
+DATA reluBitsAVX2F16_abs<>+0(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+2(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+4(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+6(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+8(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+10(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+12(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+14(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+16(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+18(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+20(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+22(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+24(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+26(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+28(SB)/2, $0x7fff
+DATA reluBitsAVX2F16_abs<>+30(SB)/2, $0x7fff
+GLOBL reluBitsAVX2F16_abs<>(SB), RODATA|NOPTR, $32
 
-DATA reluAVX2BF16_bf16half<>+0(SB)/4, $0x00007fff
-DATA reluAVX2BF16_bf16half<>+4(SB)/4, $0x00007fff
-DATA reluAVX2BF16_bf16half<>+8(SB)/4, $0x00007fff
-DATA reluAVX2BF16_bf16half<>+12(SB)/4, $0x00007fff
-DATA reluAVX2BF16_bf16half<>+16(SB)/4, $0x00007fff
-DATA reluAVX2BF16_bf16half<>+20(SB)/4, $0x00007fff
-DATA reluAVX2BF16_bf16half<>+24(SB)/4, $0x00007fff
-DATA reluAVX2BF16_bf16half<>+28(SB)/4, $0x00007fff
-GLOBL reluAVX2BF16_bf16half<>(SB), RODATA|NOPTR, $32
+DATA reluBitsAVX2F16_inf<>+0(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+2(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+4(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+6(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+8(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+10(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+12(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+14(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+16(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+18(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+20(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+22(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+24(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+26(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+28(SB)/2, $0x7c00
+DATA reluBitsAVX2F16_inf<>+30(SB)/2, $0x7c00
+GLOBL reluBitsAVX2F16_inf<>(SB), RODATA|NOPTR, $32
 
-DATA reluAVX2BF16_bf16quiet<>+0(SB)/4, $0x00400000
-DATA reluAVX2BF16_bf16quiet<>+4(SB)/4, $0x00400000
-DATA reluAVX2BF16_bf16quiet<>+8(SB)/4, $0x00400000
-DATA reluAVX2BF16_bf16quiet<>+12(SB)/4, $0x00400000
-DATA reluAVX2BF16_bf16quiet<>+16(SB)/4, $0x00400000
-DATA reluAVX2BF16_bf16quiet<>+20(SB)/4, $0x00400000
-DATA reluAVX2BF16_bf16quiet<>+24(SB)/4, $0x00400000
-DATA reluAVX2BF16_bf16quiet<>+28(SB)/4, $0x00400000
-GLOBL reluAVX2BF16_bf16quiet<>(SB), RODATA|NOPTR, $32
+DATA reluBitsAVX2F16_quiet<>+0(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+2(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+4(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+6(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+8(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+10(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+12(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+14(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+16(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+18(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+20(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+22(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+24(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+26(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+28(SB)/2, $0x0200
+DATA reluBitsAVX2F16_quiet<>+30(SB)/2, $0x0200
+GLOBL reluBitsAVX2F16_quiet<>(SB), RODATA|NOPTR, $32
+
+// func reluBitsAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+// Requires: AVX, AVX2, MMX+
+TEXT ·reluBitsAVX2BF16(SB), NOSPLIT, $0-96
+	MOVQ    dst_base+8(FP), AX
+	MOVQ    a_base+32(FP), CX
+	MOVQ    dst_len+16(FP), DX
+	MOVQ    DX, BX
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU reluBitsAVX2BF16_abs<>+0(SB), Y1
+	VMOVDQU reluBitsAVX2BF16_inf<>+0(SB), Y2
+	VMOVDQU reluBitsAVX2BF16_quiet<>+0(SB), Y3
+	MOVB    nt+80(FP), SI
+	TESTB   SI, SI
+	JNZ     ntloop
+
+loop:
+	TESTQ    DX, DX
+	JZ       done
+	VMOVDQU  (CX), Y4
+	VPCMPGTW Y0, Y4, Y5
+	VPAND    Y1, Y4, Y6
+	VPCMPGTW Y2, Y6, Y6
+	VPAND    Y3, Y6, Y7
+	VPOR     Y4, Y7, Y7
+	VPOR     Y6, Y5, Y5
+	VPAND    Y7, Y5, Y4
+	VMOVDQU  Y4, (AX)
+	ADDQ     $0x00000020, AX
+	ADDQ     $0x00000020, CX
+	SUBQ     $0x00000010, DX
+	JMP      loop
+
+ntloop:
+	TESTQ    DX, DX
+	JZ       ntdone
+	VMOVDQU  (CX), Y4
+	VPCMPGTW Y0, Y4, Y5
+	VPAND    Y1, Y4, Y6
+	VPCMPGTW Y2, Y6, Y6
+	VPAND    Y3, Y6, Y7
+	VPOR     Y4, Y7, Y7
+	VPOR     Y6, Y5, Y5
+	VPAND    Y7, Y5, Y4
+	VMOVNTDQ Y4, (AX)
+	ADDQ     $0x00000020, AX
+	ADDQ     $0x00000020, CX
+	SUBQ     $0x00000010, DX
+	JMP      ntloop
+
+ntdone:
+	SFENCE
+
+done:
+	MOVQ BX, done+88(FP)
+	VZEROUPPER
+	RET
+
+DATA reluBitsAVX2BF16_abs<>+0(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+2(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+4(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+6(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+8(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+10(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+12(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+14(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+16(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+18(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+20(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+22(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+24(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+26(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+28(SB)/2, $0x7fff
+DATA reluBitsAVX2BF16_abs<>+30(SB)/2, $0x7fff
+GLOBL reluBitsAVX2BF16_abs<>(SB), RODATA|NOPTR, $32
+
+DATA reluBitsAVX2BF16_inf<>+0(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+2(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+4(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+6(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+8(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+10(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+12(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+14(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+16(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+18(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+20(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+22(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+24(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+26(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+28(SB)/2, $0x7f80
+DATA reluBitsAVX2BF16_inf<>+30(SB)/2, $0x7f80
+GLOBL reluBitsAVX2BF16_inf<>(SB), RODATA|NOPTR, $32
+
+DATA reluBitsAVX2BF16_quiet<>+0(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+2(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+4(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+6(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+8(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+10(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+12(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+14(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+16(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+18(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+20(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+22(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+24(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+26(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+28(SB)/2, $0x0040
+DATA reluBitsAVX2BF16_quiet<>+30(SB)/2, $0x0040
+GLOBL reluBitsAVX2BF16_quiet<>(SB), RODATA|NOPTR, $32

@@ -28,33 +28,29 @@ func reluAVX2F32(alpha float32, dst []float32, a []float32, b []float32, nt bool
 //go:noescape
 func reluAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
 
-// reluAVX2F16 computes, with AVX2, FMA and F16C, 16 elements per iteration (len(dst) a multiple of 16;
-// nt: non-temporal stores, dst 32-byte aligned), on float16 bit patterns: each element is widened
-// to float32 (exactly), computed as below in float32, and rounded once to float16, to nearest even
-// (SEMANTICS §1.6):
+// reluBitsAVX2F16 computes, with AVX2, 16 float16 elements per iteration (len(dst) a multiple of 16; nt:
+// non-temporal stores, dst 32-byte aligned) with integer compares on their bit patterns (relu16.go):
 //
 //	for i, x := range a[:len(dst)] {
-//		dst[i] = formula.ReLUForward(x) // x > 0 || x != x ? x : +0
+//		dst[i] = ReLU(x) // x > 0 || x != x ? x (a NaN made quiet) : +0
 //	}
 //
 // It returns len(dst).
 //
 //go:noescape
-func reluAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+func reluBitsAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
 
-// reluAVX2BF16 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
-// nt: non-temporal stores, dst 32-byte aligned), on bfloat16 bit patterns: each element is widened
-// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
-// (SEMANTICS §1.6):
+// reluBitsAVX2BF16 computes, with AVX2, 16 bfloat16 elements per iteration (len(dst) a multiple of 16; nt:
+// non-temporal stores, dst 32-byte aligned) with integer compares on their bit patterns (relu16.go):
 //
 //	for i, x := range a[:len(dst)] {
-//		dst[i] = formula.ReLUForward(x) // x > 0 || x != x ? x : +0
+//		dst[i] = ReLU(x) // x > 0 || x != x ? x (a NaN made quiet) : +0
 //	}
 //
 // It returns len(dst).
 //
 //go:noescape
-func reluAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+func reluBitsAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
 
 // reluBackwardAVX2F32 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
 // nt: non-temporal stores, dst 32-byte aligned):
@@ -80,33 +76,29 @@ func reluBackwardAVX2F32(alpha float32, dst []float32, a []float32, b []float32,
 //go:noescape
 func reluBackwardAVX2F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
 
-// reluBackwardAVX2F16 computes, with AVX2, FMA and F16C, 16 elements per iteration (len(dst) a multiple of 16;
-// nt: non-temporal stores, dst 32-byte aligned), on float16 bit patterns: each element is widened
-// to float32 (exactly), computed as below in float32, and rounded once to float16, to nearest even
-// (SEMANTICS §1.6):
+// reluBackwardBitsAVX2F16 computes, with AVX2, 16 float16 elements per iteration (len(dst) a multiple of 16; nt:
+// non-temporal stores, dst 32-byte aligned) with integer compares on their bit patterns (relu16.go):
 //
 //	for i, dy := range a[:len(dst)] {
-//		dst[i] = formula.ReLUBackward(dy, b[i]) // b = x or y
+//		dst[i] = ReLU'(b[i])·dy // b[i] NaN: b[i]; b[i] > 0: dy; else +0 (NaNs made quiet)
 //	}
 //
 // It returns len(dst).
 //
 //go:noescape
-func reluBackwardAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+func reluBackwardBitsAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
 
-// reluBackwardAVX2BF16 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
-// nt: non-temporal stores, dst 32-byte aligned), on bfloat16 bit patterns: each element is widened
-// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
-// (SEMANTICS §1.6):
+// reluBackwardBitsAVX2BF16 computes, with AVX2, 16 bfloat16 elements per iteration (len(dst) a multiple of 16; nt:
+// non-temporal stores, dst 32-byte aligned) with integer compares on their bit patterns (relu16.go):
 //
 //	for i, dy := range a[:len(dst)] {
-//		dst[i] = formula.ReLUBackward(dy, b[i]) // b = x or y
+//		dst[i] = ReLU'(b[i])·dy // b[i] NaN: b[i]; b[i] > 0: dy; else +0 (NaNs made quiet)
 //	}
 //
 // It returns len(dst).
 //
 //go:noescape
-func reluBackwardAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+func reluBackwardBitsAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
 
 // leakyReLUAVX2F32 computes, with AVX2 and FMA, 16 elements per iteration (len(dst) a multiple of 16;
 // nt: non-temporal stores, dst 32-byte aligned):

@@ -25,6 +25,7 @@
 //	kernel.go           what a kernel is, and the list of them
 //	kernels_select.go   ReLU and LeakyReLU, forward and backward
 //	kernels_elu.go      ELU forward, backward from input and from output
+//	relu16.go           ReLU on float16 and bfloat16 bit patterns, with integer compares
 //	emit.go             one kernel's loops, lane interleaving, writing and checking the output
 package main
 
@@ -65,12 +66,23 @@ func main() {
 		ctx := build.NewContext()
 		ctx.Constraint(constraint)
 		// float32 and float64 as stored; then float16 and bfloat16, computed with the float32 body.
+		// ReLU's 16-bit kernels select on the bit patterns instead (relu16.go).
+		bitsReLU := k.name == "relu" || k.name == "reluBackward"
 		for _, kd := range []struct {
 			d dtype
 			s *storage
 		}{{f32, native(f32)}, {f64, native(f64)}, {f32, float16}, {f32, bfloat16}} {
+			if bitsReLU && kd.s.name != "" {
+				continue
+			}
 			emit(ctx, k, kd.d, kd.s)
 			emit(stubs, k, kd.d, kd.s)
+		}
+		if bitsReLU {
+			for _, f := range bits16Formats {
+				emitReLUBits(ctx, k.backward, f)
+				emitReLUBits(stubs, k.backward, f)
+			}
 		}
 		write(ctx, printer.NewGoAsm, filepath.Join(*out, k.file+"_amd64.s"))
 	}
