@@ -27,7 +27,7 @@ func simdImplementations() []*implementation {
 	}
 	im := &implementation{
 		name: "avx2", path: "avx2+fma assembly",
-		cost: [2][3]float64{{0.13, 0.26, 0.26}, {0.34, 1.2, 0.4}},
+		cost: [2][3]float64{{0.13, 0.26, 0.26}, {0.34, 1.2, 0.4}}, costReLU16: 0.07,
 		run32: func(kernel string, alpha float32, out, a, b []float32, nt bool) {
 			runKernel(&avx2F32, kernel, alpha, out, a, b, nt, func(out, a, b []float32) { runGeneric(kernel, alpha, out, a, b) })
 		},
