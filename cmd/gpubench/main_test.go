@@ -684,3 +684,16 @@ func TestProgressCountsEveryStep(t *testing.T) {
 		t.Errorf("%d steps reported, want %d", c.n, bn.steps())
 	}
 }
+
+// Sizes print with at most four significant digits and never in exponent notation (a device of
+// 10070 MiB printed as "1.007e+04 MiB").
+func TestFmtBytes(t *testing.T) {
+	for b, want := range map[int64]string{
+		512: "512 B", 1536: "1.5 KiB", 64 << 20: "64 MiB", 1000 << 20: "1000 MiB",
+		10070 << 20: "9.834 GiB", 1 << 30: "1 GiB", 80 << 30: "80 GiB", 141 << 30: "141 GiB",
+	} {
+		if got := fmtBytes(b); got != want {
+			t.Errorf("fmtBytes(%d) = %q, want %q", b, got, want)
+		}
+	}
+}

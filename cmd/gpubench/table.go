@@ -266,7 +266,7 @@ func fmtPct(v float64) string {
 
 func fmtBytes(b int64) string {
 	switch {
-	case b >= 1<<30 && b%(1<<30) == 0 || b >= 10<<30:
+	case b >= 1<<30: // 1024 MiB and up: %.4g of MiB would print 1.007e+04
 		return fmt.Sprintf("%.4g GiB", float64(b)/(1<<30))
 	case b >= 1<<20:
 		return fmt.Sprintf("%.4g MiB", float64(b)/(1<<20))
