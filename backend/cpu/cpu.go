@@ -325,10 +325,11 @@ func parallel[T formula.Float | uint16](im *implementation, run func(string, T, 
 	workers = min(workers, n/chunkMin)
 	// The call is cut into many chunks that the workers take in turn (an atomic counter), not one
 	// chunk per worker: a core that is slowed down (another process, a hypervisor's steal) then does
-	// less of the call instead of holding up all of it. Chunks are multiples of a 64-byte cache line
-	// so that no two goroutines write the same line, and the non-temporal path of every chunk starts
-	// aligned when the call's output does.
-	line := 64 / size
+	// less of the call instead of holding up all of it. Chunks are multiples of two 64-byte cache lines
+	// so that no two goroutines write the same line, the non-temporal path of every chunk starts
+	// aligned when the call's output does, and no chunk but the last ends in a partial block of the
+	// kernels (128 bytes for AVX-512).
+	line := 128 / size
 	perWorker := chunksPerWorker
 	if ns < parallelMinNS { // a mid-size call: one part per worker (fewer hand-overs)
 		perWorker = 1

@@ -367,3 +367,367 @@ func eluBackwardOutputAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint1
 //
 //go:noescape
 func eluBackwardOutputAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// reluAVX512F32 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.ReLUForward(x) // x > 0 || x != x ? x : +0
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func reluAVX512F32(alpha float32, dst []float32, a []float32, b []float32, nt bool) (done int)
+
+// reluAVX512F64 computes, with AVX-512 (F, DQ, BW), 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 64-byte aligned):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.ReLUForward(x) // x > 0 || x != x ? x : +0
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func reluAVX512F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
+
+// reluBitsAVX512F16 computes, with AVX-512 (F, DQ, BW), 32 float16 elements per iteration (len(dst) a multiple of 32; nt:
+// non-temporal stores, dst 64-byte aligned) with integer compares on their bit patterns (relu16.go):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = ReLU(x) // x > 0 || x != x ? x (a NaN made quiet) : +0
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func reluBitsAVX512F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// reluBitsAVX512BF16 computes, with AVX-512 (F, DQ, BW), 32 bfloat16 elements per iteration (len(dst) a multiple of 32; nt:
+// non-temporal stores, dst 64-byte aligned) with integer compares on their bit patterns (relu16.go):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = ReLU(x) // x > 0 || x != x ? x (a NaN made quiet) : +0
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func reluBitsAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// reluBackwardAVX512F32 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ReLUBackward(dy, b[i]) // b = x or y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func reluBackwardAVX512F32(alpha float32, dst []float32, a []float32, b []float32, nt bool) (done int)
+
+// reluBackwardAVX512F64 computes, with AVX-512 (F, DQ, BW), 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 64-byte aligned):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ReLUBackward(dy, b[i]) // b = x or y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func reluBackwardAVX512F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
+
+// reluBackwardBitsAVX512F16 computes, with AVX-512 (F, DQ, BW), 32 float16 elements per iteration (len(dst) a multiple of 32; nt:
+// non-temporal stores, dst 64-byte aligned) with integer compares on their bit patterns (relu16.go):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = ReLU'(b[i])·dy // b[i] NaN: b[i]; b[i] > 0: dy; else +0 (NaNs made quiet)
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func reluBackwardBitsAVX512F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// reluBackwardBitsAVX512BF16 computes, with AVX-512 (F, DQ, BW), 32 bfloat16 elements per iteration (len(dst) a multiple of 32; nt:
+// non-temporal stores, dst 64-byte aligned) with integer compares on their bit patterns (relu16.go):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = ReLU'(b[i])·dy // b[i] NaN: b[i]; b[i] > 0: dy; else +0 (NaNs made quiet)
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func reluBackwardBitsAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// leakyReLUAVX512F32 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.LeakyReLUForward(alpha, x)
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func leakyReLUAVX512F32(alpha float32, dst []float32, a []float32, b []float32, nt bool) (done int)
+
+// leakyReLUAVX512F64 computes, with AVX-512 (F, DQ, BW), 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 64-byte aligned):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.LeakyReLUForward(alpha, x)
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func leakyReLUAVX512F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
+
+// leakyReLUAVX512F16 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on float16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to float16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.LeakyReLUForward(alpha, x)
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func leakyReLUAVX512F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// leakyReLUAVX512BF16 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.LeakyReLUForward(alpha, x)
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func leakyReLUAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// leakyReLUBackwardAVX512F32 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.LeakyReLUBackward(alpha, dy, b[i]) // b = x or y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func leakyReLUBackwardAVX512F32(alpha float32, dst []float32, a []float32, b []float32, nt bool) (done int)
+
+// leakyReLUBackwardAVX512F64 computes, with AVX-512 (F, DQ, BW), 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 64-byte aligned):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.LeakyReLUBackward(alpha, dy, b[i]) // b = x or y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func leakyReLUBackwardAVX512F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
+
+// leakyReLUBackwardAVX512F16 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on float16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to float16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.LeakyReLUBackward(alpha, dy, b[i]) // b = x or y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func leakyReLUBackwardAVX512F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// leakyReLUBackwardAVX512BF16 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.LeakyReLUBackward(alpha, dy, b[i]) // b = x or y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func leakyReLUBackwardAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// eluAVX512F32 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.ELUForward(alpha, x) // within SEMANTICS §2's ULPs
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func eluAVX512F32(alpha float32, dst []float32, a []float32, b []float32, nt bool) (done int)
+
+// eluAVX512F64 computes, with AVX-512 (F, DQ, BW), 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 64-byte aligned):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.ELUForward(alpha, x) // within SEMANTICS §2's ULPs
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func eluAVX512F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
+
+// eluAVX512F16 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on float16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to float16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.ELUForward(alpha, x) // within SEMANTICS §2's ULPs
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func eluAVX512F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// eluAVX512BF16 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.ELUForward(alpha, x) // within SEMANTICS §2's ULPs
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func eluAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// eluBackwardInputAVX512F32 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
+//	}
+//
+// It returns early, at the start of the first block holding an element for the careful path (x
+// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// returns len(dst).
+//
+//go:noescape
+func eluBackwardInputAVX512F32(alpha float32, dst []float32, a []float32, b []float32, nt bool) (done int)
+
+// eluBackwardInputAVX512F64 computes, with AVX-512 (F, DQ, BW), 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 64-byte aligned):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
+//	}
+//
+// It returns early, at the start of the first block holding an element for the careful path (x
+// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// returns len(dst).
+//
+//go:noescape
+func eluBackwardInputAVX512F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
+
+// eluBackwardInputAVX512F16 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on float16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to float16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
+//	}
+//
+// It returns early, at the start of the first block holding an element for the careful path (x
+// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// returns len(dst).
+//
+//go:noescape
+func eluBackwardInputAVX512F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// eluBackwardInputAVX512BF16 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
+//	}
+//
+// It returns early, at the start of the first block holding an element for the careful path (x
+// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// returns len(dst).
+//
+//go:noescape
+func eluBackwardInputAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// eluBackwardOutputAVX512F32 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ELUBackwardFromOutput(alpha, dy, b[i]) // (y+α)·dy within 1 ULP; b = y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func eluBackwardOutputAVX512F32(alpha float32, dst []float32, a []float32, b []float32, nt bool) (done int)
+
+// eluBackwardOutputAVX512F64 computes, with AVX-512 (F, DQ, BW), 16 elements per iteration (len(dst) a multiple of 16;
+// nt: non-temporal stores, dst 64-byte aligned):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ELUBackwardFromOutput(alpha, dy, b[i]) // (y+α)·dy within 1 ULP; b = y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func eluBackwardOutputAVX512F64(alpha float64, dst []float64, a []float64, b []float64, nt bool) (done int)
+
+// eluBackwardOutputAVX512F16 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on float16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to float16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ELUBackwardFromOutput(alpha, dy, b[i]) // (y+α)·dy within 1 ULP; b = y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func eluBackwardOutputAVX512F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// eluBackwardOutputAVX512BF16 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ELUBackwardFromOutput(alpha, dy, b[i]) // (y+α)·dy within 1 ULP; b = y
+//	}
+//
+// It returns len(dst).
+//
+//go:noescape
+func eluBackwardOutputAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)

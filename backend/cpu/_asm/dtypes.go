@@ -26,6 +26,9 @@ type dtype struct {
 	// Instructions, in avo (Go assembler) operand order.
 	load, store, storeNT, add, sub, mul, and, or, max, cmp, blend, fmadd213, fmsub213, fnmadd231, fmadd231, movmsk func(c *build.Context, ops ...operand.Op)
 	shiftLeft, intAdd, broadcastReg                                                                                func(c *build.Context, ops ...operand.Op)
+	// AVX-512 only: blendm (VBLENDMPS src2, src1, k, dst: dst = k ? src2 : src1), moveZ (a move that
+	// zeroes the lanes k does not select), signMask (k = the lanes' sign bits).
+	blendm, moveZ, signMask func(c *build.Context, ops ...operand.Op)
 	// exp/expm1 constants: bits of the values. magic is 1.5·2^mantBits plus the exponent bias, so
 	// that t = x·log2e + magic holds k + bias in its low bits (see reduce).
 	log2e, magic, ln2, ln2hi, ln2lo, clampExpm1, kLow, one uint64
@@ -77,6 +80,9 @@ var f32 = dtype{
 	shiftLeft:    func(c *build.Context, o ...operand.Op) { c.VPSLLD(o...) },
 	intAdd:       func(c *build.Context, o ...operand.Op) { c.VPADDD(o...) },
 	broadcastReg: func(c *build.Context, o ...operand.Op) { c.VBROADCASTSS(o...) },
+	blendm:       func(c *build.Context, o ...operand.Op) { c.VBLENDMPS(o...) },
+	moveZ:        func(c *build.Context, o ...operand.Op) { c.VMOVAPS_Z(o[0], o[1], o[2]) },
+	signMask:     func(c *build.Context, o ...operand.Op) { c.VPMOVD2M(o[0], o[1]) },
 	log2e:        uint64(math.Float32bits(float32(math.Log2E))),
 	magic:        uint64(math.Float32bits(0x1.8p23 + 127)),
 	ln2:          uint64(math.Float32bits(float32(math.Ln2))),
@@ -117,6 +123,9 @@ var f64 = dtype{
 	shiftLeft:     func(c *build.Context, o ...operand.Op) { c.VPSLLQ(o...) },
 	intAdd:        func(c *build.Context, o ...operand.Op) { c.VPADDQ(o...) },
 	broadcastReg:  func(c *build.Context, o ...operand.Op) { c.VBROADCASTSD(o...) },
+	blendm:        func(c *build.Context, o ...operand.Op) { c.VBLENDMPD(o...) },
+	moveZ:         func(c *build.Context, o ...operand.Op) { c.VMOVAPD_Z(o[0], o[1], o[2]) },
+	signMask:      func(c *build.Context, o ...operand.Op) { c.VPMOVQ2M(o[0], o[1]) },
 	log2e:         math.Float64bits(math.Log2E),
 	magic:         math.Float64bits(0x1.8p52 + 1023),
 	ln2:           math.Float64bits(math.Ln2),
@@ -134,8 +143,6 @@ var f64 = dtype{
 		0x1.6c16c17a66ee4p-10, 0x1.a01a0190fc764p-13, 0x1.a019b24957d60p-16, 0x1.71de51a3553e0p-19,
 		0x1.2898c3186b700p-22, 0x1.aeb744bd4c800p-26),
 }
-
-func (d dtype) width() int { return 32 / d.size } // elements per YMM vector
 
 // constant returns the bits of a named constant, for preloading.
 func (d dtype) constant(name string) uint64 {

@@ -16,17 +16,23 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// emit writes the kernel k computing in dtype d, with elements stored as s, into ctx.
-func emit(ctx *build.Context, k kernel, d dtype, s *storage) {
-	name := k.name + "AVX2" + s.suffix
+// emit writes the kernel k computing in dtype d, with elements stored as s, for level l into ctx.
+func emit(ctx *build.Context, l *isa, k kernel, d dtype, s *storage) {
+	name := k.name + l.name + s.suffix
 	ctx.Function(name)
 	ctx.Attributes(attr.NOSPLIT)
 	ctx.Pragma("noescape")
 	ctx.SignatureExpr(fmt.Sprintf("func(alpha %s, dst, a, b []%s, nt bool) (done int)", d.goType, s.goType))
-	doc := []string{fmt.Sprintf("%s computes, with %s, %d elements per iteration (len(dst) a multiple of %d;", name, s.requires, unroll*d.width(), unroll*d.width()),
-		"nt: non-temporal stores, dst 32-byte aligned):", ""}
+	requires := l.requires
+	if s.requires != "" && !l.avx512 {
+		requires = "AVX2, FMA and " + s.requires
+	}
+	align := fmt.Sprintf("dst %d-byte aligned", max(32, l.vecBytes))
+	block := l.unroll * l.vecBytes / d.size
+	doc := []string{fmt.Sprintf("%s computes, with %s, %d elements per iteration (len(dst) a multiple of %d;", name, requires, block, block),
+		"nt: non-temporal stores, " + align + "):", ""}
 	if s.name != "" {
-		doc = append(doc[:1], "nt: non-temporal stores, dst 32-byte aligned), on "+s.name+" bit patterns: each element is widened",
+		doc = append(doc[:1], "nt: non-temporal stores, "+align+"), on "+s.name+" bit patterns: each element is widened",
 			"to float32 (exactly), computed as below in float32, and rounded once to "+s.name+", to nearest even", "(SEMANTICS §1.6):", "")
 	}
 	for _, l := range k.doc {
@@ -40,7 +46,7 @@ func emit(ctx *build.Context, k kernel, d dtype, s *storage) {
 		doc = append(doc, "", "It returns len(dst).")
 	}
 	ctx.Doc(doc...)
-	g := &gen{Context: ctx, d: d, prefix: name, consts: map[string]operand.Mem{}}
+	g := &gen{Context: ctx, isa: l, d: d, prefix: name, consts: map[string]operand.Mem{}}
 
 	dst := operand.Mem{Base: ctx.Load(ctx.Param("dst").Base(), ctx.GP64())}
 	a := operand.Mem{Base: ctx.Load(ctx.Param("a").Base(), ctx.GP64())}
@@ -52,7 +58,11 @@ func emit(ctx *build.Context, k kernel, d dtype, s *storage) {
 	total := ctx.GP64()
 	ctx.MOVQ(n, total)
 	g.zero = g.vec()
-	ctx.VXORPS(g.zero, g.zero, g.zero)
+	if l.avx512 {
+		ctx.VPXORD(g.zero, g.zero, g.zero)
+	} else {
+		ctx.VXORPS(g.zero, g.zero, g.zero)
+	}
 	if k.alpha {
 		x := ctx.XMM()
 		ctx.Load(ctx.Param("alpha"), x)
@@ -61,10 +71,12 @@ func emit(ctx *build.Context, k kernel, d dtype, s *storage) {
 	}
 	// Each loop (general α, α = 1) preloads its own constants after the branch between them, so
 	// that neither holds the other's registers.
-	preload := func(regs32, regs64 []string) {
+	preload := func(regs32, regs64 []string, body func(g *gen, a, b reg.VecVirtual) reg.VecVirtual) {
 		g.regs = map[string]reg.VecVirtual{}
 		switch {
 		case !preloadFlag:
+		case l.avx512:
+			g.preloadAll(g.usedConstants(k.backward, body), preload512)
 		case d.size == 4:
 			g.preload(regs32...)
 		default:
@@ -90,11 +102,10 @@ func emit(ctx *build.Context, k kernel, d dtype, s *storage) {
 		}
 		ctx.JEQ(operand.LabelRef("alpha1"))
 	}
-	preload(k.regs32, k.regs64)
+	preload(k.regs32, k.regs64, k.body)
 	ctx.TESTB(nt, nt)
 	ctx.JNZ(operand.LabelRef("ntloop"))
 
-	block := unroll * d.width()
 	loop := func(label string, ntStore bool, exit string, body func(g *gen, a, b reg.VecVirtual) reg.VecVirtual) {
 		ctx.Label(label)
 		ctx.TESTQ(n, n)
@@ -104,20 +115,20 @@ func emit(ctx *build.Context, k kernel, d dtype, s *storage) {
 			ins = append(ins, b)
 		}
 		vs := s.load(g, ins...)
-		as, bs := vs[0], make([]reg.VecVirtual, unroll)
+		as, bs := vs[0], make([]reg.VecVirtual, l.unroll)
 		if k.backward {
 			bs = vs[1]
 		}
 		if prefetch > 0 && k.bodyAlphaOne != nil {
 			for _, m := range []operand.Mem{a, b} {
-				if m.Base != nil {
-					ctx.PREFETCHT0(m.Offset(prefetch))
+				for off := 0; m.Base != nil && off < s.vecBytes(l)*l.unroll; off += 64 { // each cache line
+					ctx.PREFETCHT0(m.Offset(prefetch + off))
 				}
 			}
 		}
-		res := make([]reg.VecVirtual, unroll)
-		g.lanes, g.rareExit = unroll, exit+"rare"
-		for u := range unroll {
+		res := make([]reg.VecVirtual, l.unroll)
+		g.lanes, g.rareExit = l.unroll, exit+"rare"
+		for u := range l.unroll {
 			ctx.Comment(laneMarker)
 			g.lane = u
 			res[u] = body(g, as[u], bs[u])
@@ -126,7 +137,7 @@ func emit(ctx *build.Context, k kernel, d dtype, s *storage) {
 		s.store(g, res, dst, ntStore)
 		for _, m := range []operand.Mem{dst, a, b} {
 			if m.Base != nil {
-				ctx.ADDQ(operand.U32(s.vecBytes*unroll), m.Base)
+				ctx.ADDQ(operand.U32(s.vecBytes(l)*l.unroll), m.Base)
 			}
 		}
 		ctx.SUBQ(operand.U32(block), n)
@@ -153,9 +164,9 @@ func emit(ctx *build.Context, k kernel, d dtype, s *storage) {
 	if k.bodyAlphaOne != nil {
 		ctx.Label("alpha1")
 		if k.regsOne32 != nil || k.regsOne64 != nil {
-			preload(k.regsOne32, k.regsOne64)
+			preload(k.regsOne32, k.regsOne64, k.bodyAlphaOne)
 		} else {
-			preload(k.regs32, k.regs64)
+			preload(k.regs32, k.regs64, k.bodyAlphaOne)
 		}
 		ctx.TESTB(nt, nt)
 		ctx.JNZ(operand.LabelRef("ntloop1"))
@@ -164,7 +175,8 @@ func emit(ctx *build.Context, k kernel, d dtype, s *storage) {
 	}
 }
 
-func write(ctx *build.Context, p printer.Builder, path string) {
+// write compiles ctx and writes it to path; avx512 allows the registers only AVX-512 has.
+func write(ctx *build.Context, p printer.Builder, path string, avx512 bool) {
 	f, err := ctx.Result()
 	if err != nil {
 		log.Fatalf("%s: %v", path, err)
@@ -182,7 +194,7 @@ func write(ctx *build.Context, p printer.Builder, path string) {
 	// avo's allocator may hand out X16-X31/Y16-Y31, which exist only with AVX-512 (EVEX encoding): an
 	// AVX2 kernel using one would fault on every AVX2-only CPU. Too many live values: hold fewer
 	// constants in registers (kernel.regs32/regs64).
-	if m := highRegister.Find(src); m != nil && os.Getenv("ASM_NOCHECK") == "" {
+	if m := highRegister.Find(src); m != nil && !avx512 && os.Getenv("ASM_NOCHECK") == "" {
 		log.Fatalf("%s: uses %s, an AVX-512 register", path, m)
 	}
 	if err := os.WriteFile(path, src, 0o644); err != nil {

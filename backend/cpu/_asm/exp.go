@@ -77,8 +77,12 @@ func (g *gen) expm1Poly(r reg.VecVirtual, plainHorner bool) reg.VecVirtual {
 // clampForExpm1 returns max(x, clamp) with NaN x giving x (VMAXPS returns its second source,
 // avo's first operand, when either is NaN), so that a NaN flows through the whole computation.
 func (g *gen) clampForExpm1(x reg.VecVirtual) reg.VecVirtual {
+	c, ok := g.k("clamp", g.d.clampExpm1).(reg.VecVirtual) // a register: VMAXPS's memory operand is x's place
+	if !ok {
+		c = g.loadConst("clamp", g.d.clampExpm1)
+	}
 	xc := g.vec()
-	g.d.max(g.Context, x, g.regs["clamp"], xc)
+	g.d.max(g.Context, x, c, xc)
 	return xc
 }
 
@@ -87,11 +91,14 @@ func (g *gen) clampForExpm1(x reg.VecVirtual) reg.VecVirtual {
 // the factor that must be finite for the fast formula (α·dy, or dy for α = 1). One compare:
 // !(kf + (v - v) ≥ kLow), true when unordered; the subtraction and addition go to the FP adders,
 // which the exp evaluation leaves idle.
-func (g *gen) rareLanes(kf, v reg.VecVirtual) reg.VecVirtual {
+func (g *gen) rareLanes(kf, v reg.VecVirtual) reg.Register {
 	d := g.d
 	z := g.vec()
 	d.sub(g.Context, v, v, z)
 	d.add(g.Context, kf, z, z)
-	d.cmp(g.Context, operand.U8(cmpNGEUQ), g.k("klow", d.kLow), z, z)
+	if g.isa.avx512 {
+		return g.cmp(cmpNGEUQ, g.k("klow", d.kLow), z)
+	}
+	d.cmp(g.Context, operand.U8(cmpNGEUQ), g.k("klow", d.kLow), z, z) // into z: one register fewer
 	return z
 }

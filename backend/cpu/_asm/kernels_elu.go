@@ -1,9 +1,6 @@
 package main
 
-import (
-	"github.com/mmcloughlin/avo/operand"
-	"github.com/mmcloughlin/avo/reg"
-)
+import "github.com/mmcloughlin/avo/reg"
 
 // eluKernels are ELU forward, backward from input (both evaluate exp or expm1, exp.go) and
 // backward from output.
@@ -62,9 +59,7 @@ var eluKernels = []kernel{
 			d.fmadd213(g.Context, l, w, q) // q = W·q + L
 			d.add(g.Context, w, q, q)
 			// x > 0 ? dy : q. x = +0 must give α·dy, so this select compares; NaN x is rare.
-			gt := g.vec()
-			d.cmp(g.Context, operand.U8(cmpGTOQ), g.zero, x, gt)
-			d.blend(g.Context, gt, dy, q, q)
+			g.blendInto(g.cmp(cmpGTOQ, g.zero, x), dy, q)
 			return q
 		},
 		bodyAlphaOne: func(g *gen, dy, x reg.VecVirtual) reg.VecVirtual {

@@ -39,7 +39,7 @@ import (
 )
 
 // preloadFlag, unroll: the defaults make the committed kernels; the flags are for measuring variants
-// (kernels_amd64.go's blockBytes must be 32·unroll).
+// (kernels_amd64.go's blockBytes must be unroll × the vector's bytes).
 var preloadFlag = true
 
 // polyHorner2: false turns the even/odd evaluation off for every dtype (see expm1Poly).
@@ -49,42 +49,47 @@ var polyHorner2 = true
 // (PREFETCHT0 once per 64-byte block and input).
 var prefetch = 0
 
-// unroll is the number of vectors per loop iteration (interleaved: see interleaveLanes).
-var unroll = 2
+// preload512 is the most constants an AVX-512 kernel holds in registers (all it uses, up to this).
+var preload512 = 32
+
 
 func main() {
 	out := flag.String("dir", "..", "directory to write the assembly and stubs_amd64.go into")
-	flag.IntVar(&unroll, "unroll", unroll, "vectors per loop iteration")
+	flag.IntVar(&avx2.unroll, "unroll", avx2.unroll, "vectors per loop iteration of the AVX2 kernels")
+	flag.IntVar(&avx512.unroll, "unroll512", avx512.unroll, "vectors per loop iteration of the AVX-512 kernels")
 	flag.IntVar(&prefetch, "prefetch", prefetch, "bytes ahead the ELU exp loops prefetch their inputs (0: none)")
 	flag.BoolVar(&polyHorner2, "horner2", polyHorner2, "evaluate the polynomial as even and odd halves (false: plain Horner)")
+	flag.IntVar(&preload512, "preload512", preload512, "the most constants an AVX-512 kernel holds in registers")
 	flag.BoolVar(&preloadFlag, "preload", preloadFlag, "hold the constants kernels name in registers (false: all from memory)")
 	flag.Parse()
 	constraint := buildtags.Term("!purego")
 	stubs := build.NewContext()
 	stubs.Constraint(constraint)
-	for _, k := range kernels {
-		ctx := build.NewContext()
-		ctx.Constraint(constraint)
-		// float32 and float64 as stored; then float16 and bfloat16, computed with the float32 body.
-		// ReLU's 16-bit kernels select on the bit patterns instead (relu16.go).
-		bitsReLU := k.name == "relu" || k.name == "reluBackward"
-		for _, kd := range []struct {
-			d dtype
-			s *storage
-		}{{f32, native(f32)}, {f64, native(f64)}, {f32, float16}, {f32, bfloat16}} {
-			if bitsReLU && kd.s.name != "" {
-				continue
+	for _, l := range []*isa{avx2, avx512} {
+		for _, k := range kernels {
+			ctx := build.NewContext()
+			ctx.Constraint(constraint)
+			// float32 and float64 as stored; then float16 and bfloat16, computed with the float32 body.
+			// ReLU's 16-bit kernels select on the bit patterns instead (relu16.go).
+			bitsReLU := k.name == "relu" || k.name == "reluBackward"
+			for _, kd := range []struct {
+				d dtype
+				s *storage
+			}{{f32, native(f32)}, {f64, native(f64)}, {f32, float16}, {f32, bfloat16}} {
+				if bitsReLU && kd.s.name != "" {
+					continue
+				}
+				emit(ctx, l, k, kd.d, kd.s)
+				emit(stubs, l, k, kd.d, kd.s)
 			}
-			emit(ctx, k, kd.d, kd.s)
-			emit(stubs, k, kd.d, kd.s)
-		}
-		if bitsReLU {
-			for _, f := range bits16Formats {
-				emitReLUBits(ctx, k.backward, f)
-				emitReLUBits(stubs, k.backward, f)
+			if bitsReLU {
+				for _, f := range bits16Formats {
+					emitReLUBits(ctx, l, k.backward, f)
+					emitReLUBits(stubs, l, k.backward, f)
+				}
 			}
+			write(ctx, printer.NewGoAsm, filepath.Join(*out, k.file+l.file+"_amd64.s"), l.avx512)
 		}
-		write(ctx, printer.NewGoAsm, filepath.Join(*out, k.file+"_amd64.s"))
 	}
-	write(stubs, printer.NewStubs, filepath.Join(*out, "stubs_amd64.go"))
+	write(stubs, printer.NewStubs, filepath.Join(*out, "stubs_amd64.go"), false)
 }
