@@ -24,18 +24,21 @@ PUREGO_PKGS = ./backend/cpu/ ./backend/ ./cmd/gpubench/
 # one is installed (scripts/setup/chromium.sh); GPUACT_REQUIRE_CHROMIUM=1 makes its absence a failure (CI).
 #
 # The conformance suite on wrapped memory (TestConformanceWrapped: host slices, cl_mem sub-buffers,
-# external device pointers) and on the emulated driver's second CUDA device (TestConformanceOtherDevices)
-# runs second, without the race detector: they differ from the suites of the race run only in where the
-# memory comes from, or in the device ordinal, and under -race they would double the longest packages'
-# time (the OpenCL package alone took 8 minutes with its wrapped suite on 2 cores, 4.6 without).
+# external device pointers), on the emulated driver's second CUDA device (TestConformanceOtherDevices)
+# and on the CPU implementations New does not pick (TestConformanceOtherImplementations: AVX2 where
+# there is AVX-512, the plain loops), and the CPU kernels' checks against the oracle
+# (TestAllImplementations) run second, without the race detector: they differ from the suites of the
+# race run only in where the memory comes from, the device ordinal or the leaf kernels (assembly the
+# detector does not see into), and under -race they would double the longest packages' time (the
+# OpenCL package alone took 8 minutes with its wrapped suite on 2 cores, 4.6 without).
 COVER_PKGS := ./backend/cuda ./backend/cuda/internal/cu
 COVER_MIN ?= 85
-WRAPPED := ^(TestConformanceWrapped|TestConformanceOtherDevices)$$
+NORACE := ^(TestConformanceWrapped|TestConformanceOtherDevices|TestConformanceOtherImplementations|TestAllImplementations)$$
 test:
 	mkdir -p build
-	$(GO) test -race -count=1 -timeout 30m -skip '$(WRAPPED)' -coverpkg=$(shell echo $(COVER_PKGS) | tr ' ' ,) -coverprofile=build/cover.out ./...
+	$(GO) test -race -count=1 -timeout 30m -skip '$(NORACE)' -coverpkg=$(shell echo $(COVER_PKGS) | tr ' ' ,) -coverprofile=build/cover.out ./...
 	bash scripts/coverage.sh build/cover.out $(foreach p,$(COVER_PKGS),$(p)=$(COVER_MIN))
-	$(GO) test -count=1 -timeout 10m -run '$(WRAPPED)' ./backend/cpu/ ./backend/opencl/ ./backend/cuda/
+	$(GO) test -count=1 -timeout 10m -run '$(NORACE)' ./backend/cpu/ ./backend/opencl/ ./backend/cuda/
 
 # The statement coverage of every backend package, without the race detector (a report; make test holds
 # the CUDA packages to their minimum).

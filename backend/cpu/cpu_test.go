@@ -10,18 +10,26 @@ import (
 	"github.com/gpuact/gpuact/backend/formula"
 )
 
-// TestConformance runs the conformance suite once per implementation this machine has (the assembly
-// kernels and the plain loops), each forced with cpu.NewImplementation; New's choice is one of them.
+// TestConformance runs the conformance suite on the implementation New picks on this machine (the best
+// assembly level, or the plain loops), and TestConformanceOtherImplementations on each of the others,
+// each forced with cpu.NewImplementation: the suite runs once per implementation. make test runs the
+// second without -race (it costs minutes per implementation there): the concurrency the race detector
+// watches (owner, ranges, the parallel split) is the same Go code for every implementation, and the
+// kernels it calls are assembly the detector does not see into.
 func TestConformance(t *testing.T) {
-	forEachImplementation(t, func(t *testing.T, name string) {
-		if raceEnabled && name == "generic" && len(cpu.Implementations()) > 1 {
-			// Under -race the suite costs minutes per run; the plain Go loops run it without -race here
-			// and in make test-purego (CI), and the concurrency the race detector watches (owner,
-			// ranges, the parallel split) is the same code for every implementation.
-			t.Skip("generic: the suite runs without -race (go test, make test-purego); -race covers the dispatch implementation")
+	name := cpu.Dispatched()
+	backendtest.Run(t, func() (core.Backend, error) { return cpu.NewImplementation(name) })
+}
+
+func TestConformanceOtherImplementations(t *testing.T) {
+	picked := cpu.Dispatched()
+	for _, name := range cpu.Implementations() {
+		if name != picked {
+			t.Run(name, func(t *testing.T) {
+				backendtest.Run(t, func() (core.Backend, error) { return cpu.NewImplementation(name) })
+			})
 		}
-		backendtest.Run(t, func() (core.Backend, error) { return cpu.NewImplementation(name) })
-	})
+	}
 }
 
 // TestNoHeapGrowth: freed CPU buffers must become garbage. The Go heap after 500 alloc/free cycles of 1

@@ -80,3 +80,6 @@ func SetMemoryFigures(available, total int64) (restore func()) {
 
 // MemoryFigures is what the system reports: available memory and RAM in bytes, 0 where unknown.
 func MemoryFigures() (available, total int64) { return memoryFigures() }
+
+// Dispatched is the name of the implementation New picks (GPUACT_CPU_DISABLE applied).
+func Dispatched() string { return dispatch().name }
