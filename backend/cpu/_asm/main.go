@@ -52,7 +52,6 @@ var prefetch = 0
 // preload512 is the most constants an AVX-512 kernel holds in registers (all it uses, up to this).
 var preload512 = 32
 
-
 func main() {
 	out := flag.String("dir", "..", "directory to write the assembly and stubs_amd64.go into")
 	flag.IntVar(&avx2.unroll, "unroll", avx2.unroll, "vectors per loop iteration of the AVX2 kernels")
