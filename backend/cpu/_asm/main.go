@@ -1,26 +1,28 @@
-// Command _asm generates the AVX2+FMA kernels of gpuact's CPU backend with avo: one assembly file per
-// formula (every dtype in it) and stubs_amd64.go with the Go declarations of all of them. Run it
-// through `go generate ./...` (or `make generate`) from the repository; it writes into ../ (the
-// backend/cpu package).
+// Command _asm generates the assembly kernels of gpuact's CPU backend with avo, at two levels: AVX2+FMA
+// (256-bit vectors, relu_amd64.s …) and AVX-512 (512-bit vectors and opmask registers,
+// relu_avx512_amd64.s …), from the same kernel bodies: one assembly file per formula and level (every
+// dtype in it) and stubs_amd64.go with the Go declarations of all of them. Run it through `go generate
+// ./...` (or `make generate`) from the repository; it writes into ../ (the backend/cpu package).
 //
 // Every kernel has the same signature,
 //
 //	func name(alpha T, dst, a, b []T, nt bool) (done int)
 //
-// and processes len(dst) elements, which must be a multiple of 64 bytes' worth (16 float32, 8
-// float64): two 32-byte vectors per loop iteration. a is x (forward) or dy (backward), b is x or y
-// (backward only). nt selects non-temporal stores (VMOVNTPS/PD), for which dst must be 32-byte aligned.
-// done is len(dst), except for ELU backward from input, which stops at the first 64-byte block
-// holding an element that needs the careful scalar path (x below about -126·ln2 for float32, where 2^k
-// in exp(x) = 2^k·exp(r) is not a normal number; x NaN; α·dy infinite) and returns that block's
-// index: the Go caller computes that block with the oracle and calls again. The Go wrappers
-// (kernels_amd64.go) handle heads, tails, alignment and that loop.
+// and processes len(dst) elements, which must be a multiple of one block: two vectors per loop
+// iteration, 64 bytes' worth of the compute type with AVX2 (16 float32, 8 float64), 128 with AVX-512. a
+// is x (forward) or dy (backward), b is x or y (backward only). nt selects non-temporal stores, for which
+// dst must be aligned to a vector (32 or 64 bytes). done is len(dst), except for ELU backward from input,
+// which stops at the first block holding an element that needs the careful scalar path (x below about
+// -126·ln2 for float32, where 2^k in exp(x) = 2^k·exp(r) is not a normal number; x NaN; α·dy infinite)
+// and returns that block's index: the Go caller computes that block with the oracle and calls again. The
+// Go wrappers (kernels_amd64.go) handle heads, tails, alignment and that loop.
 //
 // The generator's files, by concern:
 //
-//	main.go             flags and the loop over kernels and dtypes
+//	main.go             flags and the loop over levels, kernels and dtypes
+//	isa.go              the two levels: vector width, loop unrolling
 //	dtypes.go           the float32 and float64 tables: instructions and exp/expm1 constants
-//	gen.go              the emitter's state, constants in registers or memory, the selects
+//	gen.go              the emitter's state, constants in registers or memory, masks and selects
 //	exp.go              exp/expm1: range reduction, the polynomial, the careful-path lanes
 //	kernel.go           what a kernel is, and the list of them
 //	kernels_select.go   ReLU and LeakyReLU, forward and backward
