@@ -890,28 +890,24 @@ loop:
 	VADDPS       Y10, Y15, Y15
 	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y12, Y12
 	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y15, Y15
-	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y7
+	VMOVUPS      eluBackwardInputAVX2F16_c2<>+0(SB), Y7
 	VORPS        Y15, Y12, Y15
-	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y8, Y7
-	VMOVMSKPS    Y15, DI
-	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y8, Y7
-	TESTL        DI, DI
 	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y8, Y7
-	JNZ          donerare
+	VMOVMSKPS    Y15, DI
 	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y8, Y7
-	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y12
+	TESTL        DI, DI
 	VMULPS       Y8, Y8, Y10
-	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y11, Y12
+	JNZ          donerare
 	VFMADD213PS  Y8, Y10, Y7
-	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y11, Y12
+	VMOVUPS      eluBackwardInputAVX2F16_c2<>+0(SB), Y10
 	VMOVAPS      Y2, Y8
-	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y11, Y12
+	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y11, Y10
 	VFMSUB213PS  Y9, Y1, Y8
-	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y11, Y12
+	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y11, Y10
 	VMULPS       Y6, Y9, Y9
-	VMULPS       Y11, Y11, Y10
+	VMULPS       Y11, Y11, Y12
 	VMULPS       Y6, Y8, Y8
-	VFMADD213PS  Y11, Y10, Y12
+	VFMADD213PS  Y11, Y12, Y10
 	VFMADD213PS  Y8, Y9, Y7
 	VMOVAPS      Y3, Y6
 	VADDPS       Y9, Y7, Y7
@@ -920,13 +916,13 @@ loop:
 	VMULPS       Y13, Y14, Y8
 	VBLENDVPS    Y4, Y2, Y7, Y7
 	VMULPS       Y13, Y6, Y6
-	VFMADD213PS  Y6, Y8, Y12
-	VADDPS       Y8, Y12, Y12
+	VFMADD213PS  Y6, Y8, Y10
+	VADDPS       Y8, Y10, Y10
 	VCMPPS       $0x1e, Y0, Y5, Y2
-	VBLENDVPS    Y2, Y3, Y12, Y12
+	VBLENDVPS    Y2, Y3, Y10, Y10
 	VCVTPS2PH    $0x00, Y7, X2
 	VMOVDQU      X2, (AX)
-	VCVTPS2PH    $0x00, Y12, X2
+	VCVTPS2PH    $0x00, Y10, X2
 	VMOVDQU      X2, 16(AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
@@ -963,28 +959,24 @@ ntloop:
 	VADDPS       Y10, Y15, Y15
 	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y12, Y12
 	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y15, Y15
-	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y7
+	VMOVUPS      eluBackwardInputAVX2F16_c2<>+0(SB), Y7
 	VORPS        Y15, Y12, Y15
-	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y8, Y7
-	VMOVMSKPS    Y15, DI
-	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y8, Y7
-	TESTL        DI, DI
 	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y8, Y7
-	JNZ          ntdonerare
+	VMOVMSKPS    Y15, DI
 	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y8, Y7
-	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y12
+	TESTL        DI, DI
 	VMULPS       Y8, Y8, Y10
-	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y11, Y12
+	JNZ          ntdonerare
 	VFMADD213PS  Y8, Y10, Y7
-	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y11, Y12
+	VMOVUPS      eluBackwardInputAVX2F16_c2<>+0(SB), Y10
 	VMOVAPS      Y2, Y8
-	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y11, Y12
+	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y11, Y10
 	VFMSUB213PS  Y9, Y1, Y8
-	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y11, Y12
+	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y11, Y10
 	VMULPS       Y6, Y9, Y9
-	VMULPS       Y11, Y11, Y10
+	VMULPS       Y11, Y11, Y12
 	VMULPS       Y6, Y8, Y8
-	VFMADD213PS  Y11, Y10, Y12
+	VFMADD213PS  Y11, Y12, Y10
 	VFMADD213PS  Y8, Y9, Y7
 	VMOVAPS      Y3, Y6
 	VADDPS       Y9, Y7, Y7
@@ -993,13 +985,13 @@ ntloop:
 	VMULPS       Y13, Y14, Y8
 	VBLENDVPS    Y4, Y2, Y7, Y7
 	VMULPS       Y13, Y6, Y6
-	VFMADD213PS  Y6, Y8, Y12
-	VADDPS       Y8, Y12, Y12
+	VFMADD213PS  Y6, Y8, Y10
+	VADDPS       Y8, Y10, Y10
 	VCMPPS       $0x1e, Y0, Y5, Y2
-	VBLENDVPS    Y2, Y3, Y12, Y12
+	VBLENDVPS    Y2, Y3, Y10, Y10
 	VCVTPS2PH    $0x00, Y7, X2
 	VMOVNTDQ     X2, (AX)
-	VCVTPS2PH    $0x00, Y12, X2
+	VCVTPS2PH    $0x00, Y10, X2
 	VMOVNTDQ     X2, 16(AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
@@ -1059,33 +1051,29 @@ loop1:
 	VADDPS       Y12, Y15, Y15
 	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y11, Y11
 	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y15, Y15
-	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y9
+	VMOVUPS      eluBackwardInputAVX2F16_c2<>+0(SB), Y9
 	VORPS        Y15, Y11, Y15
-	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y10, Y9
-	VMOVMSKPS    Y15, DI
-	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y10, Y9
-	TESTL        DI, DI
 	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y10, Y9
-	JNZ          donerare
+	VMOVMSKPS    Y15, DI
 	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y10, Y9
-	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y12
+	TESTL        DI, DI
 	VMULPS       Y10, Y10, Y11
-	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y13, Y12
+	JNZ          donerare
 	VFMADD213PS  Y10, Y11, Y9
-	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y13, Y12
+	VMOVUPS      eluBackwardInputAVX2F16_c2<>+0(SB), Y10
 	VMULPS       Y8, Y4, Y8
-	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y13, Y12
+	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y13, Y10
 	VFMADD213PS  Y8, Y8, Y9
-	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y13, Y12
+	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y13, Y10
 	VBLENDVPS    Y6, Y9, Y4, Y9
 	VMULPS       Y13, Y13, Y4
-	VFMADD213PS  Y13, Y4, Y12
+	VFMADD213PS  Y13, Y4, Y10
 	VMULPS       Y14, Y5, Y4
-	VFMADD213PS  Y4, Y4, Y12
-	VBLENDVPS    Y7, Y12, Y5, Y12
+	VFMADD213PS  Y4, Y4, Y10
+	VBLENDVPS    Y7, Y10, Y5, Y10
 	VCVTPS2PH    $0x00, Y9, X4
 	VMOVDQU      X4, (AX)
-	VCVTPS2PH    $0x00, Y12, X4
+	VCVTPS2PH    $0x00, Y10, X4
 	VMOVDQU      X4, 16(AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
@@ -1120,33 +1108,29 @@ ntloop1:
 	VADDPS       Y12, Y15, Y15
 	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y11, Y11
 	VCMPPS       $0x19, eluBackwardInputAVX2F16_klow<>+0(SB), Y15, Y15
-	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y9
+	VMOVUPS      eluBackwardInputAVX2F16_c2<>+0(SB), Y9
 	VORPS        Y15, Y11, Y15
-	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y10, Y9
-	VMOVMSKPS    Y15, DI
-	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y10, Y9
-	TESTL        DI, DI
 	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y10, Y9
-	JNZ          ntdonerare
+	VMOVMSKPS    Y15, DI
 	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y10, Y9
-	VMOVUPS      eluBackwardInputAVX2F16_c4<>+0(SB), Y12
+	TESTL        DI, DI
 	VMULPS       Y10, Y10, Y11
-	VFMADD213PS  eluBackwardInputAVX2F16_c3<>+0(SB), Y13, Y12
+	JNZ          ntdonerare
 	VFMADD213PS  Y10, Y11, Y9
-	VFMADD213PS  eluBackwardInputAVX2F16_c2<>+0(SB), Y13, Y12
+	VMOVUPS      eluBackwardInputAVX2F16_c2<>+0(SB), Y10
 	VMULPS       Y8, Y4, Y8
-	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y13, Y12
+	VFMADD213PS  eluBackwardInputAVX2F16_c1<>+0(SB), Y13, Y10
 	VFMADD213PS  Y8, Y8, Y9
-	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y13, Y12
+	VFMADD213PS  eluBackwardInputAVX2F16_c0<>+0(SB), Y13, Y10
 	VBLENDVPS    Y6, Y9, Y4, Y9
 	VMULPS       Y13, Y13, Y4
-	VFMADD213PS  Y13, Y4, Y12
+	VFMADD213PS  Y13, Y4, Y10
 	VMULPS       Y14, Y5, Y4
-	VFMADD213PS  Y4, Y4, Y12
-	VBLENDVPS    Y7, Y12, Y5, Y12
+	VFMADD213PS  Y4, Y4, Y10
+	VBLENDVPS    Y7, Y10, Y5, Y10
 	VCVTPS2PH    $0x00, Y9, X4
 	VMOVNTDQ     X4, (AX)
-	VCVTPS2PH    $0x00, Y12, X4
+	VCVTPS2PH    $0x00, Y10, X4
 	VMOVNTDQ     X4, 16(AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
@@ -1204,54 +1188,34 @@ DATA eluBackwardInputAVX2F16_klow<>+24(SB)/4, $0xc2fc0000
 DATA eluBackwardInputAVX2F16_klow<>+28(SB)/4, $0xc2fc0000
 GLOBL eluBackwardInputAVX2F16_klow<>(SB), RODATA|NOPTR, $32
 
-DATA eluBackwardInputAVX2F16_c4<>+0(SB)/4, $0x3ab5f54d
-DATA eluBackwardInputAVX2F16_c4<>+4(SB)/4, $0x3ab5f54d
-DATA eluBackwardInputAVX2F16_c4<>+8(SB)/4, $0x3ab5f54d
-DATA eluBackwardInputAVX2F16_c4<>+12(SB)/4, $0x3ab5f54d
-DATA eluBackwardInputAVX2F16_c4<>+16(SB)/4, $0x3ab5f54d
-DATA eluBackwardInputAVX2F16_c4<>+20(SB)/4, $0x3ab5f54d
-DATA eluBackwardInputAVX2F16_c4<>+24(SB)/4, $0x3ab5f54d
-DATA eluBackwardInputAVX2F16_c4<>+28(SB)/4, $0x3ab5f54d
-GLOBL eluBackwardInputAVX2F16_c4<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2F16_c3<>+0(SB)/4, $0x3c091375
-DATA eluBackwardInputAVX2F16_c3<>+4(SB)/4, $0x3c091375
-DATA eluBackwardInputAVX2F16_c3<>+8(SB)/4, $0x3c091375
-DATA eluBackwardInputAVX2F16_c3<>+12(SB)/4, $0x3c091375
-DATA eluBackwardInputAVX2F16_c3<>+16(SB)/4, $0x3c091375
-DATA eluBackwardInputAVX2F16_c3<>+20(SB)/4, $0x3c091375
-DATA eluBackwardInputAVX2F16_c3<>+24(SB)/4, $0x3c091375
-DATA eluBackwardInputAVX2F16_c3<>+28(SB)/4, $0x3c091375
-GLOBL eluBackwardInputAVX2F16_c3<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2F16_c2<>+0(SB)/4, $0x3d2aab3a
-DATA eluBackwardInputAVX2F16_c2<>+4(SB)/4, $0x3d2aab3a
-DATA eluBackwardInputAVX2F16_c2<>+8(SB)/4, $0x3d2aab3a
-DATA eluBackwardInputAVX2F16_c2<>+12(SB)/4, $0x3d2aab3a
-DATA eluBackwardInputAVX2F16_c2<>+16(SB)/4, $0x3d2aab3a
-DATA eluBackwardInputAVX2F16_c2<>+20(SB)/4, $0x3d2aab3a
-DATA eluBackwardInputAVX2F16_c2<>+24(SB)/4, $0x3d2aab3a
-DATA eluBackwardInputAVX2F16_c2<>+28(SB)/4, $0x3d2aab3a
+DATA eluBackwardInputAVX2F16_c2<>+0(SB)/4, $0x3d2a6db8
+DATA eluBackwardInputAVX2F16_c2<>+4(SB)/4, $0x3d2a6db8
+DATA eluBackwardInputAVX2F16_c2<>+8(SB)/4, $0x3d2a6db8
+DATA eluBackwardInputAVX2F16_c2<>+12(SB)/4, $0x3d2a6db8
+DATA eluBackwardInputAVX2F16_c2<>+16(SB)/4, $0x3d2a6db8
+DATA eluBackwardInputAVX2F16_c2<>+20(SB)/4, $0x3d2a6db8
+DATA eluBackwardInputAVX2F16_c2<>+24(SB)/4, $0x3d2a6db8
+DATA eluBackwardInputAVX2F16_c2<>+28(SB)/4, $0x3d2a6db8
 GLOBL eluBackwardInputAVX2F16_c2<>(SB), RODATA|NOPTR, $32
 
-DATA eluBackwardInputAVX2F16_c1<>+0(SB)/4, $0x3e2aaa58
-DATA eluBackwardInputAVX2F16_c1<>+4(SB)/4, $0x3e2aaa58
-DATA eluBackwardInputAVX2F16_c1<>+8(SB)/4, $0x3e2aaa58
-DATA eluBackwardInputAVX2F16_c1<>+12(SB)/4, $0x3e2aaa58
-DATA eluBackwardInputAVX2F16_c1<>+16(SB)/4, $0x3e2aaa58
-DATA eluBackwardInputAVX2F16_c1<>+20(SB)/4, $0x3e2aaa58
-DATA eluBackwardInputAVX2F16_c1<>+24(SB)/4, $0x3e2aaa58
-DATA eluBackwardInputAVX2F16_c1<>+28(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2F16_c1<>+0(SB)/4, $0x3e2b8338
+DATA eluBackwardInputAVX2F16_c1<>+4(SB)/4, $0x3e2b8338
+DATA eluBackwardInputAVX2F16_c1<>+8(SB)/4, $0x3e2b8338
+DATA eluBackwardInputAVX2F16_c1<>+12(SB)/4, $0x3e2b8338
+DATA eluBackwardInputAVX2F16_c1<>+16(SB)/4, $0x3e2b8338
+DATA eluBackwardInputAVX2F16_c1<>+20(SB)/4, $0x3e2b8338
+DATA eluBackwardInputAVX2F16_c1<>+24(SB)/4, $0x3e2b8338
+DATA eluBackwardInputAVX2F16_c1<>+28(SB)/4, $0x3e2b8338
 GLOBL eluBackwardInputAVX2F16_c1<>(SB), RODATA|NOPTR, $32
 
-DATA eluBackwardInputAVX2F16_c0<>+0(SB)/4, $0x3effffff
-DATA eluBackwardInputAVX2F16_c0<>+4(SB)/4, $0x3effffff
-DATA eluBackwardInputAVX2F16_c0<>+8(SB)/4, $0x3effffff
-DATA eluBackwardInputAVX2F16_c0<>+12(SB)/4, $0x3effffff
-DATA eluBackwardInputAVX2F16_c0<>+16(SB)/4, $0x3effffff
-DATA eluBackwardInputAVX2F16_c0<>+20(SB)/4, $0x3effffff
-DATA eluBackwardInputAVX2F16_c0<>+24(SB)/4, $0x3effffff
-DATA eluBackwardInputAVX2F16_c0<>+28(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2F16_c0<>+0(SB)/4, $0x3f000114
+DATA eluBackwardInputAVX2F16_c0<>+4(SB)/4, $0x3f000114
+DATA eluBackwardInputAVX2F16_c0<>+8(SB)/4, $0x3f000114
+DATA eluBackwardInputAVX2F16_c0<>+12(SB)/4, $0x3f000114
+DATA eluBackwardInputAVX2F16_c0<>+16(SB)/4, $0x3f000114
+DATA eluBackwardInputAVX2F16_c0<>+20(SB)/4, $0x3f000114
+DATA eluBackwardInputAVX2F16_c0<>+24(SB)/4, $0x3f000114
+DATA eluBackwardInputAVX2F16_c0<>+28(SB)/4, $0x3f000114
 GLOBL eluBackwardInputAVX2F16_c0<>(SB), RODATA|NOPTR, $32
 
 // func eluBackwardInputAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
@@ -1303,28 +1267,22 @@ loop:
 	VADDPS       Y10, Y15, Y15
 	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y12, Y12
 	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y15, Y15
-	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y7
+	VMOVUPS      eluBackwardInputAVX2BF16_c1<>+0(SB), Y7
 	VORPS        Y15, Y12, Y15
-	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y8, Y7
-	VMOVMSKPS    Y15, DI
-	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y8, Y7
-	TESTL        DI, DI
-	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y8, Y7
-	JNZ          donerare
 	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y8, Y7
-	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y12
+	VMOVMSKPS    Y15, DI
 	VMULPS       Y8, Y8, Y10
-	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y11, Y12
+	TESTL        DI, DI
 	VFMADD213PS  Y8, Y10, Y7
-	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y11, Y12
+	JNZ          donerare
 	VMOVAPS      Y3, Y8
-	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y11, Y12
+	VMOVUPS      eluBackwardInputAVX2BF16_c1<>+0(SB), Y10
 	VFMSUB213PS  Y9, Y1, Y8
-	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y11, Y12
+	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y11, Y10
 	VMULPS       Y6, Y9, Y9
-	VMULPS       Y11, Y11, Y10
+	VMULPS       Y11, Y11, Y12
 	VMULPS       Y6, Y8, Y8
-	VFMADD213PS  Y11, Y10, Y12
+	VFMADD213PS  Y11, Y12, Y10
 	VFMADD213PS  Y8, Y9, Y7
 	VMOVAPS      Y2, Y6
 	VADDPS       Y9, Y7, Y7
@@ -1333,10 +1291,10 @@ loop:
 	VMULPS       Y13, Y14, Y8
 	VBLENDVPS    Y5, Y3, Y7, Y7
 	VMULPS       Y13, Y6, Y6
-	VFMADD213PS  Y6, Y8, Y12
-	VADDPS       Y8, Y12, Y12
+	VFMADD213PS  Y6, Y8, Y10
+	VADDPS       Y8, Y10, Y10
 	VCMPPS       $0x1e, Y0, Y4, Y3
-	VBLENDVPS    Y3, Y2, Y12, Y12
+	VBLENDVPS    Y3, Y2, Y10, Y10
 	VPSRLD       $0x10, Y7, Y2
 	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
 	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y2, Y2
@@ -1345,12 +1303,12 @@ loop:
 	VCMPPS       $0x03, Y7, Y7, Y4
 	VBLENDVPS    Y4, Y3, Y2, Y2
 	VPSRLD       $0x10, Y2, Y2
-	VPSRLD       $0x10, Y12, Y3
+	VPSRLD       $0x10, Y10, Y3
 	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
 	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y3, Y3
-	VPADDD       Y12, Y3, Y3
-	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y12, Y4
-	VCMPPS       $0x03, Y12, Y12, Y5
+	VPADDD       Y10, Y3, Y3
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y10, Y4
+	VCMPPS       $0x03, Y10, Y10, Y5
 	VBLENDVPS    Y5, Y4, Y3, Y3
 	VPSRLD       $0x10, Y3, Y3
 	VPACKUSDW    Y3, Y2, Y2
@@ -1392,28 +1350,22 @@ ntloop:
 	VADDPS       Y10, Y15, Y15
 	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y12, Y12
 	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y15, Y15
-	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y7
+	VMOVUPS      eluBackwardInputAVX2BF16_c1<>+0(SB), Y7
 	VORPS        Y15, Y12, Y15
-	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y8, Y7
-	VMOVMSKPS    Y15, DI
-	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y8, Y7
-	TESTL        DI, DI
-	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y8, Y7
-	JNZ          ntdonerare
 	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y8, Y7
-	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y12
+	VMOVMSKPS    Y15, DI
 	VMULPS       Y8, Y8, Y10
-	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y11, Y12
+	TESTL        DI, DI
 	VFMADD213PS  Y8, Y10, Y7
-	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y11, Y12
+	JNZ          ntdonerare
 	VMOVAPS      Y3, Y8
-	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y11, Y12
+	VMOVUPS      eluBackwardInputAVX2BF16_c1<>+0(SB), Y10
 	VFMSUB213PS  Y9, Y1, Y8
-	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y11, Y12
+	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y11, Y10
 	VMULPS       Y6, Y9, Y9
-	VMULPS       Y11, Y11, Y10
+	VMULPS       Y11, Y11, Y12
 	VMULPS       Y6, Y8, Y8
-	VFMADD213PS  Y11, Y10, Y12
+	VFMADD213PS  Y11, Y12, Y10
 	VFMADD213PS  Y8, Y9, Y7
 	VMOVAPS      Y2, Y6
 	VADDPS       Y9, Y7, Y7
@@ -1422,10 +1374,10 @@ ntloop:
 	VMULPS       Y13, Y14, Y8
 	VBLENDVPS    Y5, Y3, Y7, Y7
 	VMULPS       Y13, Y6, Y6
-	VFMADD213PS  Y6, Y8, Y12
-	VADDPS       Y8, Y12, Y12
+	VFMADD213PS  Y6, Y8, Y10
+	VADDPS       Y8, Y10, Y10
 	VCMPPS       $0x1e, Y0, Y4, Y3
-	VBLENDVPS    Y3, Y2, Y12, Y12
+	VBLENDVPS    Y3, Y2, Y10, Y10
 	VPSRLD       $0x10, Y7, Y2
 	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y2, Y2
 	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y2, Y2
@@ -1434,12 +1386,12 @@ ntloop:
 	VCMPPS       $0x03, Y7, Y7, Y4
 	VBLENDVPS    Y4, Y3, Y2, Y2
 	VPSRLD       $0x10, Y2, Y2
-	VPSRLD       $0x10, Y12, Y3
+	VPSRLD       $0x10, Y10, Y3
 	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y3, Y3
 	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y3, Y3
-	VPADDD       Y12, Y3, Y3
-	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y12, Y4
-	VCMPPS       $0x03, Y12, Y12, Y5
+	VPADDD       Y10, Y3, Y3
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y10, Y4
+	VCMPPS       $0x03, Y10, Y10, Y5
 	VBLENDVPS    Y5, Y4, Y3, Y3
 	VPSRLD       $0x10, Y3, Y3
 	VPACKUSDW    Y3, Y2, Y2
@@ -1504,30 +1456,24 @@ loop1:
 	VADDPS       Y12, Y15, Y15
 	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y11, Y11
 	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y15, Y15
-	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y9
+	VMOVUPS      eluBackwardInputAVX2BF16_c1<>+0(SB), Y9
 	VORPS        Y15, Y11, Y15
-	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y10, Y9
-	VMOVMSKPS    Y15, DI
-	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y10, Y9
-	TESTL        DI, DI
-	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y10, Y9
-	JNZ          donerare
 	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y10, Y9
-	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y12
+	VMOVMSKPS    Y15, DI
 	VMULPS       Y10, Y10, Y11
-	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y13, Y12
+	TESTL        DI, DI
 	VFMADD213PS  Y10, Y11, Y9
-	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y13, Y12
+	JNZ          donerare
 	VMULPS       Y8, Y5, Y8
-	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y13, Y12
+	VMOVUPS      eluBackwardInputAVX2BF16_c1<>+0(SB), Y10
 	VFMADD213PS  Y8, Y8, Y9
-	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y13, Y12
+	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y13, Y10
 	VBLENDVPS    Y7, Y9, Y5, Y9
 	VMULPS       Y13, Y13, Y5
-	VFMADD213PS  Y13, Y5, Y12
+	VFMADD213PS  Y13, Y5, Y10
 	VMULPS       Y14, Y4, Y5
-	VFMADD213PS  Y5, Y5, Y12
-	VBLENDVPS    Y6, Y12, Y4, Y12
+	VFMADD213PS  Y5, Y5, Y10
+	VBLENDVPS    Y6, Y10, Y4, Y10
 	VPSRLD       $0x10, Y9, Y4
 	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y4, Y4
 	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y4, Y4
@@ -1536,12 +1482,12 @@ loop1:
 	VCMPPS       $0x03, Y9, Y9, Y6
 	VBLENDVPS    Y6, Y5, Y4, Y4
 	VPSRLD       $0x10, Y4, Y4
-	VPSRLD       $0x10, Y12, Y5
+	VPSRLD       $0x10, Y10, Y5
 	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y5, Y5
 	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y5, Y5
-	VPADDD       Y12, Y5, Y5
-	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y12, Y6
-	VCMPPS       $0x03, Y12, Y12, Y7
+	VPADDD       Y10, Y5, Y5
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y10, Y6
+	VCMPPS       $0x03, Y10, Y10, Y7
 	VBLENDVPS    Y7, Y6, Y5, Y5
 	VPSRLD       $0x10, Y5, Y5
 	VPACKUSDW    Y5, Y4, Y4
@@ -1581,30 +1527,24 @@ ntloop1:
 	VADDPS       Y12, Y15, Y15
 	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y11, Y11
 	VCMPPS       $0x19, eluBackwardInputAVX2BF16_klow<>+0(SB), Y15, Y15
-	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y9
+	VMOVUPS      eluBackwardInputAVX2BF16_c1<>+0(SB), Y9
 	VORPS        Y15, Y11, Y15
-	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y10, Y9
-	VMOVMSKPS    Y15, DI
-	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y10, Y9
-	TESTL        DI, DI
-	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y10, Y9
-	JNZ          ntdonerare
 	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y10, Y9
-	VMOVUPS      eluBackwardInputAVX2BF16_c4<>+0(SB), Y12
+	VMOVMSKPS    Y15, DI
 	VMULPS       Y10, Y10, Y11
-	VFMADD213PS  eluBackwardInputAVX2BF16_c3<>+0(SB), Y13, Y12
+	TESTL        DI, DI
 	VFMADD213PS  Y10, Y11, Y9
-	VFMADD213PS  eluBackwardInputAVX2BF16_c2<>+0(SB), Y13, Y12
+	JNZ          ntdonerare
 	VMULPS       Y8, Y5, Y8
-	VFMADD213PS  eluBackwardInputAVX2BF16_c1<>+0(SB), Y13, Y12
+	VMOVUPS      eluBackwardInputAVX2BF16_c1<>+0(SB), Y10
 	VFMADD213PS  Y8, Y8, Y9
-	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y13, Y12
+	VFMADD213PS  eluBackwardInputAVX2BF16_c0<>+0(SB), Y13, Y10
 	VBLENDVPS    Y7, Y9, Y5, Y9
 	VMULPS       Y13, Y13, Y5
-	VFMADD213PS  Y13, Y5, Y12
+	VFMADD213PS  Y13, Y5, Y10
 	VMULPS       Y14, Y4, Y5
-	VFMADD213PS  Y5, Y5, Y12
-	VBLENDVPS    Y6, Y12, Y4, Y12
+	VFMADD213PS  Y5, Y5, Y10
+	VBLENDVPS    Y6, Y10, Y4, Y10
 	VPSRLD       $0x10, Y9, Y4
 	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y4, Y4
 	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y4, Y4
@@ -1613,12 +1553,12 @@ ntloop1:
 	VCMPPS       $0x03, Y9, Y9, Y6
 	VBLENDVPS    Y6, Y5, Y4, Y4
 	VPSRLD       $0x10, Y4, Y4
-	VPSRLD       $0x10, Y12, Y5
+	VPSRLD       $0x10, Y10, Y5
 	VPAND        eluBackwardInputAVX2BF16_bf16lsb<>+0(SB), Y5, Y5
 	VPADDD       eluBackwardInputAVX2BF16_bf16half<>+0(SB), Y5, Y5
-	VPADDD       Y12, Y5, Y5
-	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y12, Y6
-	VCMPPS       $0x03, Y12, Y12, Y7
+	VPADDD       Y10, Y5, Y5
+	VPOR         eluBackwardInputAVX2BF16_bf16quiet<>+0(SB), Y10, Y6
+	VCMPPS       $0x03, Y10, Y10, Y7
 	VBLENDVPS    Y7, Y6, Y5, Y5
 	VPSRLD       $0x10, Y5, Y5
 	VPACKUSDW    Y5, Y4, Y4
@@ -1679,54 +1619,24 @@ DATA eluBackwardInputAVX2BF16_klow<>+24(SB)/4, $0xc2fc0000
 DATA eluBackwardInputAVX2BF16_klow<>+28(SB)/4, $0xc2fc0000
 GLOBL eluBackwardInputAVX2BF16_klow<>(SB), RODATA|NOPTR, $32
 
-DATA eluBackwardInputAVX2BF16_c4<>+0(SB)/4, $0x3ab5f54d
-DATA eluBackwardInputAVX2BF16_c4<>+4(SB)/4, $0x3ab5f54d
-DATA eluBackwardInputAVX2BF16_c4<>+8(SB)/4, $0x3ab5f54d
-DATA eluBackwardInputAVX2BF16_c4<>+12(SB)/4, $0x3ab5f54d
-DATA eluBackwardInputAVX2BF16_c4<>+16(SB)/4, $0x3ab5f54d
-DATA eluBackwardInputAVX2BF16_c4<>+20(SB)/4, $0x3ab5f54d
-DATA eluBackwardInputAVX2BF16_c4<>+24(SB)/4, $0x3ab5f54d
-DATA eluBackwardInputAVX2BF16_c4<>+28(SB)/4, $0x3ab5f54d
-GLOBL eluBackwardInputAVX2BF16_c4<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2BF16_c3<>+0(SB)/4, $0x3c091375
-DATA eluBackwardInputAVX2BF16_c3<>+4(SB)/4, $0x3c091375
-DATA eluBackwardInputAVX2BF16_c3<>+8(SB)/4, $0x3c091375
-DATA eluBackwardInputAVX2BF16_c3<>+12(SB)/4, $0x3c091375
-DATA eluBackwardInputAVX2BF16_c3<>+16(SB)/4, $0x3c091375
-DATA eluBackwardInputAVX2BF16_c3<>+20(SB)/4, $0x3c091375
-DATA eluBackwardInputAVX2BF16_c3<>+24(SB)/4, $0x3c091375
-DATA eluBackwardInputAVX2BF16_c3<>+28(SB)/4, $0x3c091375
-GLOBL eluBackwardInputAVX2BF16_c3<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2BF16_c2<>+0(SB)/4, $0x3d2aab3a
-DATA eluBackwardInputAVX2BF16_c2<>+4(SB)/4, $0x3d2aab3a
-DATA eluBackwardInputAVX2BF16_c2<>+8(SB)/4, $0x3d2aab3a
-DATA eluBackwardInputAVX2BF16_c2<>+12(SB)/4, $0x3d2aab3a
-DATA eluBackwardInputAVX2BF16_c2<>+16(SB)/4, $0x3d2aab3a
-DATA eluBackwardInputAVX2BF16_c2<>+20(SB)/4, $0x3d2aab3a
-DATA eluBackwardInputAVX2BF16_c2<>+24(SB)/4, $0x3d2aab3a
-DATA eluBackwardInputAVX2BF16_c2<>+28(SB)/4, $0x3d2aab3a
-GLOBL eluBackwardInputAVX2BF16_c2<>(SB), RODATA|NOPTR, $32
-
-DATA eluBackwardInputAVX2BF16_c1<>+0(SB)/4, $0x3e2aaa58
-DATA eluBackwardInputAVX2BF16_c1<>+4(SB)/4, $0x3e2aaa58
-DATA eluBackwardInputAVX2BF16_c1<>+8(SB)/4, $0x3e2aaa58
-DATA eluBackwardInputAVX2BF16_c1<>+12(SB)/4, $0x3e2aaa58
-DATA eluBackwardInputAVX2BF16_c1<>+16(SB)/4, $0x3e2aaa58
-DATA eluBackwardInputAVX2BF16_c1<>+20(SB)/4, $0x3e2aaa58
-DATA eluBackwardInputAVX2BF16_c1<>+24(SB)/4, $0x3e2aaa58
-DATA eluBackwardInputAVX2BF16_c1<>+28(SB)/4, $0x3e2aaa58
+DATA eluBackwardInputAVX2BF16_c1<>+0(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX2BF16_c1<>+4(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX2BF16_c1<>+8(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX2BF16_c1<>+12(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX2BF16_c1<>+16(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX2BF16_c1<>+20(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX2BF16_c1<>+24(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX2BF16_c1<>+28(SB)/4, $0x3e2b0c56
 GLOBL eluBackwardInputAVX2BF16_c1<>(SB), RODATA|NOPTR, $32
 
-DATA eluBackwardInputAVX2BF16_c0<>+0(SB)/4, $0x3effffff
-DATA eluBackwardInputAVX2BF16_c0<>+4(SB)/4, $0x3effffff
-DATA eluBackwardInputAVX2BF16_c0<>+8(SB)/4, $0x3effffff
-DATA eluBackwardInputAVX2BF16_c0<>+12(SB)/4, $0x3effffff
-DATA eluBackwardInputAVX2BF16_c0<>+16(SB)/4, $0x3effffff
-DATA eluBackwardInputAVX2BF16_c0<>+20(SB)/4, $0x3effffff
-DATA eluBackwardInputAVX2BF16_c0<>+24(SB)/4, $0x3effffff
-DATA eluBackwardInputAVX2BF16_c0<>+28(SB)/4, $0x3effffff
+DATA eluBackwardInputAVX2BF16_c0<>+0(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX2BF16_c0<>+4(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX2BF16_c0<>+8(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX2BF16_c0<>+12(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX2BF16_c0<>+16(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX2BF16_c0<>+20(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX2BF16_c0<>+24(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX2BF16_c0<>+28(SB)/4, $0x3f00f0a7
 GLOBL eluBackwardInputAVX2BF16_c0<>(SB), RODATA|NOPTR, $32
 
 DATA eluBackwardInputAVX2BF16_bf16lsb<>+0(SB)/4, $0x00000001

@@ -70,13 +70,14 @@ func main() {
 		for _, k := range kernels {
 			ctx := build.NewContext()
 			ctx.Constraint(constraint)
-			// float32 and float64 as stored; then float16 and bfloat16, computed with the float32 body.
+			// float32 and float64 as stored; then float16 and bfloat16, computed with the float32 body
+			// (and a shorter polynomial: f32ForF16, f32ForBF16).
 			// ReLU's 16-bit kernels select on the bit patterns instead (relu16.go).
 			bitsReLU := k.name == "relu" || k.name == "reluBackward"
 			for _, kd := range []struct {
 				d dtype
 				s *storage
-			}{{f32, native(f32)}, {f64, native(f64)}, {f32, float16}, {f32, bfloat16}} {
+			}{{f32, native(f32)}, {f64, native(f64)}, {f32ForF16, float16}, {f32ForBF16, bfloat16}} {
 				if bitsReLU && kd.s.name != "" {
 					continue
 				}
