@@ -33,12 +33,14 @@ PUREGO_PKGS = ./backend/cpu/ ./backend/ ./cmd/gpubench/
 # OpenCL package alone took 8 minutes with its wrapped suite on 2 cores, 4.6 without).
 COVER_PKGS := ./backend/cuda ./backend/cuda/internal/cu
 COVER_MIN ?= 85
+# The plain Go loops' conformance suite is make test-purego's (the only implementation there).
+PUREGO_COVERS := ^TestConformanceOtherImplementations$$/^generic$$
 NORACE := ^(TestConformanceWrapped|TestConformanceOtherDevices|TestConformanceOtherImplementations|TestAllImplementations)$$
 test:
 	mkdir -p build
 	$(GO) test -race -count=1 -timeout 30m -skip '$(NORACE)' -coverpkg=$(shell echo $(COVER_PKGS) | tr ' ' ,) -coverprofile=build/cover.out ./...
 	bash scripts/coverage.sh build/cover.out $(foreach p,$(COVER_PKGS),$(p)=$(COVER_MIN))
-	$(GO) test -count=1 -timeout 10m -run '$(NORACE)' ./backend/cpu/ ./backend/opencl/ ./backend/cuda/
+	$(GO) test -count=1 -timeout 10m -run '$(NORACE)' -skip '$(PUREGO_COVERS)' ./backend/cpu/ ./backend/opencl/ ./backend/cuda/
 
 # The statement coverage of every backend package, without the race detector (a report; make test holds
 # the CUDA packages to their minimum).
