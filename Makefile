@@ -33,8 +33,9 @@ PUREGO_PKGS = ./backend/cpu/ ./backend/ ./cmd/gpubench/
 # OpenCL package alone took 8 minutes with its wrapped suite on 2 cores, 4.6 without).
 COVER_PKGS := ./backend/cuda ./backend/cuda/internal/cu
 COVER_MIN ?= 85
-# The plain Go loops' conformance suite is make test-purego's (the only implementation there).
-PUREGO_COVERS := ^TestConformanceOtherImplementations$$/^generic$$
+# The plain Go loops' conformance suite and kernel checks are make test-purego's (the only implementation
+# there).
+PUREGO_COVERS := ^(TestConformanceOtherImplementations|TestAllImplementations)$$/^generic$$
 NORACE := ^(TestConformanceWrapped|TestConformanceOtherDevices|TestConformanceOtherImplementations|TestAllImplementations)$$
 test:
 	mkdir -p build
