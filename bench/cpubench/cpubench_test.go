@@ -191,3 +191,15 @@ func TestWritePlot(t *testing.T) {
 		t.Errorf("svg: %v", err)
 	}
 }
+
+// The ratio axis's labels are the round numbers they stand for, not their float64 products
+// (7 × 10^-1 printed with %g is 0.7000000000000001).
+func TestRatioTickLabels(t *testing.T) {
+	var labels []string
+	for _, tk := range (ratioTicks{}).Ticks(0.6, 8) {
+		labels = append(labels, tk.Label)
+	}
+	if got, want := strings.Join(labels, " "), "0.7 1 1.5 2 3 5 7"; got != want {
+		t.Errorf("ratio ticks on [0.6, 8]: %q, want %q", got, want)
+	}
+}

@@ -39,7 +39,22 @@ func main() {
 	torchOut := flag.String("torch-out", "", "write torch's median rows here (with -torch-cmd)")
 	rounds := flag.Int("rounds", 1, "rounds of measurement (alternating with torch under -torch-cmd); medians are reported")
 	plotTo := flag.String("plot", "", "draw gpuact / PyTorch against n into this file (.png, .svg, .pdf) or directory (writes "+plotName+")")
+	replot := flag.String("replot", "", "measure nothing: print the summary and draw -plot from these saved rows (-o of an earlier run) and -torch's")
 	flag.Parse()
+	if *replot != "" {
+		if *torch == "" || *plotTo == "" {
+			log.Fatal("-replot needs -torch and -plot")
+		}
+		ours, theirs := readDoc(*replot), readDoc(*torch)
+		s := newSummary(ours, theirs)
+		s.print(os.Stdout)
+		path, err := writePlot(*plotTo, s, ours, theirs)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("\nplot: %s\n", path)
+		return
+	}
 	ns, err := parseSizes(*sizes)
 	if err != nil {
 		log.Fatal(err)

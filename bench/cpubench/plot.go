@@ -301,7 +301,8 @@ func (ratioTicks) Ticks(lo, hi float64) []plot.Tick {
 	for k := math.Floor(math.Log10(lo)); k <= math.Ceil(math.Log10(hi)); k++ {
 		for _, m := range ms {
 			if v := m * math.Pow(10, k); v >= lo && v <= hi {
-				ticks = append(ticks, plot.Tick{Value: v, Label: fmt.Sprintf("%g", v)})
+				// %.3g: 7·10^-1 is 0.7000000000000001 in float64, printed as such by %g
+				ticks = append(ticks, plot.Tick{Value: v, Label: fmt.Sprintf("%.3g", v)})
 			}
 		}
 	}
