@@ -126,8 +126,11 @@ func testHTMLInChromium(t *testing.T, path string) {
 	if variance < 100 || mean > 250 {
 		t.Errorf("the screenshot looks blank: mean grey %.1f, variance %.1f", mean, variance)
 	}
-	if blue < 100 || vermillion < 100 {
-		t.Errorf("the figure did not render: %d Okabe–Ito blue and %d vermillion pixels, want 100 of each", blue, vermillion)
+	// Not rendered, the figure has none of its colours. Rendered, how many pixels each line covers
+	// depends on the timings it plots (1 ms under -race, lines that overlap): a CI dry run saw 94
+	// vermillion pixels, so the bar is well below that and well above none.
+	if blue < 30 || vermillion < 30 {
+		t.Errorf("the figure did not render: %d Okabe–Ito blue and %d vermillion pixels, want 30 of each", blue, vermillion)
 	}
 
 	dom := string(run("--dump-dom", "file://"+path))
