@@ -76,7 +76,7 @@ func emit(ctx *build.Context, l *isa, k kernel, d dtype, s *storage) {
 		switch {
 		case !preloadFlag:
 		case l.avx512:
-			g.preloadAll(g.usedConstants(k.backward, body), preload512)
+			g.preloadAll(g.usedConstants(body), preload512)
 		case d.size == 4:
 			g.preload(regs32...)
 		default:

@@ -70,11 +70,11 @@ func (g *gen) k(name string, bits uint64) operand.Op {
 // with the data's loads (Zen 3 does two 256-bit loads a cycle), so the kernels keep in registers
 // whatever their working registers leave free.
 func (g *gen) preload(names ...string) {
-	for _, name := range names {
-		r := g.vec()
-		g.d.load(g.Context, g.mem(name, g.d.constant(name)), r)
-		g.regs[name] = r
+	cs := make([]namedConst, len(names))
+	for i, name := range names {
+		cs[i] = namedConst{name, g.d.constant(name)}
 	}
+	g.preloadAll(cs, len(cs))
 }
 
 // namedConst is a constant a kernel's body uses: its static data's name and its bits.
@@ -85,7 +85,7 @@ type namedConst struct {
 
 // usedConstants returns the constants body asks k for, each once, in order of first use, found by
 // emitting one vector of it into a scratch context that is then thrown away.
-func (g *gen) usedConstants(backward bool, body func(g *gen, a, b reg.VecVirtual) reg.VecVirtual) []namedConst {
+func (g *gen) usedConstants(body func(g *gen, a, b reg.VecVirtual) reg.VecVirtual) []namedConst {
 	var used []namedConst
 	s := *g
 	s.Context = build.NewContext()

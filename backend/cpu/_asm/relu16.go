@@ -164,7 +164,7 @@ func emitReLUBits(ctx *build.Context, l *isa, backward bool, f bits16) {
 // moves pick each lane's result, so a NaN's quiet bit is set by an OR of the whole vector whose
 // result only the NaN lanes take.
 func reluBitsMasked(ctx *build.Context, backward bool, zero, abs, inf, quiet reg.VecVirtual, a, b operand.Mem) reg.VecVirtual {
-	// isNaN returns the NaN lanes of v and v with every lane's quiet bit set.
+	// nan returns the NaN lanes of v, and v with every lane's quiet bit set.
 	nan := func(v reg.VecVirtual) (isNaN reg.OpmaskVirtual, quieted reg.VecVirtual) {
 		t := ctx.ZMM()
 		ctx.VPANDD(abs, v, t)
