@@ -187,6 +187,9 @@ func write(ctx *build.Context, p printer.Builder, path string, avx512 bool) {
 	if err := pass.Compile.Execute(f); err != nil {
 		log.Fatalf("%s: %v", path, err)
 	}
+	for _, fn := range f.Functions() {
+		dropSelfMoves(fn)
+	}
 	src, err := p(printerConfig).Print(f)
 	if err != nil {
 		log.Fatalf("%s: %v", path, err)
@@ -200,6 +203,21 @@ func write(ctx *build.Context, p printer.Builder, path string, avx512 bool) {
 	if err := os.WriteFile(path, src, 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// dropSelfMoves removes the register copies (copyOf) that the allocator gave the same register as their
+// source because the source was dead after the copy: "VMOVAPS Z10, Z10" changes nothing but still takes
+// a slot in the front end and the scheduler (about 2% of float16 ELU forward's time in cache).
+func dropSelfMoves(fn *ir.Function) {
+	kept := fn.Nodes[:0]
+	for _, n := range fn.Nodes {
+		if i, ok := n.(*ir.Instruction); ok && i.Opcode == "VMOVAPS" && len(i.Operands) == 2 &&
+			i.Operands[0].Asm() == i.Operands[1].Asm() {
+			continue
+		}
+		kept = append(kept, n)
+	}
+	fn.Nodes = kept
 }
 
 var highRegister = regexp.MustCompile(`\b([XYZ](1[6-9]|2[0-9]|3[01])|Z[0-9]+|K[0-7])\b`)
