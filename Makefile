@@ -139,10 +139,12 @@ generate-cuda:
 cuda-math:
 	EMU_ARGS=-exhaustive EMU_ONLY=1 bash kernels/gen_cuda.sh
 
-# Fails when a generated file differs from what its generator makes now, or a generator made a file
-# (one whose header says DO NOT EDIT) that is not committed. CI has no CUDA toolkit, so it regenerates
+# Fails when the assembly generator's own checks fail (its module is not part of ./...), when a generated
+# file differs from what its generator makes now, or when a generator made a file (one whose header says
+# DO NOT EDIT) that is not committed. CI has no CUDA toolkit, so it regenerates
 # the assembly; the fatbin is guarded by kernels' TestFatbinMatchesSource instead.
 check-generated: generate-asm
+	cd backend/cpu/_asm && $(GO) vet . && $(GO) test -count=1 .
 	git diff --exit-code
 	@out=$$(git ls-files --others --exclude-standard -z | xargs -0 -r grep -l "DO NOT EDIT" --); if [ -n "$$out" ]; then echo "generated files not committed:"; echo "$$out"; exit 1; fi
 

@@ -2010,3 +2010,490 @@ DATA eluBackwardInputAVX512BF16_bf16quiet<>+52(SB)/4, $0x00400000
 DATA eluBackwardInputAVX512BF16_bf16quiet<>+56(SB)/4, $0x00400000
 DATA eluBackwardInputAVX512BF16_bf16quiet<>+60(SB)/4, $0x00400000
 GLOBL eluBackwardInputAVX512BF16_bf16quiet<>(SB), RODATA|NOPTR, $64
+
+// func eluBackwardInputAVX512BF16NE(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512_BF16, MMX+, SSE
+TEXT ·eluBackwardInputAVX512BF16NE(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+8(FP), AX
+	MOVQ         a_base+32(FP), CX
+	MOVQ         b_base+56(FP), DX
+	MOVQ         dst_len+16(FP), BX
+	MOVQ         BX, SI
+	VPXORD       Z0, Z0, Z0
+	MOVSS        alpha+0(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVB         nt+80(FP), DI
+	MOVL         alpha+0(FP), R8
+	CMPL         R8, $0x3f800000
+	JEQ          alpha1
+	VMOVUPS      eluBackwardInputAVX512BF16NE_magic<>+0(SB), Z4
+	VMOVUPS      eluBackwardInputAVX512BF16NE_log2e<>+0(SB), Z5
+	VMOVUPS      eluBackwardInputAVX512BF16NE_ln2hi<>+0(SB), Z6
+	VMOVUPS      eluBackwardInputAVX512BF16NE_ln2lo<>+0(SB), Z7
+	VMOVUPS      eluBackwardInputAVX512BF16NE_klow<>+0(SB), Z8
+	VMOVUPS      eluBackwardInputAVX512BF16NE_c1<>+0(SB), Z9
+	VMOVUPS      eluBackwardInputAVX512BF16NE_c0<>+0(SB), Z10
+	VMOVDQU64    eluBackwardInputAVX512BF16NE_bf16order<>+0(SB), Z11
+	TESTB        DI, DI
+	JNZ          ntloop
+
+loop:
+	TESTQ        BX, BX
+	JZ           done
+	VPXORD       Z2, Z2, Z2
+	VPUNPCKLWD   (CX), Z2, Z12
+	VPUNPCKHWD   (CX), Z2, Z13
+	VPXORD       Z3, Z3, Z3
+	VPUNPCKLWD   (DX), Z3, Z14
+	VPUNPCKHWD   (DX), Z3, Z15
+	VMOVUPS      Z4, Z16
+	VMOVUPS      Z4, Z19
+	VFMADD231PS  Z5, Z14, Z16
+	VFMADD231PS  Z5, Z15, Z19
+	VSUBPS       Z4, Z16, Z17
+	VSUBPS       Z4, Z19, Z20
+	VMOVAPS      Z14, Z18
+	VMOVAPS      Z15, Z21
+	VFNMADD231PS Z6, Z17, Z18
+	VFNMADD231PS Z6, Z20, Z21
+	VFNMADD231PS Z7, Z17, Z18
+	VFNMADD231PS Z7, Z20, Z21
+	VPSLLD       $0x17, Z16, Z16
+	VPSLLD       $0x17, Z19, Z23
+	VMULPS       Z12, Z1, Z19
+	VMULPS       Z13, Z1, Z24
+	VSUBPS       Z19, Z19, Z22
+	VSUBPS       Z24, Z24, Z25
+	VADDPS       Z17, Z22, Z22
+	VADDPS       Z20, Z25, Z25
+	VCMPPS       $0x19, Z8, Z22, K1
+	VCMPPS       $0x19, Z8, Z25, K2
+	VMOVUPS      Z9, Z20
+	KORW         K2, K1, K2
+	VFMADD213PS  Z10, Z18, Z20
+	KORTESTW     K2, K2
+	VMULPS       Z18, Z18, Z17
+	JNZ          donerare
+	VFMADD213PS  Z18, Z17, Z20
+	VMOVUPS      Z9, Z22
+	VMOVAPS      Z12, Z17
+	VFMADD213PS  Z10, Z21, Z22
+	VFMSUB213PS  Z19, Z1, Z17
+	VMULPS       Z21, Z21, Z18
+	VMULPS       Z16, Z19, Z19
+	VFMADD213PS  Z21, Z18, Z22
+	VMULPS       Z16, Z17, Z17
+	VMOVAPS      Z13, Z16
+	VFMADD213PS  Z17, Z19, Z20
+	VFMSUB213PS  Z24, Z1, Z16
+	VADDPS       Z19, Z20, Z20
+	VMULPS       Z23, Z24, Z17
+	VCMPPS       $0x1e, Z0, Z14, K1
+	VMULPS       Z23, Z16, Z16
+	VBLENDMPS    Z12, Z20, K1, Z20
+	VFMADD213PS  Z16, Z17, Z22
+	VADDPS       Z17, Z22, Z22
+	VCMPPS       $0x1e, Z0, Z15, K1
+	VBLENDMPS    Z13, Z22, K1, Z22
+	VFPCLASSPSZ  $0x20, Z20, K1
+	VFPCLASSPSZ  $0x20, Z22, K2
+	KORW         K2, K1, K2
+	KORTESTW     K2, K2
+	JNZ          donerare
+
+	// VCVTNE2PS2BF16 Z20, Z22, Z12
+	BYTE      $0x62
+	BYTE      $0x32
+	BYTE      $0x4f
+	BYTE      $0x40
+	BYTE      $0x72
+	BYTE      $0xe4
+	VPERMQ    Z12, Z11, Z12
+	VMOVDQU64 Z12, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000020, BX
+	JMP       loop
+
+ntloop:
+	TESTQ        BX, BX
+	JZ           ntdone
+	VPXORD       Z2, Z2, Z2
+	VPUNPCKLWD   (CX), Z2, Z3
+	VPUNPCKHWD   (CX), Z2, Z12
+	VPXORD       Z13, Z13, Z13
+	VPUNPCKLWD   (DX), Z13, Z14
+	VPUNPCKHWD   (DX), Z13, Z15
+	VMOVUPS      Z4, Z16
+	VMOVUPS      Z4, Z19
+	VFMADD231PS  Z5, Z14, Z16
+	VFMADD231PS  Z5, Z15, Z19
+	VSUBPS       Z4, Z16, Z17
+	VSUBPS       Z4, Z19, Z20
+	VMOVAPS      Z14, Z18
+	VMOVAPS      Z15, Z21
+	VFNMADD231PS Z6, Z17, Z18
+	VFNMADD231PS Z6, Z20, Z21
+	VFNMADD231PS Z7, Z17, Z18
+	VFNMADD231PS Z7, Z20, Z21
+	VPSLLD       $0x17, Z16, Z16
+	VPSLLD       $0x17, Z19, Z23
+	VMULPS       Z3, Z1, Z19
+	VMULPS       Z12, Z1, Z24
+	VSUBPS       Z19, Z19, Z22
+	VSUBPS       Z24, Z24, Z25
+	VADDPS       Z17, Z22, Z22
+	VADDPS       Z20, Z25, Z25
+	VCMPPS       $0x19, Z8, Z22, K1
+	VCMPPS       $0x19, Z8, Z25, K2
+	VMOVUPS      Z9, Z20
+	KORW         K2, K1, K2
+	VFMADD213PS  Z10, Z18, Z20
+	KORTESTW     K2, K2
+	VMULPS       Z18, Z18, Z17
+	JNZ          ntdonerare
+	VFMADD213PS  Z18, Z17, Z20
+	VMOVUPS      Z9, Z22
+	VMOVAPS      Z3, Z17
+	VFMADD213PS  Z10, Z21, Z22
+	VFMSUB213PS  Z19, Z1, Z17
+	VMULPS       Z21, Z21, Z18
+	VMULPS       Z16, Z19, Z19
+	VFMADD213PS  Z21, Z18, Z22
+	VMULPS       Z16, Z17, Z17
+	VMOVAPS      Z12, Z16
+	VFMADD213PS  Z17, Z19, Z20
+	VFMSUB213PS  Z24, Z1, Z16
+	VADDPS       Z19, Z20, Z20
+	VMULPS       Z23, Z24, Z17
+	VCMPPS       $0x1e, Z0, Z14, K1
+	VMULPS       Z23, Z16, Z16
+	VBLENDMPS    Z3, Z20, K1, Z20
+	VFMADD213PS  Z16, Z17, Z22
+	VADDPS       Z17, Z22, Z22
+	VCMPPS       $0x1e, Z0, Z15, K1
+	VBLENDMPS    Z12, Z22, K1, Z22
+	VFPCLASSPSZ  $0x20, Z20, K1
+	VFPCLASSPSZ  $0x20, Z22, K2
+	KORW         K2, K1, K2
+	KORTESTW     K2, K2
+	JNZ          ntdonerare
+
+	// VCVTNE2PS2BF16 Z20, Z22, Z3
+	BYTE     $0x62
+	BYTE     $0xb2
+	BYTE     $0x4f
+	BYTE     $0x40
+	BYTE     $0x72
+	BYTE     $0xdc
+	VPERMQ   Z3, Z11, Z3
+	VMOVNTDQ Z3, (AX)
+	ADDQ     $0x00000040, AX
+	ADDQ     $0x00000040, CX
+	ADDQ     $0x00000040, DX
+	SUBQ     $0x00000020, BX
+	JMP      ntloop
+
+ntdone:
+	SFENCE
+
+done:
+	MOVQ SI, done+88(FP)
+	VZEROUPPER
+	RET
+
+ntdonerare:
+	SFENCE
+
+donerare:
+	SUBQ BX, SI
+	MOVQ SI, done+88(FP)
+	VZEROUPPER
+	RET
+
+alpha1:
+	VMOVUPS   eluBackwardInputAVX512BF16NE_magic<>+0(SB), Z0
+	VMOVUPS   eluBackwardInputAVX512BF16NE_log2e<>+0(SB), Z1
+	VMOVUPS   eluBackwardInputAVX512BF16NE_ln2hi<>+0(SB), Z4
+	VMOVUPS   eluBackwardInputAVX512BF16NE_ln2lo<>+0(SB), Z5
+	VMOVUPS   eluBackwardInputAVX512BF16NE_klow<>+0(SB), Z6
+	VMOVUPS   eluBackwardInputAVX512BF16NE_c1<>+0(SB), Z7
+	VMOVUPS   eluBackwardInputAVX512BF16NE_c0<>+0(SB), Z8
+	VMOVDQU64 eluBackwardInputAVX512BF16NE_bf16order<>+0(SB), Z9
+	TESTB     DI, DI
+	JNZ       ntloop1
+
+loop1:
+	TESTQ        BX, BX
+	JZ           done
+	VPXORD       Z2, Z2, Z2
+	VPUNPCKLWD   (CX), Z2, Z10
+	VPUNPCKHWD   (CX), Z2, Z11
+	VPXORD       Z3, Z3, Z3
+	VPUNPCKLWD   (DX), Z3, Z12
+	VPUNPCKHWD   (DX), Z3, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z17
+	VFMADD231PS  Z1, Z12, Z14
+	VFMADD231PS  Z1, Z13, Z17
+	VSUBPS       Z0, Z14, Z15
+	VSUBPS       Z0, Z17, Z18
+	VMOVAPS      Z12, Z16
+	VMOVAPS      Z13, Z19
+	VFNMADD231PS Z4, Z15, Z16
+	VFNMADD231PS Z4, Z18, Z19
+	VFNMADD231PS Z5, Z15, Z16
+	VFNMADD231PS Z5, Z18, Z19
+	VPSLLD       $0x17, Z14, Z14
+	VPSLLD       $0x17, Z17, Z20
+	VSUBPS       Z10, Z10, Z17
+	VSUBPS       Z11, Z11, Z21
+	VADDPS       Z15, Z17, Z17
+	VADDPS       Z18, Z21, Z21
+	VCMPPS       $0x19, Z6, Z17, K1
+	VCMPPS       $0x19, Z6, Z21, K2
+	VMOVUPS      Z7, Z17
+	KORW         K2, K1, K2
+	VFMADD213PS  Z8, Z16, Z17
+	KORTESTW     K2, K2
+	VMULPS       Z16, Z16, Z15
+	JNZ          donerare
+	VFMADD213PS  Z16, Z15, Z17
+	VMOVUPS      Z7, Z15
+	VMULPS       Z14, Z10, Z14
+	VFMADD213PS  Z8, Z19, Z15
+	VFMADD213PS  Z14, Z14, Z17
+	VMULPS       Z19, Z19, Z14
+	VPMOVD2M     Z12, K1
+	VFMADD213PS  Z19, Z14, Z15
+	VBLENDMPS    Z17, Z10, K1, Z17
+	VMULPS       Z20, Z11, Z10
+	VFMADD213PS  Z10, Z10, Z15
+	VPMOVD2M     Z13, K1
+	VBLENDMPS    Z15, Z11, K1, Z15
+	VFPCLASSPSZ  $0x20, Z17, K1
+	VFPCLASSPSZ  $0x20, Z15, K2
+	KORW         K2, K1, K2
+	KORTESTW     K2, K2
+	JNZ          donerare
+
+	// VCVTNE2PS2BF16 Z17, Z15, Z10
+	BYTE      $0x62
+	BYTE      $0x32
+	BYTE      $0x07
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd1
+	VPERMQ    Z10, Z9, Z10
+	VMOVDQU64 Z10, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000020, BX
+	JMP       loop1
+
+ntloop1:
+	TESTQ        BX, BX
+	JZ           ntdone
+	VPXORD       Z2, Z2, Z2
+	VPUNPCKLWD   (CX), Z2, Z3
+	VPUNPCKHWD   (CX), Z2, Z10
+	VPXORD       Z11, Z11, Z11
+	VPUNPCKLWD   (DX), Z11, Z12
+	VPUNPCKHWD   (DX), Z11, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z17
+	VFMADD231PS  Z1, Z12, Z14
+	VFMADD231PS  Z1, Z13, Z17
+	VSUBPS       Z0, Z14, Z15
+	VSUBPS       Z0, Z17, Z18
+	VMOVAPS      Z12, Z16
+	VMOVAPS      Z13, Z19
+	VFNMADD231PS Z4, Z15, Z16
+	VFNMADD231PS Z4, Z18, Z19
+	VFNMADD231PS Z5, Z15, Z16
+	VFNMADD231PS Z5, Z18, Z19
+	VPSLLD       $0x17, Z14, Z14
+	VPSLLD       $0x17, Z17, Z20
+	VSUBPS       Z3, Z3, Z17
+	VSUBPS       Z10, Z10, Z21
+	VADDPS       Z15, Z17, Z17
+	VADDPS       Z18, Z21, Z21
+	VCMPPS       $0x19, Z6, Z17, K1
+	VCMPPS       $0x19, Z6, Z21, K2
+	VMOVUPS      Z7, Z17
+	KORW         K2, K1, K2
+	VFMADD213PS  Z8, Z16, Z17
+	KORTESTW     K2, K2
+	VMULPS       Z16, Z16, Z15
+	JNZ          ntdonerare
+	VFMADD213PS  Z16, Z15, Z17
+	VMOVUPS      Z7, Z15
+	VMULPS       Z14, Z3, Z14
+	VFMADD213PS  Z8, Z19, Z15
+	VFMADD213PS  Z14, Z14, Z17
+	VMULPS       Z19, Z19, Z14
+	VPMOVD2M     Z12, K1
+	VFMADD213PS  Z19, Z14, Z15
+	VBLENDMPS    Z17, Z3, K1, Z17
+	VMULPS       Z20, Z10, Z3
+	VFMADD213PS  Z3, Z3, Z15
+	VPMOVD2M     Z13, K1
+	VBLENDMPS    Z15, Z10, K1, Z15
+	VFPCLASSPSZ  $0x20, Z17, K1
+	VFPCLASSPSZ  $0x20, Z15, K2
+	KORW         K2, K1, K2
+	KORTESTW     K2, K2
+	JNZ          ntdonerare
+
+	// VCVTNE2PS2BF16 Z17, Z15, Z3
+	BYTE     $0x62
+	BYTE     $0xb2
+	BYTE     $0x07
+	BYTE     $0x48
+	BYTE     $0x72
+	BYTE     $0xd9
+	VPERMQ   Z3, Z9, Z3
+	VMOVNTDQ Z3, (AX)
+	ADDQ     $0x00000040, AX
+	ADDQ     $0x00000040, CX
+	ADDQ     $0x00000040, DX
+	SUBQ     $0x00000020, BX
+	JMP      ntloop1
+
+DATA eluBackwardInputAVX512BF16NE_magic<>+0(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+4(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+8(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+12(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+16(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+20(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+24(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+28(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+32(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+36(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+40(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+44(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+48(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+52(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+56(SB)/4, $0x4b40007f
+DATA eluBackwardInputAVX512BF16NE_magic<>+60(SB)/4, $0x4b40007f
+GLOBL eluBackwardInputAVX512BF16NE_magic<>(SB), RODATA|NOPTR, $64
+
+DATA eluBackwardInputAVX512BF16NE_log2e<>+0(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+4(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+8(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+12(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+16(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+20(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+24(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+28(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+32(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+36(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+40(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+44(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+48(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+52(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+56(SB)/4, $0x3fb8aa3b
+DATA eluBackwardInputAVX512BF16NE_log2e<>+60(SB)/4, $0x3fb8aa3b
+GLOBL eluBackwardInputAVX512BF16NE_log2e<>(SB), RODATA|NOPTR, $64
+
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+0(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+4(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+8(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+12(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+16(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+20(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+24(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+28(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+32(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+36(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+40(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+44(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+48(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+52(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+56(SB)/4, $0x3f317200
+DATA eluBackwardInputAVX512BF16NE_ln2hi<>+60(SB)/4, $0x3f317200
+GLOBL eluBackwardInputAVX512BF16NE_ln2hi<>(SB), RODATA|NOPTR, $64
+
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+0(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+4(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+8(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+12(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+16(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+20(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+24(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+28(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+32(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+36(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+40(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+44(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+48(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+52(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+56(SB)/4, $0x35bfbe8e
+DATA eluBackwardInputAVX512BF16NE_ln2lo<>+60(SB)/4, $0x35bfbe8e
+GLOBL eluBackwardInputAVX512BF16NE_ln2lo<>(SB), RODATA|NOPTR, $64
+
+DATA eluBackwardInputAVX512BF16NE_klow<>+0(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+4(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+8(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+12(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+16(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+20(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+24(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+28(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+32(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+36(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+40(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+44(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+48(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+52(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+56(SB)/4, $0xc2fc0000
+DATA eluBackwardInputAVX512BF16NE_klow<>+60(SB)/4, $0xc2fc0000
+GLOBL eluBackwardInputAVX512BF16NE_klow<>(SB), RODATA|NOPTR, $64
+
+DATA eluBackwardInputAVX512BF16NE_c1<>+0(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+4(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+8(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+12(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+16(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+20(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+24(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+28(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+32(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+36(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+40(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+44(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+48(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+52(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+56(SB)/4, $0x3e2b0c56
+DATA eluBackwardInputAVX512BF16NE_c1<>+60(SB)/4, $0x3e2b0c56
+GLOBL eluBackwardInputAVX512BF16NE_c1<>(SB), RODATA|NOPTR, $64
+
+DATA eluBackwardInputAVX512BF16NE_c0<>+0(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+4(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+8(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+12(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+16(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+20(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+24(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+28(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+32(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+36(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+40(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+44(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+48(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+52(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+56(SB)/4, $0x3f00f0a7
+DATA eluBackwardInputAVX512BF16NE_c0<>+60(SB)/4, $0x3f00f0a7
+GLOBL eluBackwardInputAVX512BF16NE_c0<>(SB), RODATA|NOPTR, $64
+
+DATA eluBackwardInputAVX512BF16NE_bf16order<>+0(SB)/8, $0x0000000000000000
+DATA eluBackwardInputAVX512BF16NE_bf16order<>+8(SB)/8, $0x0000000000000004
+DATA eluBackwardInputAVX512BF16NE_bf16order<>+16(SB)/8, $0x0000000000000001
+DATA eluBackwardInputAVX512BF16NE_bf16order<>+24(SB)/8, $0x0000000000000005
+DATA eluBackwardInputAVX512BF16NE_bf16order<>+32(SB)/8, $0x0000000000000002
+DATA eluBackwardInputAVX512BF16NE_bf16order<>+40(SB)/8, $0x0000000000000006
+DATA eluBackwardInputAVX512BF16NE_bf16order<>+48(SB)/8, $0x0000000000000003
+DATA eluBackwardInputAVX512BF16NE_bf16order<>+56(SB)/8, $0x0000000000000007
+GLOBL eluBackwardInputAVX512BF16NE_bf16order<>(SB), RODATA|NOPTR, $64

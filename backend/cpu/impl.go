@@ -15,6 +15,9 @@ import (
 type implementation struct {
 	// name is the level's name in GPUACT_CPU_DISABLE and NewImplementation; path is what Info reports.
 	name, path string
+	// builtOn names the level this one extends ("avx512" for "avx512bf16"): disabling that disables
+	// this one too.
+	builtOn string
 	// run32 and run64 compute kernel (a formula.Row's Kernel, one hasKernel knows) over out (out[i]
 	// from a[i], b[i]). nt asks for non-temporal stores where the implementation has them: the call's
 	// arrays are larger than the caches, so writing around them saves the reads a normal store makes.
@@ -99,7 +102,7 @@ func parseDisable(s string) map[string]bool {
 // dispatch returns the implementation New uses: the first one not disabled.
 func dispatch() *implementation {
 	for _, im := range implementations {
-		if im == generic || (!disabled[im.name] && !disabled["all"]) {
+		if im == generic || (!disabled[im.name] && !disabled[im.builtOn] && !disabled["all"]) {
 			return im
 		}
 	}

@@ -13,34 +13,48 @@ import (
 // besides, and its float16 kernels F16C (useF16C; every AVX2 CPU has it, but a hypervisor may hide it).
 // The AVX-512 kernels use ZMM registers and opmasks (AVX512F), VPMOVD2M/VPMOVQ2M (AVX512DQ) and 16-bit
 // compares and packs (AVX512BW); x/sys/cpu reports them only where the OS saves the ZMM state.
+// AVX512_BF16 (Cooper Lake, Sapphire Rapids, Zen 4 and 5) adds VCVTNE2PS2BF16, which the bfloat16
+// kernels of the avx512bf16 level round with.
 var (
-	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
-	useF16C   = cpu.X86.HasF16C
-	useAVX512 = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512BW
+	useAVX2       = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	useF16C       = cpu.X86.HasF16C
+	useAVX512     = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512BW
+	useAVX512BF16 = useAVX512 && cpu.X86.HasAVX512BF16
 )
 
 func simdImplementations() []*implementation {
 	var ims []*implementation
+	avx512Cost := [2][3]float64{{0.13, 0.25, 0.18}, {0.17, 0.6, 0.21}}
+	if useAVX512BF16 {
+		// avx512 with bfloat16 rounded by VCVTNE2PS2BF16; a block whose results hold a float32
+		// subnormal, which that instruction flushes, goes to avx512's integer rounding. Costs: avx512's.
+		im := newAsmImplementation("avx512bf16", "avx-512 assembly (bfloat16 rounded with avx512_bf16)",
+			avx512Cost, 0.065, &avx512F32, &avx512F64, &avx512F16, &avx512BF16NE, true, &avx512BF16)
+		im.builtOn = "avx512"
+		ims = append(ims, im)
+	}
 	if useAVX512 {
 		// Costs: avx2's scaled by what BenchmarkPasses measured at n = 2^20 on one goroutine of a Zen 5
 		// VM, AVX-512 against AVX2 in alternating runs: 1.0-1.15× for the selects of float32 and
 		// float64, 1.5× for 16-bit LeakyReLU, 2.0× for ELU (1.75× float16).
-		ims = append(ims, newAsmImplementation("avx512", "avx-512 assembly",
-			[2][3]float64{{0.13, 0.25, 0.18}, {0.17, 0.6, 0.21}}, 0.065,
-			&avx512F32, &avx512F64, &avx512F16, &avx512BF16, true))
+		ims = append(ims, newAsmImplementation("avx512", "avx-512 assembly", avx512Cost, 0.065,
+			&avx512F32, &avx512F64, &avx512F16, &avx512BF16, true, nil))
 	}
 	if useAVX2 {
 		ims = append(ims, newAsmImplementation("avx2", "avx2+fma assembly",
 			[2][3]float64{{0.13, 0.26, 0.26}, {0.34, 1.2, 0.4}}, 0.07,
-			&avx2F32, &avx2F64, &avx2F16, &avx2BF16, useF16C))
+			&avx2F32, &avx2F64, &avx2F16, &avx2BF16, useF16C, nil))
 	}
 	return ims
 }
 
 // newAsmImplementation makes the implementation of one level's kernels (see implementation for cost
-// and costReLU16); f16OK false sends float16 through widen16 and the float32 kernels.
+// and costReLU16); f16OK false sends float16 through widen16 and the float32 kernels. The blocks the
+// bfloat16 kernels hand back go to bf16Fallback's kernels where it is set (whose own go to the
+// oracle), to the oracle otherwise.
 func newAsmImplementation(name, path string, cost [2][3]float64, costReLU16 float64,
-	f32 *asmSet[float32, float32], f64 *asmSet[float64, float64], f16, bf16 *asmSet[float32, uint16], f16OK bool) *implementation {
+	f32 *asmSet[float32, float32], f64 *asmSet[float64, float64], f16, bf16 *asmSet[float32, uint16], f16OK bool,
+	bf16Fallback *asmSet[float32, uint16]) *implementation {
 	im := &implementation{
 		name: name, path: path, cost: cost, costReLU16: costReLU16,
 		run32: func(kernel string, alpha float32, out, a, b []float32, nt bool) {
@@ -63,7 +77,12 @@ func newAsmImplementation(name, path string, cost [2][3]float64, costReLU16 floa
 			im.widen16(dt, kernel, alpha, out, a, b, nt) // through run32, which takes the plain loop
 			return
 		}
-		runKernel(s, kernel, alpha, out, a, b, nt, func(out, a, b []uint16) { oracle16(dt, kernel, alpha, out, a, b) })
+		oracle := func(out, a, b []uint16) { oracle16(dt, kernel, alpha, out, a, b) }
+		careful := oracle
+		if s == bf16 && bf16Fallback != nil {
+			careful = func(out, a, b []uint16) { runKernel(bf16Fallback, kernel, alpha, out, a, b, false, oracle) }
+		}
+		runKernel(s, kernel, alpha, out, a, b, nt, careful)
 	}
 	return im
 }
@@ -109,6 +128,10 @@ var avx512F16 = asmSet[float32, uint16]{reluBitsAVX512F16, reluBackwardBitsAVX51
 
 var avx512BF16 = asmSet[float32, uint16]{reluBitsAVX512BF16, reluBackwardBitsAVX512BF16, leakyReLUAVX512BF16, leakyReLUBackwardAVX512BF16,
 	eluAVX512BF16, eluBackwardInputAVX512BF16, eluBackwardOutputAVX512BF16, 128}
+
+// avx512BF16NE rounds with VCVTNE2PS2BF16; ReLU's kernels work on the bit patterns and round nothing.
+var avx512BF16NE = asmSet[float32, uint16]{reluBitsAVX512BF16, reluBackwardBitsAVX512BF16, leakyReLUAVX512BF16NE, leakyReLUBackwardAVX512BF16NE,
+	eluAVX512BF16NE, eluBackwardInputAVX512BF16NE, eluBackwardOutputAVX512BF16NE, 128}
 
 // pick returns the assembly of kernel (a formula.Row's Kernel), nil for one without assembly.
 func (s *asmSet[C, E]) pick(kernel string) asmKernel[C, E] {

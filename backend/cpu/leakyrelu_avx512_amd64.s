@@ -323,3 +323,109 @@ DATA leakyReLUAVX512BF16_bf16quiet<>+52(SB)/4, $0x00400000
 DATA leakyReLUAVX512BF16_bf16quiet<>+56(SB)/4, $0x00400000
 DATA leakyReLUAVX512BF16_bf16quiet<>+60(SB)/4, $0x00400000
 GLOBL leakyReLUAVX512BF16_bf16quiet<>(SB), RODATA|NOPTR, $64
+
+// func leakyReLUAVX512BF16NE(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512_BF16, MMX+, SSE
+TEXT ·leakyReLUAVX512BF16NE(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+8(FP), AX
+	MOVQ         a_base+32(FP), CX
+	MOVQ         dst_len+16(FP), DX
+	MOVQ         DX, BX
+	VPXORD       Z0, Z0, Z0
+	MOVSS        alpha+0(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVB         nt+80(FP), SI
+	VMOVDQU64    leakyReLUAVX512BF16NE_bf16order<>+0(SB), Z3
+	TESTB        SI, SI
+	JNZ          ntloop
+
+loop:
+	TESTQ       DX, DX
+	JZ          done
+	VPXORD      Z2, Z2, Z2
+	VPUNPCKLWD  (CX), Z2, Z4
+	VPUNPCKHWD  (CX), Z2, Z5
+	VMULPS      Z4, Z1, Z6
+	VMULPS      Z5, Z1, Z7
+	VCMPPS      $0x06, Z0, Z4, K1
+	VCMPPS      $0x06, Z0, Z5, K2
+	VBLENDMPS   Z4, Z6, K1, Z6
+	VBLENDMPS   Z5, Z7, K2, Z7
+	VFPCLASSPSZ $0x20, Z6, K1
+	VFPCLASSPSZ $0x20, Z7, K2
+	KORW        K2, K1, K2
+	KORTESTW    K2, K2
+	JNZ         donerare
+
+	// VCVTNE2PS2BF16 Z6, Z7, Z4
+	BYTE      $0x62
+	BYTE      $0xf2
+	BYTE      $0x47
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xe6
+	VPERMQ    Z4, Z3, Z4
+	VMOVDQU64 Z4, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000020, DX
+	JMP       loop
+
+ntloop:
+	TESTQ       DX, DX
+	JZ          ntdone
+	VPXORD      Z2, Z2, Z2
+	VPUNPCKLWD  (CX), Z2, Z4
+	VPUNPCKHWD  (CX), Z2, Z5
+	VMULPS      Z4, Z1, Z6
+	VMULPS      Z5, Z1, Z7
+	VCMPPS      $0x06, Z0, Z4, K1
+	VCMPPS      $0x06, Z0, Z5, K2
+	VBLENDMPS   Z4, Z6, K1, Z6
+	VBLENDMPS   Z5, Z7, K2, Z7
+	VFPCLASSPSZ $0x20, Z6, K1
+	VFPCLASSPSZ $0x20, Z7, K2
+	KORW        K2, K1, K2
+	KORTESTW    K2, K2
+	JNZ         ntdonerare
+
+	// VCVTNE2PS2BF16 Z6, Z7, Z4
+	BYTE     $0x62
+	BYTE     $0xf2
+	BYTE     $0x47
+	BYTE     $0x48
+	BYTE     $0x72
+	BYTE     $0xe6
+	VPERMQ   Z4, Z3, Z4
+	VMOVNTDQ Z4, (AX)
+	ADDQ     $0x00000040, AX
+	ADDQ     $0x00000040, CX
+	SUBQ     $0x00000020, DX
+	JMP      ntloop
+
+ntdone:
+	SFENCE
+
+done:
+	MOVQ BX, done+88(FP)
+	VZEROUPPER
+	RET
+
+ntdonerare:
+	SFENCE
+
+donerare:
+	SUBQ DX, BX
+	MOVQ BX, done+88(FP)
+	VZEROUPPER
+	RET
+
+DATA leakyReLUAVX512BF16NE_bf16order<>+0(SB)/8, $0x0000000000000000
+DATA leakyReLUAVX512BF16NE_bf16order<>+8(SB)/8, $0x0000000000000004
+DATA leakyReLUAVX512BF16NE_bf16order<>+16(SB)/8, $0x0000000000000001
+DATA leakyReLUAVX512BF16NE_bf16order<>+24(SB)/8, $0x0000000000000005
+DATA leakyReLUAVX512BF16NE_bf16order<>+32(SB)/8, $0x0000000000000002
+DATA leakyReLUAVX512BF16NE_bf16order<>+40(SB)/8, $0x0000000000000006
+DATA leakyReLUAVX512BF16NE_bf16order<>+48(SB)/8, $0x0000000000000003
+DATA leakyReLUAVX512BF16NE_bf16order<>+56(SB)/8, $0x0000000000000007
+GLOBL leakyReLUAVX512BF16NE_bf16order<>(SB), RODATA|NOPTR, $64

@@ -385,3 +385,126 @@ DATA leakyReLUBackwardAVX512BF16_bf16quiet<>+52(SB)/4, $0x00400000
 DATA leakyReLUBackwardAVX512BF16_bf16quiet<>+56(SB)/4, $0x00400000
 DATA leakyReLUBackwardAVX512BF16_bf16quiet<>+60(SB)/4, $0x00400000
 GLOBL leakyReLUBackwardAVX512BF16_bf16quiet<>(SB), RODATA|NOPTR, $64
+
+// func leakyReLUBackwardAVX512BF16NE(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512_BF16, MMX+, SSE
+TEXT ·leakyReLUBackwardAVX512BF16NE(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+8(FP), AX
+	MOVQ         a_base+32(FP), CX
+	MOVQ         b_base+56(FP), DX
+	MOVQ         dst_len+16(FP), BX
+	MOVQ         BX, SI
+	VPXORD       Z0, Z0, Z0
+	MOVSS        alpha+0(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVB         nt+80(FP), DI
+	VMOVDQU64    leakyReLUBackwardAVX512BF16NE_bf16order<>+0(SB), Z4
+	TESTB        DI, DI
+	JNZ          ntloop
+
+loop:
+	TESTQ       BX, BX
+	JZ          done
+	VPXORD      Z2, Z2, Z2
+	VPUNPCKLWD  (CX), Z2, Z5
+	VPUNPCKHWD  (CX), Z2, Z6
+	VPXORD      Z3, Z3, Z3
+	VPUNPCKLWD  (DX), Z3, Z7
+	VPUNPCKHWD  (DX), Z3, Z8
+	VMULPS      Z5, Z1, Z9
+	VMULPS      Z6, Z1, Z10
+	VCMPPS      $0x1e, Z0, Z7, K1
+	VCMPPS      $0x1e, Z0, Z8, K2
+	VBLENDMPS   Z5, Z9, K1, Z9
+	VBLENDMPS   Z6, Z10, K2, Z10
+	VCMPPS      $0x03, Z7, Z7, K1
+	VCMPPS      $0x03, Z8, Z8, K2
+	VBLENDMPS   Z7, Z9, K1, Z9
+	VBLENDMPS   Z8, Z10, K2, Z10
+	VFPCLASSPSZ $0x20, Z9, K1
+	VFPCLASSPSZ $0x20, Z10, K2
+	KORW        K2, K1, K2
+	KORTESTW    K2, K2
+	JNZ         donerare
+
+	// VCVTNE2PS2BF16 Z9, Z10, Z5
+	BYTE      $0x62
+	BYTE      $0xd2
+	BYTE      $0x2f
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xe9
+	VPERMQ    Z5, Z4, Z5
+	VMOVDQU64 Z5, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000020, BX
+	JMP       loop
+
+ntloop:
+	TESTQ       BX, BX
+	JZ          ntdone
+	VPXORD      Z2, Z2, Z2
+	VPUNPCKLWD  (CX), Z2, Z3
+	VPUNPCKHWD  (CX), Z2, Z5
+	VPXORD      Z6, Z6, Z6
+	VPUNPCKLWD  (DX), Z6, Z7
+	VPUNPCKHWD  (DX), Z6, Z8
+	VMULPS      Z3, Z1, Z9
+	VMULPS      Z5, Z1, Z10
+	VCMPPS      $0x1e, Z0, Z7, K1
+	VCMPPS      $0x1e, Z0, Z8, K2
+	VBLENDMPS   Z3, Z9, K1, Z9
+	VBLENDMPS   Z5, Z10, K2, Z10
+	VCMPPS      $0x03, Z7, Z7, K1
+	VCMPPS      $0x03, Z8, Z8, K2
+	VBLENDMPS   Z7, Z9, K1, Z9
+	VBLENDMPS   Z8, Z10, K2, Z10
+	VFPCLASSPSZ $0x20, Z9, K1
+	VFPCLASSPSZ $0x20, Z10, K2
+	KORW        K2, K1, K2
+	KORTESTW    K2, K2
+	JNZ         ntdonerare
+
+	// VCVTNE2PS2BF16 Z9, Z10, Z3
+	BYTE     $0x62
+	BYTE     $0xd2
+	BYTE     $0x2f
+	BYTE     $0x48
+	BYTE     $0x72
+	BYTE     $0xd9
+	VPERMQ   Z3, Z4, Z3
+	VMOVNTDQ Z3, (AX)
+	ADDQ     $0x00000040, AX
+	ADDQ     $0x00000040, CX
+	ADDQ     $0x00000040, DX
+	SUBQ     $0x00000020, BX
+	JMP      ntloop
+
+ntdone:
+	SFENCE
+
+done:
+	MOVQ SI, done+88(FP)
+	VZEROUPPER
+	RET
+
+ntdonerare:
+	SFENCE
+
+donerare:
+	SUBQ BX, SI
+	MOVQ SI, done+88(FP)
+	VZEROUPPER
+	RET
+
+DATA leakyReLUBackwardAVX512BF16NE_bf16order<>+0(SB)/8, $0x0000000000000000
+DATA leakyReLUBackwardAVX512BF16NE_bf16order<>+8(SB)/8, $0x0000000000000004
+DATA leakyReLUBackwardAVX512BF16NE_bf16order<>+16(SB)/8, $0x0000000000000001
+DATA leakyReLUBackwardAVX512BF16NE_bf16order<>+24(SB)/8, $0x0000000000000005
+DATA leakyReLUBackwardAVX512BF16NE_bf16order<>+32(SB)/8, $0x0000000000000002
+DATA leakyReLUBackwardAVX512BF16NE_bf16order<>+40(SB)/8, $0x0000000000000006
+DATA leakyReLUBackwardAVX512BF16NE_bf16order<>+48(SB)/8, $0x0000000000000003
+DATA leakyReLUBackwardAVX512BF16NE_bf16order<>+56(SB)/8, $0x0000000000000007
+GLOBL leakyReLUBackwardAVX512BF16NE_bf16order<>(SB), RODATA|NOPTR, $64

@@ -516,6 +516,21 @@ func leakyReLUAVX512F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt 
 //go:noescape
 func leakyReLUAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
 
+// leakyReLUAVX512BF16NE computes, with AVX-512 (F, DQ, BW) and AVX512_BF16, 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.LeakyReLUForward(alpha, x)
+//	}
+//
+// It returns early, at the start of the first block whose results hold a float32 subnormal
+// (which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).
+//
+//go:noescape
+func leakyReLUAVX512BF16NE(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
 // leakyReLUBackwardAVX512F32 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
 // nt: non-temporal stores, dst 64-byte aligned):
 //
@@ -568,6 +583,21 @@ func leakyReLUBackwardAVX512F16(alpha float32, dst []uint16, a []uint16, b []uin
 //go:noescape
 func leakyReLUBackwardAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
 
+// leakyReLUBackwardAVX512BF16NE computes, with AVX-512 (F, DQ, BW) and AVX512_BF16, 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.LeakyReLUBackward(alpha, dy, b[i]) // b = x or y
+//	}
+//
+// It returns early, at the start of the first block whose results hold a float32 subnormal
+// (which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).
+//
+//go:noescape
+func leakyReLUBackwardAVX512BF16NE(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
 // eluAVX512F32 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
 // nt: non-temporal stores, dst 64-byte aligned):
 //
@@ -619,6 +649,21 @@ func eluAVX512F16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) 
 //
 //go:noescape
 func eluAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// eluAVX512BF16NE computes, with AVX-512 (F, DQ, BW) and AVX512_BF16, 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, x := range a[:len(dst)] {
+//		dst[i] = formula.ELUForward(alpha, x) // within SEMANTICS §2's ULPs
+//	}
+//
+// It returns early, at the start of the first block whose results hold a float32 subnormal
+// (which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).
+//
+//go:noescape
+func eluAVX512BF16NE(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
 
 // eluBackwardInputAVX512F32 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
 // nt: non-temporal stores, dst 64-byte aligned):
@@ -680,6 +725,22 @@ func eluBackwardInputAVX512F16(alpha float32, dst []uint16, a []uint16, b []uint
 //go:noescape
 func eluBackwardInputAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
 
+// eluBackwardInputAVX512BF16NE computes, with AVX-512 (F, DQ, BW) and AVX512_BF16, 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
+//	}
+//
+// It returns early, at the start of the first block holding an element for the careful path (x
+// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite) or whose results hold a float32
+// subnormal (which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).
+//
+//go:noescape
+func eluBackwardInputAVX512BF16NE(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
 // eluBackwardOutputAVX512F32 computes, with AVX-512 (F, DQ, BW), 32 elements per iteration (len(dst) a multiple of 32;
 // nt: non-temporal stores, dst 64-byte aligned):
 //
@@ -731,3 +792,18 @@ func eluBackwardOutputAVX512F16(alpha float32, dst []uint16, a []uint16, b []uin
 //
 //go:noescape
 func eluBackwardOutputAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
+
+// eluBackwardOutputAVX512BF16NE computes, with AVX-512 (F, DQ, BW) and AVX512_BF16, 32 elements per iteration (len(dst) a multiple of 32;
+// nt: non-temporal stores, dst 64-byte aligned), on bfloat16 bit patterns: each element is widened
+// to float32 (exactly), computed as below in float32, and rounded once to bfloat16, to nearest even
+// (SEMANTICS §1.6):
+//
+//	for i, dy := range a[:len(dst)] {
+//		dst[i] = formula.ELUBackwardFromOutput(alpha, dy, b[i]) // (y+α)·dy within 1 ULP; b = y
+//	}
+//
+// It returns early, at the start of the first block whose results hold a float32 subnormal
+// (which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).
+//
+//go:noescape
+func eluBackwardOutputAVX512BF16NE(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)

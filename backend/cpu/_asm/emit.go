@@ -27,6 +27,9 @@ func emit(ctx *build.Context, l *isa, k kernel, d dtype, s *storage) {
 	if s.requires != "" && !l.avx512 {
 		requires = "AVX2, FMA and " + s.requires
 	}
+	if s.requires512 != "" && l.avx512 {
+		requires = l.requires + " and " + s.requires512
+	}
 	align := fmt.Sprintf("dst %d-byte aligned", max(32, l.vecBytes))
 	block := l.unroll * l.vecBytes / d.size
 	doc := []string{fmt.Sprintf("%s computes, with %s, %d elements per iteration (len(dst) a multiple of %d;", name, requires, block, block),
@@ -38,7 +41,14 @@ func emit(ctx *build.Context, l *isa, k kernel, d dtype, s *storage) {
 	for _, l := range k.doc {
 		doc = append(doc, "\t"+l)
 	}
-	if k.careful {
+	if s.rareStore && !k.careful {
+		doc = append(doc, "", "It returns early, at the start of the first block whose results hold a float32 subnormal",
+			"(which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).")
+	} else if s.rareStore {
+		doc = append(doc, "", "It returns early, at the start of the first block holding an element for the careful path (x",
+			"where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite) or whose results hold a float32",
+			"subnormal (which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).")
+	} else if k.careful {
 		doc = append(doc, "", "It returns early, at the start of the first block holding an element for the careful path (x",
 			"where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it",
 			"returns len(dst).")
@@ -81,6 +91,9 @@ func emit(ctx *build.Context, l *isa, k kernel, d dtype, s *storage) {
 			g.preload(regs32...)
 		default:
 			g.preload(regs64...)
+		}
+		if s.preload != nil && preloadFlag {
+			s.preload(g)
 		}
 	}
 	nt := ctx.GP8()
@@ -152,7 +165,7 @@ func emit(ctx *build.Context, l *isa, k kernel, d dtype, s *storage) {
 	ctx.Store(total, ctx.ReturnIndex(0))
 	ctx.VZEROUPPER() // dirty upper halves make the caller's SSE code (math.Exp, for one) crawl
 	ctx.RET()
-	if k.careful {
+	if k.careful || s.rareStore {
 		ctx.Label("ntdonerare")
 		ctx.SFENCE()
 		ctx.Label("donerare")
@@ -189,6 +202,7 @@ func write(ctx *build.Context, p printer.Builder, path string, avx512 bool) {
 	}
 	for _, fn := range f.Functions() {
 		dropSelfMoves(fn)
+		encodeRaw(fn)
 	}
 	src, err := p(printerConfig).Print(f)
 	if err != nil {

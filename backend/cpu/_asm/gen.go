@@ -118,6 +118,23 @@ func (g *gen) preloadAll(cs []namedConst, max int) {
 	}
 }
 
+// table returns a static vector of the given 64-bit words (one register's bytes), named name.
+func (g *gen) table(name string, words []uint64) operand.Mem {
+	if m, ok := g.consts[name]; ok {
+		return m
+	}
+	if len(words)*8 != g.isa.vecBytes {
+		log.Fatalf("%s: table %s has %d bytes for a %d-byte vector", g.prefix, name, len(words)*8, g.isa.vecBytes)
+	}
+	m := g.StaticGlobal(g.prefix + "_" + name)
+	g.DataAttributes(attr.RODATA | attr.NOPTR)
+	for i, w := range words {
+		g.AddDatum(8*i, operand.U64(w))
+	}
+	g.consts[name] = m
+	return m
+}
+
 func (g *gen) mem(name string, bits uint64) operand.Mem {
 	if m, ok := g.consts[name]; ok {
 		return m

@@ -77,8 +77,8 @@ func main() {
 			for _, kd := range []struct {
 				d dtype
 				s *storage
-			}{{f32, native(f32)}, {f64, native(f64)}, {f32ForF16, float16}, {f32ForBF16, bfloat16}} {
-				if bitsReLU && kd.s.name != "" {
+			}{{f32, native(f32)}, {f64, native(f64)}, {f32ForF16, float16}, {f32ForBF16, bfloat16}, {f32ForBF16, bfloat16NE}} {
+				if (bitsReLU && kd.s.name != "") || (kd.s.requires512 != "" && !l.avx512) {
 					continue
 				}
 				emit(ctx, l, k, kd.d, kd.s)

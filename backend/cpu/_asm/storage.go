@@ -14,7 +14,13 @@ type storage struct {
 	suffix, goType string // the kernel name's suffix and the slices' Go element type
 	name           string // for the doc comment: "float16"
 	requires       string // the extensions the doc names besides the level's: "F16C"
+	requires512    string // likewise for the AVX-512 level: "AVX512_BF16"
 	half           bool   // 16-bit elements: a vector of results is half a register's bytes of memory
+	// rareStore: store may leave the loop through the careful path's exit (g.rareExit) before storing
+	// anything of the iteration, for the Go caller to compute the block another way.
+	rareStore bool
+	// preload, when set, loads constants of store's into g.regs before a loop.
+	preload func(g *gen)
 	// load returns, for each of ms, the kernel's vectors (l.g.isa.unroll of them) from it, widened to the
 	// compute dtype; store writes them, rounded to the storage type, to m (nt: non-temporal stores, m
 	// aligned to 32 bytes).
@@ -182,3 +188,53 @@ func (g *gen) roundBF16Masked(v reg.VecVirtual) reg.VecVirtual {
 	g.VPSRLD(operand.U8(16), t, t)
 	return t
 }
+
+// bfloat16NE is bfloat16 with the rounding done by VCVTNE2PS2BF16 (AVX512_BF16, AVX-512 level only):
+// one instruction rounds two vectors, to nearest even, with NaN made quiet as roundBF16 does, where the
+// integer rounding takes seven instructions per vector. It treats float32 subnormals as zero, in and
+// out (it ignores MXCSR), which would lose bfloat16's subnormals: so each iteration first looks for
+// them among its results (VFPCLASSPS) and, if there is one, leaves the loop before storing anything
+// (rareStore), and the Go caller computes that block with the integer-rounding kernel. The load is
+// bfloat16's; the unpacks' lane order, which VPACKUSDW undoes per 128-bit lane, is undone here by one
+// VPERMQ of the converted vector.
+var bfloat16NE = &storage{
+	suffix: "BF16NE", goType: "uint16", name: "bfloat16", requires512: "AVX512_BF16", half: true,
+	rareStore: true,
+	load:      func(g *gen, ms ...operand.Mem) [][]reg.VecVirtual { return bfloat16.load(g, ms...) },
+	preload: func(g *gen) {
+		r := g.vec()
+		g.VMOVDQU64(g.table("bf16order", bf16Order[:]), r)
+		g.regs["bf16order"] = r
+	},
+	store: func(g *gen, res []reg.VecVirtual, m operand.Mem, nt bool) {
+		var acc reg.Register
+		for u, v := range res {
+			sub := g.K()
+			g.VFPCLASSPSZ(operand.U8(fpclassSubnormal), v, sub)
+			if u > 0 {
+				g.KORW(sub, acc, sub)
+			}
+			acc = sub
+		}
+		g.KORTESTW(acc, acc)
+		g.JNZ(operand.LabelRef(g.rareExit))
+		order, ok := g.regs["bf16order"]
+		if !ok {
+			order = g.vec()
+			g.VMOVDQU64(g.table("bf16order", bf16Order[:]), order)
+		}
+		for u := 0; u < g.isa.unroll; u += 2 {
+			t := g.cvtne2ps2bf16(res[u+1], res[u])
+			g.VPERMQ(t, order, t)
+			g.storeInt(t, m.Offset(g.isa.vecBytes/2*u), nt)
+		}
+	},
+}
+
+// fpclassSubnormal is VFPCLASSPS's immediate for "subnormal" (bit 5; zeros are a class of their own).
+const fpclassSubnormal = 0x20
+
+// bf16Order is the VPERMQ index that puts in order the four-element groups of a VCVTNE2PS2BF16 of two
+// vectors loaded by bfloat16's unpacks: the first vector's groups hold elements 0–3, 8–11, 16–19,
+// 24–27, the second's 4–7, 12–15, 20–23, 28–31, and the conversion puts the first in the low half.
+var bf16Order = [8]uint64{0, 4, 1, 5, 2, 6, 3, 7}
