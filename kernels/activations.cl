@@ -32,7 +32,8 @@
 // element at a time: 1 GB/s). It reduces x = k·ln2 + r + c (r exact, c tiny), evaluates expm1(r) as
 // an unevaluated sum qh + ql of two numbers (the low part carries what rounding the high part lost),
 // and rounds once at the end, so the results are within 1 ULP of the exact value: float and double
-// alike, subnormal exp(x) included. Everything is straight-line code of IEEE operations and fmas
+// alike, subnormal exp(x) included (the 16-bit types, which need far less, take a shorter path: see
+// expm1_short). Everything is straight-line code of IEEE operations and fmas
 // (no table, no branch), which PoCL compiles to SIMD and GPUs run at memory speed. FP_CONTRACT is
 // off so that the compiler does not fuse the error-free transformations away. Selects are used
 // throughout, never a multiply by a 0/1 mask, and a NaN x (or y) gives NaN.
@@ -233,7 +234,7 @@ INL VF elu_bwd_out_f(VF dy, VF y, float alpha) {
 
 // The seven kernels of one dtype (backward from output shares ReLU's and LeakyReLU's backward
 // kernels: y > 0 exactly when x > 0), named <kernel>_<S>, computed by the helpers <helper>_<F> (f for
-// float, d for double).
+// float, d for double, h and b for float16 and bfloat16).
 #define ALL_KERNELS(S, F, PT, CT, VT, VW, LD, ST, LD1, ST1)                                        \
     UNARY_KERNEL(relu_fwd_##S, PT, CT, VT, VW, LD, ST, LD1, ST1, relu_fwd_##F(a))                  \
     BINARY_KERNEL(relu_bwd_##S, PT, CT, VT, VW, LD, ST, LD1, ST1, relu_bwd_##F(a, b))              \
@@ -258,8 +259,9 @@ ALL_KERNELS(f32_al, f, float, float, VF, VWF, LOAD_AF, STORE_AF, LOAD1, STORE1)
 #endif
 
 // ---------------------------------------------------------------------------------------------------
-// float16 and bfloat16 (SEMANTICS §1.6): stored in 16 bits, computed by the float helpers above on
-// vectors of VWF, rounded once to the storage type (to nearest, ties to even) when stored. α arrives
+// float16 and bfloat16 (SEMANTICS §1.6): stored in 16 bits, computed in float on vectors of VWF (by the
+// float helpers above, but for ELU's exp passes, which have shorter ones of their own below), rounded
+// once to the storage type (to nearest, ties to even) when stored. α arrives
 // already rounded to the 16-bit type, as a float.
 //
 // float16 goes through vload_half and vstore_half_rte, which are core OpenCL 1.2 (no cl_khr_fp16: the
@@ -285,9 +287,86 @@ ALL_KERNELS(f32_al, f, float, float, VF, VWF, LOAD_AF, STORE_AF, LOAD1, STORE1)
 #define LOAD1_H(i, p) vload_half(i, p)
 #define STORE1_H(val, i, p) vstore_half_rte(val, i, p)
 
-ALL_KERNELS(f16, f, half, float, VF, VWF, LOAD_H, STORE_H, LOAD1_H, STORE1_H)
+// ELU forward and backward from input for the 16-bit types. Their results keep 11 (float16) or 8
+// (bfloat16) significant bits, so exp/expm1 needs a relative error far below the dtype's half ULP, not
+// float's 1 ULP (SEMANTICS §2): one reduction with a single-float ln2 and a short polynomial, q = r +
+// r²·P(r), instead of the compensated evaluation above, at about half its operations, in passes that
+// are bound by arithmetic on a CPU device. P is the CPU kernels' (backend/cpu/_asm/dtypes.go, fitted
+// by fit.py): 3 coefficients, relative error below 2^-15.5 (float16), and 2, below 2^-11.0 (bfloat16),
+// a sixteenth of an ULP of the dtype; TestSixteenBitExhaustive checks every input. The helpers of the
+// other passes are float's (the *_h and *_b names below point at them).
+#define P_H(r) fma(r, fma(r, (VF)0x1.54db7p-5f, (VF)0x1.57067p-3f), (VF)0x1.000228p-1f)
+#define P_B(r) fma(r, (VF)0x1.5618acp-3f, (VF)0x1.01e14ep-1f)
+
+// expm1_short_<S> returns expm1(x) (x in [-300, 0]) as 2^k·(1 + q) - 1 through q, with *m = k +
+// 1.5·2^23 as in expm1_reduced_f. ln2 rounded to float puts r off by |k|·1.9e-9, which matters only
+// where 2^k is too small for it to show.
+#define EXPM1_SHORT(S, P)                                          \
+    INL VF expm1_short_##S(VF x, VF *m) {                          \
+        VF mm = fma(x, (VF)0x1.715476p+0f, (VF)0x1.8p23f);         \
+        VF r = fma(-(mm - 0x1.8p23f), (VF)0x1.62e43p-1f, x);       \
+        *m = mm;                                                   \
+        return fma(r * r, P(r), r);                                \
+    }
+EXPM1_SHORT(h, P_H)
+EXPM1_SHORT(b, P_B)
+
+// α·expm1(x), expm1(x) = 2^k·q + (2^k - 1) rounded once, then α times it: the second rounding costs
+// 2^-24, nothing at 16 bits. Clamped at -30 as elu_fwd_f; NaN x gives x through the select.
+#define ELU_FWD_16(S)                                              \
+    INL VF elu_fwd_##S(VF x, float alpha) {                        \
+        VF m;                                                      \
+        VF q = expm1_short_##S(clamp(x, -30.0f, 0.0f), &m);        \
+        VF two = pow2_m_f(m);                                      \
+        return select(x, alpha * fma(two, q, two - 1.0f), x <= 0.0f); \
+    }
+ELU_FWD_16(h)
+ELU_FWD_16(b)
+
+// float16: α·exp(x)·dy = W·(1 + q), W = 2^k·α·dy exact (α·dy is a product of two 11-bit significands
+// below 2^32, 2^k at least 2^-58): one rounding. Below x = -40, |α·exp(x)·dy| < 2^-25.7, half the
+// smallest float16 subnormal, so x is clamped there (2^k stays normal). dy infinite or NaN as in
+// elu_bwd_in_f.
+INL VF elu_bwd_in_h(VF dy, VF x, float alpha, float am, int ae, float xcut) {
+    VF m;
+    VF q = expm1_short_h(clamp(x, -40.0f, 0.0f), &m);
+    VF w = pow2_m_f(m) * (alpha * dy);
+    VF r = fma(w, q, w);
+    r = select(r, select((VF)0.0f, (VF)alpha, x >= xcut) * dy, !isfinite(dy));
+    return select(select(x, dy, x > 0.0f), r, x <= 0.0f);
+}
+
+// bfloat16 has float's range: α·dy may overflow, and exp(x) underflow, where their product does not, so
+// the powers of two are applied last, in two steps, as in elu_bwd_in_f; am·dys is exact (two 8-bit
+// significands) and W·(1 + q) is rounded once.
+INL VF elu_bwd_in_b(VF dy, VF x, float alpha, float am, int ae, float xcut) {
+    VF m;
+    VF q = expm1_short_b(clamp(x, -300.0f, 0.0f), &m);
+    VI ed = (CAT(as_int, VWF)(dy) >> 23) & 0xff;
+    VI ec = ed & ~63;
+    VF p = am * (dy * CAT(as_float, VWF)((254 - ec) << 23));
+    VF u = fma(p, q, p);
+    VI kb = max(k_of_m_f(m) + (ae + 127) + ec, 2);
+    VI e1 = kb >> 1;
+    VF r = (u * CAT(as_float, VWF)(e1 << 23)) * CAT(as_float, VWF)((kb - e1) << 23);
+    r = select(r, select((VF)0.0f, (VF)alpha, x >= xcut) * dy, ed == 0xff);
+    return select(select(x, dy, x > 0.0f), r, x <= 0.0f);
+}
+
+#define relu_fwd_h relu_fwd_f
+#define relu_bwd_h relu_bwd_f
+#define leaky_fwd_h leaky_fwd_f
+#define leaky_bwd_h leaky_bwd_f
+#define elu_bwd_out_h elu_bwd_out_f
+#define relu_fwd_b relu_fwd_f
+#define relu_bwd_b relu_bwd_f
+#define leaky_fwd_b leaky_fwd_f
+#define leaky_bwd_b leaky_bwd_f
+#define elu_bwd_out_b elu_bwd_out_f
+
+ALL_KERNELS(f16, h, half, float, VF, VWF, LOAD_H, STORE_H, LOAD1_H, STORE1_H)
 #ifdef WITH_ALIGNED
-ALL_KERNELS(f16_al, f, half, float, VF, VWF, LOAD_AH, STORE_AH, LOAD1_H, STORE1_H)
+ALL_KERNELS(f16_al, h, half, float, VF, VWF, LOAD_AH, STORE_AH, LOAD1_H, STORE1_H)
 #endif
 
 // bfloat16 widened to float (exact) and float rounded to bfloat16 (see above).
@@ -315,9 +394,9 @@ INL ushort bf16_narrow1(float f) {
 #define LOAD1_B(i, p) bf16_widen1((p)[i])
 #define STORE1_B(val, i, p) ((p)[i] = bf16_narrow1(val))
 
-ALL_KERNELS(bf16, f, ushort, float, VF, VWF, LOAD_B, STORE_B, LOAD1_B, STORE1_B)
+ALL_KERNELS(bf16, b, ushort, float, VF, VWF, LOAD_B, STORE_B, LOAD1_B, STORE1_B)
 #ifdef WITH_ALIGNED
-ALL_KERNELS(bf16_al, f, ushort, float, VF, VWF, LOAD_AB, STORE_AB, LOAD1_B, STORE1_B)
+ALL_KERNELS(bf16_al, b, ushort, float, VF, VWF, LOAD_AB, STORE_AB, LOAD1_B, STORE1_B)
 #endif
 
 // ---------------------------------------------------------------------------------------------------
