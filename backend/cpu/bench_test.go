@@ -299,3 +299,30 @@ func BenchmarkHostData(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBFloat16Subnormal times bfloat16 LeakyReLU forward on ordinary values and on nothing but
+// subnormals, with each implementation that has bfloat16 kernels: the VCVTNE2PS2BF16 kernels (avx512bf16)
+// hand every block holding a subnormal result back to the integer rounding (asmSet.handBack), which must
+// not make such data much slower than the integer rounding alone.
+//
+//	go test -run '^$' -bench BFloat16Subnormal ./backend/cpu/
+func BenchmarkBFloat16Subnormal(b *testing.B) {
+	const n = 1 << 16
+	for _, kind := range []string{"normal", "subnormal"} {
+		a, out := make([]formula.BF16, n), make([]formula.BF16, n)
+		for i := range a {
+			if kind == "normal" {
+				a[i] = formula.BF16FromBits(uint16(0x3f00 + i%256)) // 0.5 … 2, both signs
+			} else {
+				a[i] = formula.BF16FromBits(uint16(1+i%127) | uint16(i%2)<<15)
+			}
+		}
+		for _, im := range cpu.Implementations() {
+			b.Run(kind+"/"+im, func(b *testing.B) {
+				for b.Loop() {
+					cpu.RunImplementation(im, formula.Forward, formula.LeakyReLU(0.01), out, a, nil, false)
+				}
+			})
+		}
+	}
+}

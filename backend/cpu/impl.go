@@ -16,7 +16,8 @@ type implementation struct {
 	// name is the level's name in GPUACT_CPU_DISABLE and NewImplementation; path is what Info reports.
 	name, path string
 	// builtOn names the level this one extends ("avx512" for "avx512bf16"): disabling that disables
-	// this one too.
+	// this one too. One step only: a level built on one that is itself built on another would need
+	// dispatch to follow the chain.
 	builtOn string
 	// run32 and run64 compute kernel (a formula.Row's Kernel, one hasKernel knows) over out (out[i]
 	// from a[i], b[i]). nt asks for non-temporal stores where the implementation has them: the call's

@@ -27,7 +27,12 @@ func simdImplementations() []*implementation {
 	avx512Cost := [2][3]float64{{0.13, 0.25, 0.18}, {0.17, 0.6, 0.21}}
 	if useAVX512BF16 {
 		// avx512 with bfloat16 rounded by VCVTNE2PS2BF16; a block whose results hold a float32
-		// subnormal, which that instruction flushes, goes to avx512's integer rounding. Costs: avx512's.
+		// subnormal, which that instruction flushes, goes to avx512's integer rounding with the 255
+		// blocks after it (handBack): BenchmarkBFloat16Subnormal, LeakyReLU forward at 2^16 on nothing
+		// but subnormals, 5.8-5.9 µs against avx512's 4.9-5.2 µs (one block at a time it took 60-69 µs,
+		// 64 blocks 10.4-12.6 µs), and one subnormal in 8192 elements at worst costs the VCVTNE2PS2BF16
+		// gain. A careful-path block of ELU backward from input goes through both kernels before the
+		// oracle. Costs: avx512's.
 		im := newAsmImplementation("avx512bf16", "avx-512 assembly (bfloat16 rounded with avx512_bf16)",
 			avx512Cost, 0.065, &avx512F32, &avx512F64, &avx512F16, &avx512BF16NE, true, &avx512BF16)
 		im.builtOn = "avx512"
@@ -96,42 +101,46 @@ type asmKernel[C formula.Float, E formula.Float | uint16] func(alpha C, dst, a, 
 // asmSet holds one assembly kernel per kernel of the formula table, for one dtype and level.
 // blockBytes is what its kernels compute per loop iteration, _asm's unroll × the vector's bytes of C
 // (64 for AVX2, 128 for AVX-512), so a block is blockBytes / size(C) elements whatever E is. The
-// non-temporal stores need dst aligned to one vector, blockBytes / 2.
+// non-temporal stores need dst aligned to one vector, blockBytes / 2. handBack is how many blocks the
+// careful path takes when a kernel hands one back (0: one): where what sends blocks back can fill whole
+// arrays (subnormal results, for the VCVTNE2PS2BF16 kernels), a kernel call and return per block would
+// cost ten times the block's work.
 type asmSet[C formula.Float, E formula.Float | uint16] struct {
 	relu, reluBackward, leakyReLU, leakyReLUBackward, elu, eluBackwardInput, eluBackwardOutput asmKernel[C, E]
 	blockBytes                                                                                 int
+	handBack                                                                                   int
 }
 
 // maxBlockBytes is the largest blockBytes of any set, for runPadded's buffers.
 const maxBlockBytes = 128
 
 var avx2F32 = asmSet[float32, float32]{reluAVX2F32, reluBackwardAVX2F32, leakyReLUAVX2F32, leakyReLUBackwardAVX2F32,
-	eluAVX2F32, eluBackwardInputAVX2F32, eluBackwardOutputAVX2F32, 64}
+	eluAVX2F32, eluBackwardInputAVX2F32, eluBackwardOutputAVX2F32, 64, 0}
 
 var avx2F64 = asmSet[float64, float64]{reluAVX2F64, reluBackwardAVX2F64, leakyReLUAVX2F64, leakyReLUBackwardAVX2F64,
-	eluAVX2F64, eluBackwardInputAVX2F64, eluBackwardOutputAVX2F64, 64}
+	eluAVX2F64, eluBackwardInputAVX2F64, eluBackwardOutputAVX2F64, 64, 0}
 
 var avx2F16 = asmSet[float32, uint16]{reluBitsAVX2F16, reluBackwardBitsAVX2F16, leakyReLUAVX2F16, leakyReLUBackwardAVX2F16,
-	eluAVX2F16, eluBackwardInputAVX2F16, eluBackwardOutputAVX2F16, 64}
+	eluAVX2F16, eluBackwardInputAVX2F16, eluBackwardOutputAVX2F16, 64, 0}
 
 var avx2BF16 = asmSet[float32, uint16]{reluBitsAVX2BF16, reluBackwardBitsAVX2BF16, leakyReLUAVX2BF16, leakyReLUBackwardAVX2BF16,
-	eluAVX2BF16, eluBackwardInputAVX2BF16, eluBackwardOutputAVX2BF16, 64}
+	eluAVX2BF16, eluBackwardInputAVX2BF16, eluBackwardOutputAVX2BF16, 64, 0}
 
 var avx512F32 = asmSet[float32, float32]{reluAVX512F32, reluBackwardAVX512F32, leakyReLUAVX512F32, leakyReLUBackwardAVX512F32,
-	eluAVX512F32, eluBackwardInputAVX512F32, eluBackwardOutputAVX512F32, 128}
+	eluAVX512F32, eluBackwardInputAVX512F32, eluBackwardOutputAVX512F32, 128, 0}
 
 var avx512F64 = asmSet[float64, float64]{reluAVX512F64, reluBackwardAVX512F64, leakyReLUAVX512F64, leakyReLUBackwardAVX512F64,
-	eluAVX512F64, eluBackwardInputAVX512F64, eluBackwardOutputAVX512F64, 128}
+	eluAVX512F64, eluBackwardInputAVX512F64, eluBackwardOutputAVX512F64, 128, 0}
 
 var avx512F16 = asmSet[float32, uint16]{reluBitsAVX512F16, reluBackwardBitsAVX512F16, leakyReLUAVX512F16, leakyReLUBackwardAVX512F16,
-	eluAVX512F16, eluBackwardInputAVX512F16, eluBackwardOutputAVX512F16, 128}
+	eluAVX512F16, eluBackwardInputAVX512F16, eluBackwardOutputAVX512F16, 128, 0}
 
 var avx512BF16 = asmSet[float32, uint16]{reluBitsAVX512BF16, reluBackwardBitsAVX512BF16, leakyReLUAVX512BF16, leakyReLUBackwardAVX512BF16,
-	eluAVX512BF16, eluBackwardInputAVX512BF16, eluBackwardOutputAVX512BF16, 128}
+	eluAVX512BF16, eluBackwardInputAVX512BF16, eluBackwardOutputAVX512BF16, 128, 0}
 
 // avx512BF16NE rounds with VCVTNE2PS2BF16; ReLU's kernels work on the bit patterns and round nothing.
 var avx512BF16NE = asmSet[float32, uint16]{reluBitsAVX512BF16, reluBackwardBitsAVX512BF16, leakyReLUAVX512BF16NE, leakyReLUBackwardAVX512BF16NE,
-	eluAVX512BF16NE, eluBackwardInputAVX512BF16NE, eluBackwardOutputAVX512BF16NE, 128}
+	eluAVX512BF16NE, eluBackwardInputAVX512BF16NE, eluBackwardOutputAVX512BF16NE, 128, 256}
 
 // pick returns the assembly of kernel (a formula.Row's Kernel), nil for one without assembly.
 func (s *asmSet[C, E]) pick(kernel string) asmKernel[C, E] {
@@ -176,11 +185,13 @@ func runKernel[C formula.Float, E formula.Float | uint16](s *asmSet[C, E], kerne
 		}
 	}
 	end := i + (n-i)&^(block-1)
+	span := block * max(1, s.handBack)
 	for i < end {
 		i += fn(alpha, out[i:end], a[i:end], sub(b, i, end), nt)
-		if i < end { // a block with an element for the careful path: the oracle computes it
-			careful(out[i:i+block], a[i:i+block], sub(b, i, i+block))
-			i += block
+		if i < end { // a block with an element for the careful path: careful computes it (and more)
+			j := min(i+span, end)
+			careful(out[i:j], a[i:j], sub(b, i, j))
+			i = j
 		}
 	}
 	if i < n {

@@ -263,8 +263,8 @@ func eluAVX2BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (
 //		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
 //	}
 //
-// It returns early, at the start of the first block holding an element for the careful path (x
-// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// It returns early, at the start of the first block holding an element for the careful path (x where
+// 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
 // returns len(dst).
 //
 //go:noescape
@@ -277,8 +277,8 @@ func eluBackwardInputAVX2F32(alpha float32, dst []float32, a []float32, b []floa
 //		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
 //	}
 //
-// It returns early, at the start of the first block holding an element for the careful path (x
-// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// It returns early, at the start of the first block holding an element for the careful path (x where
+// 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
 // returns len(dst).
 //
 //go:noescape
@@ -293,8 +293,8 @@ func eluBackwardInputAVX2F64(alpha float64, dst []float64, a []float64, b []floa
 //		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
 //	}
 //
-// It returns early, at the start of the first block holding an element for the careful path (x
-// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// It returns early, at the start of the first block holding an element for the careful path (x where
+// 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
 // returns len(dst).
 //
 //go:noescape
@@ -309,8 +309,8 @@ func eluBackwardInputAVX2F16(alpha float32, dst []uint16, a []uint16, b []uint16
 //		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
 //	}
 //
-// It returns early, at the start of the first block holding an element for the careful path (x
-// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// It returns early, at the start of the first block holding an element for the careful path (x where
+// 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
 // returns len(dst).
 //
 //go:noescape
@@ -525,8 +525,8 @@ func leakyReLUAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt
 //		dst[i] = formula.LeakyReLUForward(alpha, x)
 //	}
 //
-// It returns early, at the start of the first block whose results hold a float32 subnormal
-// (which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).
+// It returns early, at the start of the first block whose results hold a float32 subnormal (which
+// VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).
 //
 //go:noescape
 func leakyReLUAVX512BF16NE(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
@@ -592,8 +592,8 @@ func leakyReLUBackwardAVX512BF16(alpha float32, dst []uint16, a []uint16, b []ui
 //		dst[i] = formula.LeakyReLUBackward(alpha, dy, b[i]) // b = x or y
 //	}
 //
-// It returns early, at the start of the first block whose results hold a float32 subnormal
-// (which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).
+// It returns early, at the start of the first block whose results hold a float32 subnormal (which
+// VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).
 //
 //go:noescape
 func leakyReLUBackwardAVX512BF16NE(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
@@ -659,8 +659,8 @@ func eluAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool)
 //		dst[i] = formula.ELUForward(alpha, x) // within SEMANTICS §2's ULPs
 //	}
 //
-// It returns early, at the start of the first block whose results hold a float32 subnormal
-// (which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).
+// It returns early, at the start of the first block whose results hold a float32 subnormal (which
+// VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).
 //
 //go:noescape
 func eluAVX512BF16NE(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
@@ -672,8 +672,8 @@ func eluAVX512BF16NE(alpha float32, dst []uint16, a []uint16, b []uint16, nt boo
 //		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
 //	}
 //
-// It returns early, at the start of the first block holding an element for the careful path (x
-// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// It returns early, at the start of the first block holding an element for the careful path (x where
+// 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
 // returns len(dst).
 //
 //go:noescape
@@ -686,8 +686,8 @@ func eluBackwardInputAVX512F32(alpha float32, dst []float32, a []float32, b []fl
 //		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
 //	}
 //
-// It returns early, at the start of the first block holding an element for the careful path (x
-// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// It returns early, at the start of the first block holding an element for the careful path (x where
+// 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
 // returns len(dst).
 //
 //go:noescape
@@ -702,8 +702,8 @@ func eluBackwardInputAVX512F64(alpha float64, dst []float64, a []float64, b []fl
 //		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
 //	}
 //
-// It returns early, at the start of the first block holding an element for the careful path (x
-// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// It returns early, at the start of the first block holding an element for the careful path (x where
+// 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
 // returns len(dst).
 //
 //go:noescape
@@ -718,8 +718,8 @@ func eluBackwardInputAVX512F16(alpha float32, dst []uint16, a []uint16, b []uint
 //		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
 //	}
 //
-// It returns early, at the start of the first block holding an element for the careful path (x
-// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
+// It returns early, at the start of the first block holding an element for the careful path (x where
+// 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it
 // returns len(dst).
 //
 //go:noescape
@@ -734,9 +734,10 @@ func eluBackwardInputAVX512BF16(alpha float32, dst []uint16, a []uint16, b []uin
 //		dst[i] = formula.ELUBackwardFromInput(alpha, dy, b[i]) // within SEMANTICS §2's ULPs
 //	}
 //
-// It returns early, at the start of the first block holding an element for the careful path (x
-// where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite) or whose results hold a float32
-// subnormal (which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).
+// It returns early, at the start of the first block holding an element for the careful path (x where
+// 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite) or whose results hold a float32
+// subnormal (which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns
+// len(dst).
 //
 //go:noescape
 func eluBackwardInputAVX512BF16NE(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)
@@ -802,8 +803,8 @@ func eluBackwardOutputAVX512BF16(alpha float32, dst []uint16, a []uint16, b []ui
 //		dst[i] = formula.ELUBackwardFromOutput(alpha, dy, b[i]) // (y+α)·dy within 1 ULP; b = y
 //	}
 //
-// It returns early, at the start of the first block whose results hold a float32 subnormal
-// (which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).
+// It returns early, at the start of the first block whose results hold a float32 subnormal (which
+// VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).
 //
 //go:noescape
 func eluBackwardOutputAVX512BF16NE(alpha float32, dst []uint16, a []uint16, b []uint16, nt bool) (done int)

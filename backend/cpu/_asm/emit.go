@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"strings"
 
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
@@ -41,19 +42,19 @@ func emit(ctx *build.Context, l *isa, k kernel, d dtype, s *storage) {
 	for _, l := range k.doc {
 		doc = append(doc, "\t"+l)
 	}
-	if s.rareStore && !k.careful {
-		doc = append(doc, "", "It returns early, at the start of the first block whose results hold a float32 subnormal",
-			"(which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).")
-	} else if s.rareStore {
-		doc = append(doc, "", "It returns early, at the start of the first block holding an element for the careful path (x",
-			"where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite) or whose results hold a float32",
-			"subnormal (which VCVTNE2PS2BF16 would flush to zero), with that index; otherwise it returns len(dst).")
-	} else if k.careful {
-		doc = append(doc, "", "It returns early, at the start of the first block holding an element for the careful path (x",
-			"where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite), with that index; otherwise it",
-			"returns len(dst).")
-	} else {
+	var early []string // why the kernel may stop before len(dst)
+	if k.careful {
+		early = append(early, "holding an element for the careful path (x where 2^round(x/ln2) is not a normal number, x NaN, α·dy infinite)")
+	}
+	if s.rareStore {
+		early = append(early, s.rareDoc)
+	}
+	if early == nil {
 		doc = append(doc, "", "It returns len(dst).")
+	} else {
+		doc = append(doc, "")
+		doc = append(doc, wrap("It returns early, at the start of the first block "+strings.Join(early, " or ")+
+			", with that index; otherwise it returns len(dst).", 100)...)
 	}
 	ctx.Doc(doc...)
 	g := &gen{Context: ctx, isa: l, d: d, prefix: name, consts: map[string]operand.Mem{}}
@@ -217,6 +218,23 @@ func write(ctx *build.Context, p printer.Builder, path string, avx512 bool) {
 	if err := os.WriteFile(path, src, 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// wrap breaks text into lines of at most width bytes, at spaces.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return append(lines, line)
 }
 
 // dropSelfMoves removes the register copies (copyOf) that the allocator gave the same register as their

@@ -13,9 +13,11 @@
 // is x (forward) or dy (backward), b is x or y (backward only). nt selects non-temporal stores, for which
 // dst must be aligned to a vector (32 or 64 bytes). done is len(dst), except for ELU backward from input,
 // which stops at the first block holding an element that needs the careful scalar path (x below about
-// -126·ln2 for float32, where 2^k in exp(x) = 2^k·exp(r) is not a normal number; x NaN; α·dy infinite)
-// and returns that block's index: the Go caller computes that block with the oracle and calls again. The
-// Go wrappers (kernels_amd64.go) handle heads, tails, alignment and that loop.
+// -126·ln2 for float32, where 2^k in exp(x) = 2^k·exp(r) is not a normal number; x NaN; α·dy infinite),
+// and the bfloat16 kernels that round with VCVTNE2PS2BF16 (AVX512_BF16), which stop at the first block
+// whose results hold a float32 subnormal: they return that block's index, and the Go caller computes
+// the block another way (the oracle, or the integer-rounding kernel) and calls again. The Go wrappers
+// (kernels_amd64.go) handle heads, tails, alignment and that loop.
 //
 // The generator's files, by concern:
 //
@@ -27,7 +29,10 @@
 //	kernel.go           what a kernel is, and the list of them
 //	kernels_select.go   ReLU and LeakyReLU, forward and backward
 //	kernels_elu.go      ELU forward, backward from input and from output
+//	storage.go          how elements sit in memory: float32/float64, float16 (F16C), bfloat16 (integer
+//	                    rounding, or VCVTNE2PS2BF16)
 //	relu16.go           ReLU on float16 and bfloat16 bit patterns, with integer compares
+//	raw.go              instructions Go's assembler lacks (VCVTNE2PS2BF16), encoded after allocation
 //	emit.go             one kernel's loops, lane interleaving, writing and checking the output
 package main
 

@@ -17,8 +17,10 @@ type storage struct {
 	requires512    string // likewise for the AVX-512 level: "AVX512_BF16"
 	half           bool   // 16-bit elements: a vector of results is half a register's bytes of memory
 	// rareStore: store may leave the loop through the careful path's exit (g.rareExit) before storing
-	// anything of the iteration, for the Go caller to compute the block another way.
+	// anything of the iteration, for the Go caller to compute the block another way; rareDoc says when,
+	// for the kernels' doc comments ("whose results hold ...").
 	rareStore bool
+	rareDoc   string
 	// preload, when set, loads constants of store's into g.regs before a loop.
 	preload func(g *gen)
 	// load returns, for each of ms, the kernel's vectors (l.g.isa.unroll of them) from it, widened to the
@@ -190,8 +192,9 @@ func (g *gen) roundBF16Masked(v reg.VecVirtual) reg.VecVirtual {
 }
 
 // bfloat16NE is bfloat16 with the rounding done by VCVTNE2PS2BF16 (AVX512_BF16, AVX-512 level only):
-// one instruction rounds two vectors, to nearest even, with NaN made quiet as roundBF16 does, where the
-// integer rounding takes seven instructions per vector. It treats float32 subnormals as zero, in and
+// one instruction rounds two vectors, to nearest even, with NaN made quiet as roundBF16 does. With the
+// subnormal test, the reordering and the branch below that is 7 instructions per two vectors, where the
+// integer rounding takes 15 (7 per vector and a VPACKUSDW). It treats float32 subnormals as zero, in and
 // out (it ignores MXCSR), which would lose bfloat16's subnormals: so each iteration first looks for
 // them among its results (VFPCLASSPS) and, if there is one, leaves the loop before storing anything
 // (rareStore), and the Go caller computes that block with the integer-rounding kernel. The load is
@@ -199,8 +202,8 @@ func (g *gen) roundBF16Masked(v reg.VecVirtual) reg.VecVirtual {
 // VPERMQ of the converted vector.
 var bfloat16NE = &storage{
 	suffix: "BF16NE", goType: "uint16", name: "bfloat16", requires512: "AVX512_BF16", half: true,
-	rareStore: true,
-	load:      func(g *gen, ms ...operand.Mem) [][]reg.VecVirtual { return bfloat16.load(g, ms...) },
+	rareStore: true, rareDoc: "whose results hold a float32 subnormal (which VCVTNE2PS2BF16 would flush to zero)",
+	load: func(g *gen, ms ...operand.Mem) [][]reg.VecVirtual { return bfloat16.load(g, ms...) },
 	preload: func(g *gen) {
 		r := g.vec()
 		g.VMOVDQU64(g.table("bf16order", bf16Order[:]), r)
