@@ -120,37 +120,40 @@ func (g *gen) preloadAll(cs []namedConst, max int) {
 
 // table returns a static vector of the given 64-bit words (one register's bytes), named name.
 func (g *gen) table(name string, words []uint64) operand.Mem {
-	if m, ok := g.consts[name]; ok {
-		return m
-	}
 	if len(words)*8 != g.isa.vecBytes {
 		log.Fatalf("%s: table %s has %d bytes for a %d-byte vector", g.prefix, name, len(words)*8, g.isa.vecBytes)
 	}
-	m := g.StaticGlobal(g.prefix + "_" + name)
-	g.DataAttributes(attr.RODATA | attr.NOPTR)
-	for i, w := range words {
-		g.AddDatum(8*i, operand.U64(w))
-	}
-	g.consts[name] = m
-	return m
+	return g.static(name, func() {
+		for i, w := range words {
+			g.AddDatum(8*i, operand.U64(w))
+		}
+	})
 }
 
+// mem returns the static vector of the constant bits repeated in every element, named name.
 func (g *gen) mem(name string, bits uint64) operand.Mem {
-	if m, ok := g.consts[name]; ok {
-		return m
-	}
 	if bits == 0 {
 		log.Fatalf("%s: constant %s is zero: missing from the dtype table?", g.prefix, name)
 	}
+	return g.static(name, func() {
+		for off := 0; off < g.isa.vecBytes; off += g.d.size {
+			if g.d.size == 4 {
+				g.AddDatum(off, operand.U32(uint32(bits)))
+			} else {
+				g.AddDatum(off, operand.U64(bits))
+			}
+		}
+	})
+}
+
+// static returns the read-only static data named name, which fill writes the first time it is asked for.
+func (g *gen) static(name string, fill func()) operand.Mem {
+	if m, ok := g.consts[name]; ok {
+		return m
+	}
 	m := g.StaticGlobal(g.prefix + "_" + name)
 	g.DataAttributes(attr.RODATA | attr.NOPTR)
-	for off := 0; off < g.isa.vecBytes; off += g.d.size {
-		if g.d.size == 4 {
-			g.AddDatum(off, operand.U32(uint32(bits)))
-		} else {
-			g.AddDatum(off, operand.U64(bits))
-		}
-	}
+	fill()
 	g.consts[name] = m
 	return m
 }

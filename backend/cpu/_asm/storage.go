@@ -203,7 +203,7 @@ func (g *gen) roundBF16Masked(v reg.VecVirtual) reg.VecVirtual {
 var bfloat16NE = &storage{
 	suffix: "BF16NE", goType: "uint16", name: "bfloat16", requires512: "AVX512_BF16", half: true,
 	rareStore: true, rareDoc: "whose results hold a float32 subnormal (which VCVTNE2PS2BF16 would flush to zero)",
-	load: func(g *gen, ms ...operand.Mem) [][]reg.VecVirtual { return bfloat16.load(g, ms...) },
+	load: bfloat16.load,
 	preload: func(g *gen) {
 		r := g.vec()
 		g.VMOVDQU64(g.table("bf16order", bf16Order[:]), r)
