@@ -97,14 +97,20 @@ def main():
             del data, inputs
             if args.device == "cuda":
                 torch.cuda.empty_cache()
+            if args.out != "-":
+                write(args.out, name, rows)  # after every size: a run stopped by a time limit keeps its rows
+    write(args.out, name, rows)
+
+
+def write(out, device, rows):
     doc = {"tool": "torch", "version": torch.__version__, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-           "host": platform.node(), "devices": [name], "rows": rows}
+           "host": platform.node(), "devices": [device], "rows": rows}
     text = json.dumps(doc, indent=1)
-    if args.out == "-":
+    if out == "-":
         print(text)
-    else:
-        with open(args.out, "w") as f:
-            f.write(text)
+        return
+    with open(out, "w") as f:  # in place: the GPU check brings back at most 8 files, so no temporary beside it
+        f.write(text)
 
 
 if __name__ == "__main__":

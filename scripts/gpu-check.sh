@@ -28,6 +28,9 @@ emucache=$(mktemp -d)
 GPUACT_CUDAEMU_CACHE=$emucache go test -count=1 -run '^TestRegistryMatchesSource$' ./internal/cudaemu >/dev/null
 cp "$(find "$emucache" -name libcudaemu.so | head -1)" "$out/lib/libcudaemu.so"
 rm -rf "$emucache"
+# TestUnavailable builds its fake drivers from testdata/ relative to where the binary runs, where the GPU
+# machine has a C compiler.
+mkdir -p "$out/testdata" && cp backend/cuda/testdata/fakecuda.c "$out/testdata/"
 cp scripts/gpu-check-run.sh "$out/run.sh"
 cp bench/torch_gpu.py "$out/"
 # The OpenCL ICD loader, resolved through its symlink.

@@ -106,7 +106,17 @@ func TestUnavailable(t *testing.T) {
 	cases := []unavailable{
 		{"no library", filepath.Join(dir, "absent", "libcuda.so.1"), "no CUDA driver library", nil},
 	}
-	if cc, err := exec.LookPath("cc"); err == nil {
+	// The fake drivers are built from testdata/fakecuda.c, relative to the working directory: the
+	// package's folder under go test, the folder the GPU check copies it into when the binary runs there.
+	const fakeSource = "testdata/fakecuda.c"
+	cc, ccErr := exec.LookPath("cc")
+	_, srcErr := os.Stat(fakeSource)
+	switch {
+	case ccErr != nil:
+		t.Logf("no C compiler: only the missing-library case runs (the fake drivers need cc)")
+	case srcErr != nil:
+		t.Logf("no %s here: only the missing-library case runs (%v)", fakeSource, srcErr)
+	default:
 		for _, v := range []struct{ name, define, want string }{
 			{"no device", "-DNO_DEVICE", "CUDA_ERROR_NO_DEVICE"},
 			{"missing symbol", "-DONLY_INIT", "has no symbol"},
@@ -114,14 +124,12 @@ func TestUnavailable(t *testing.T) {
 		} {
 			lib := filepath.Join(dir, strings.ReplaceAll(v.name, " ", "_"), "libcuda.so.1")
 			os.MkdirAll(filepath.Dir(lib), 0o755)
-			out, err := exec.Command(cc, "-shared", "-fPIC", v.define, "-o", lib, "testdata/fakecuda.c").CombinedOutput()
+			out, err := exec.Command(cc, "-shared", "-fPIC", v.define, "-o", lib, fakeSource).CombinedOutput()
 			if err != nil {
 				t.Fatalf("building the fake driver: %v\n%s", err, out)
 			}
 			cases = append(cases, unavailable{v.name, lib, v.want, nil})
 		}
-	} else {
-		t.Logf("no C compiler: only the missing-library case runs (the fake drivers need cc)")
 	}
 	if e := cudaemu.Get(); e != nil {
 		cases = append(cases,
