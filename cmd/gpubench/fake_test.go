@@ -101,6 +101,26 @@ func (f failing) BackwardFromInput(act backend.Activation, dx, dy, x backend.Buf
 	return fmt.Errorf("%w: device lost (test)", backend.ErrDevice)
 }
 
+// smallMemory is the CPU backend with little memory: an Alloc of more than limit elements fails with
+// ErrOutOfMemory, as a GPU's would.
+type smallMemory struct {
+	backend.Backend
+	limit int
+}
+
+func (s smallMemory) Info() backend.Info {
+	i := s.Backend.Info()
+	i.Spec = "small"
+	return i
+}
+
+func (s smallMemory) Alloc(dt backend.DType, n int) (backend.Buffer, error) {
+	if n > s.limit {
+		return backend.Buffer{}, fmt.Errorf("%w: %d elements (test)", backend.ErrOutOfMemory, n)
+	}
+	return s.Backend.Alloc(dt, n)
+}
+
 // testEnv is the real environment with three extra backend specs (corrupt, fakegpu, failing), a fixed
 // 1 MiB CPU cache and no progress bar.
 func testEnv(stdout, stderr io.Writer) *env {

@@ -685,6 +685,33 @@ func TestProgressCountsEveryStep(t *testing.T) {
 	}
 }
 
+// A size whose buffers do not fit in the device's memory is reported as an error and left out; the sizes
+// that fit are still measured.
+func TestSizesThatDoNotFitAreLeftOut(t *testing.T) {
+	b := smallMemory{backendCPU(t), 5000}
+	cfg := config{sizes: []int{100, 1000, 10000, 100000}, dtypes: []backend.DType{backend.Float32}, passes: backend.Passes,
+		acts: []backend.Activation{backend.ReLU()}, minTime: time.Millisecond, minReps: 1, verify: true, cache: 0}
+	c := &counting{}
+	bn := &bench{cfg: cfg, devs: []*device{newDevice(b, 0, nil)}, rep: &Report{}, progress: c}
+	bn.run()
+	if len(bn.rep.Errors) != 2 || !strings.Contains(bn.rep.Errors[0], "n=100000 not measured") ||
+		!strings.Contains(bn.rep.Errors[1], "n=10000 not measured") || !strings.Contains(bn.rep.Errors[1], "out of memory") {
+		t.Errorf("errors %q, want n=100000 and n=10000 reported as out of memory", bn.rep.Errors)
+	}
+	var ns []int
+	for _, r := range bn.rep.Rows {
+		if !slices.Contains(ns, r.N) {
+			ns = append(ns, r.N)
+		}
+	}
+	if len(bn.rep.Rows) != 2*3 || !slices.Equal(ns, []int{100, 1000}) {
+		t.Errorf("measured %d rows at sizes %v, want 6 at 100 and 1000", len(bn.rep.Rows), ns)
+	}
+	if c.n != bn.steps() {
+		t.Errorf("%d steps reported, want %d", c.n, bn.steps())
+	}
+}
+
 // Sizes print with at most four significant digits and never in exponent notation (a device of
 // 10070 MiB printed as "1.007e+04 MiB").
 func TestFmtBytes(t *testing.T) {

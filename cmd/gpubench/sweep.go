@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -107,10 +108,9 @@ type sweep[T backend.Elem] struct {
 // every rotation set of every size; y = f(x) is computed on the device once per activation.
 func runDType[T backend.Elem](e *bench, d *device) error {
 	s := &sweep[T]{e: e, d: d, dt: backend.DTypeOf[T](), in: hostInputs[T](e), check: newCheckBuffers[T](e.cfg)}
-	l := poolLen(d.cache, e.cfg.sizes, s.dt.Size())
-	var err error
-	if s.pools, err = allocPools(d.b, s.dt, l); err != nil {
-		return fmt.Errorf("allocating 4 buffers of %d elements: %w", l, err)
+	sizes, l, err := s.allocFitting()
+	if err != nil {
+		return err
 	}
 	defer s.pools.free(d.b)
 	if err := fillPools(d.b, s.pools, s.in.x[:l], s.in.dy[:l]); err != nil {
@@ -119,7 +119,7 @@ func runDType[T backend.Elem](e *bench, d *device) error {
 	if err := warmUpDevice(d.b, s.pools, e.cfg.warmup); err != nil {
 		return err
 	}
-	sets, err := s.pools.rotationSets(d.cache, e.cfg.sizes, s.dt.Size())
+	sets, err := s.pools.rotationSets(d.cache, sizes, s.dt.Size())
 	if err != nil {
 		return err
 	}
@@ -140,6 +140,28 @@ func runDType[T backend.Elem](e *bench, d *device) error {
 		}
 	}
 	return nil
+}
+
+// allocFitting allocates the pools for the sizes asked for and returns those sizes and the pools'
+// length. Where the device's memory cannot hold them, it leaves out the largest size and tries again,
+// recording an error for each size left out, so that a sweep asked to go past the device's memory
+// still measures every size that fits.
+func (s *sweep[T]) allocFitting() ([]int, int, error) {
+	sizes := slices.Clone(s.e.cfg.sizes)
+	for {
+		l := poolLen(s.d.cache, sizes, s.dt.Size())
+		var err error
+		if s.pools, err = allocPools(s.d.b, s.dt, l); err == nil {
+			return sizes, l, nil
+		}
+		err = fmt.Errorf("allocating 4 buffers of %d elements: %w", l, err)
+		if !errors.Is(err, backend.ErrOutOfMemory) || len(sizes) == 1 {
+			return nil, 0, err
+		}
+		big := slices.Max(sizes)
+		sizes = slices.DeleteFunc(sizes, func(n int) bool { return n == big })
+		s.e.rep.Errors = append(s.e.rep.Errors, fmt.Sprintf("%s %s: n=%d not measured: %v", s.d.info.Spec, s.dt, big, err))
+	}
 }
 
 // warmUpDevice brings the device out of its idle clocks before the first row: it copies the pools for
@@ -189,9 +211,11 @@ func (s *sweep[T]) computeY(act backend.Activation) error {
 	if s.check == nil || s.check.y == nil {
 		return nil
 	}
-	set0, err := s.pools.y.Slice(0, len(s.check.y))
+	// As long as the largest size measured: shorter than check.y where sizes were left out.
+	n := min(len(s.check.y), s.pools.y.Len())
+	set0, err := s.pools.y.Slice(0, n)
 	if err == nil {
-		err = b.Download(backend.HostOf(s.check.y), set0)
+		err = b.Download(backend.HostOf(s.check.y[:n]), set0)
 	}
 	return err
 }
