@@ -97,7 +97,8 @@ step "gpubench, CUDA, 2^10..2^28, side by side with PyTorch (ratio > 1: gpuact f
 if enough "gpubench" 240; then
   ref=()
   [ -s "$OUT/torch-cuda.json" ] && ref=(-compare "$OUT/torch-cuda.json")
-  timeout -k 5 "$(limit 240)" ./gpubench -backend cuda:0 -min 10 -max 28 "${ref[@]}" -o "$OUT/gpubench-cuda.json" -plot "$OUT/gpubench-cuda.png"
+  # SIGTERM at the limit: gpubench finishes its row and writes the rows it has (-k: time for that).
+  timeout -k 20 "$(limit 240)" ./gpubench -backend cuda:0 -min 10 -max 28 "${ref[@]}" -o "$OUT/gpubench-cuda.json" -plot "$OUT/gpubench-cuda.png"
   rc=$?
   [ $rc -eq 0 ] || { echo "gpubench exit $rc"; status=1; }
 fi

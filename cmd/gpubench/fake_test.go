@@ -126,6 +126,7 @@ func (s smallMemory) Alloc(dt backend.DType, n int) (backend.Buffer, error) {
 func testEnv(stdout, stderr io.Writer) *env {
 	e := defaultEnv(stdout, stderr)
 	e.progress = false
+	e.interrupts = nil // a test that wants them sets its own
 	e.llc = func() (int64, bool) { return 1 << 20, true }
 	e.open = func(spec string) (backend.Backend, error) {
 		wrap := map[string]func(backend.Backend) backend.Backend{

@@ -26,12 +26,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gpuact/gpuact/backend"
@@ -60,21 +62,33 @@ type env struct {
 	choose         func() (backend.Backend, []backend.Device, error)
 	llc            func() (int64, bool) // the CPU's last-level cache size
 	progress       bool                 // draw a progress bar on stderr
+	// interrupts delivers SIGINT and SIGTERM while the sweep runs (nil: it is not interrupted); release
+	// gives the signals back their default action, so that a second one ends the process at once.
+	interrupts func() (sig <-chan os.Signal, release func())
 }
 
 func defaultEnv(stdout, stderr io.Writer) *env {
 	return &env{
 		stdout: stdout, stderr: stderr,
 		open: backend.Open, list: backend.List, choose: backend.Choose,
-		llc:      func() (int64, bool) { return lastLevelCache(sysCPUCache) },
-		progress: isTerminal(stderr),
+		llc:        func() (int64, bool) { return lastLevelCache(sysCPUCache) },
+		progress:   isTerminal(stderr),
+		interrupts: notifyInterrupts,
 	}
+}
+
+// notifyInterrupts catches SIGINT (Ctrl-C) and SIGTERM (timeout(1), a job scheduler) so that an
+// interrupted sweep still reports the rows it measured.
+func notifyInterrupts() (<-chan os.Signal, func()) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+	return c, func() { signal.Stop(c) }
 }
 
 const usageHead = `Usage: gpubench [flags]
 
 gpubench measures gpuact's ReLU, LeakyReLU and ELU passes (forward, backward from input, backward from
-output; float32 and float64) on this machine's devices, compares each with the device's own copy
+output; float32, float64, float16 and bfloat16) on this machine's devices, compares each with the device's own copy
 bandwidth measured in the same run, and checks every result against the CPU oracle (SEMANTICS §2,
 the accuracy section of docs/SEMANTICS.md).
 
@@ -104,7 +118,8 @@ Output: an aligned table, then a summary (best backend, each pass as % of its co
 With -format csv, json or html the data goes to stdout (or -o) and the summary to stderr (or stdout with -o).
 
 Exit status: 0 all rows match the oracle; 1 a mismatch (printed; it wins over a device error); 2 bad
-flags, an unusable backend or a device error.
+flags, an unusable backend, a device error, or an interrupted sweep (SIGINT or SIGTERM: the sweep stops
+after the row it is on and reports what it measured; a second signal ends it at once).
 
 Flags:
 `
@@ -208,8 +223,24 @@ func (e *env) run(args []string) int {
 	start := time.Now()
 	bn := &bench{cfg: cfg, devs: devs, rep: rep}
 	bn.progress = newProgress(e.stderr, bn.steps(), e.progress)
+	if e.interrupts != nil {
+		sig, release := e.interrupts()
+		done := make(chan struct{})
+		go func() {
+			select {
+			case s := <-sig:
+				release()
+				bn.interrupt(s.String())
+			case <-done:
+			}
+		}()
+		defer func() { close(done); release() }()
+	}
 	bn.run()
 	bn.progress.finish()
+	if err := bn.interrupted(); err != nil {
+		fmt.Fprintln(e.stderr, "gpubench:", err)
+	}
 	rep.Seconds = time.Since(start).Seconds()
 	setRoofline(rep)
 	for _, r := range rep.Rows {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -709,6 +710,70 @@ func TestSizesThatDoNotFitAreLeftOut(t *testing.T) {
 	}
 	if c.n != bn.steps() {
 		t.Errorf("%d steps reported, want %d", c.n, bn.steps())
+	}
+}
+
+// interruptAt is a progress that interrupts bn when step number at starts.
+type interruptAt struct {
+	counting
+	bn *bench
+	at int
+}
+
+func (p *interruptAt) step(desc string) {
+	p.counting.step(desc)
+	if p.n == p.at {
+		p.bn.interrupt("test")
+	}
+}
+
+// An interrupted sweep finishes the row it is on, measures nothing more, and reports what it measured
+// with one error saying why.
+func TestInterruptStopsAfterTheRow(t *testing.T) {
+	cfg := config{sizes: []int{100, 200}, dtypes: []backend.DType{backend.Float32, backend.Float64}, passes: backend.Passes,
+		acts: []backend.Activation{backend.ReLU()}, minTime: time.Millisecond, minReps: 1, verify: true, cache: 0}
+	bn := &bench{cfg: cfg, devs: []*device{newDevice(backendCPU(t), 0, nil)}, rep: &Report{}}
+	p := &interruptAt{bn: bn, at: 4} // float32: the copies at both sizes, then rows: the second row's step
+	bn.progress = p
+	bn.run()
+	if len(bn.rep.Rows) != 2 || len(bn.rep.Copy) != 2 {
+		t.Errorf("%d rows and %d copies measured, want 2 and 2 (the one interrupted finishes)", len(bn.rep.Rows), len(bn.rep.Copy))
+	}
+	if len(bn.rep.Errors) != 1 || !strings.Contains(bn.rep.Errors[0], "interrupted (test)") {
+		t.Errorf("errors %q, want one saying the sweep was interrupted", bn.rep.Errors)
+	}
+	if p.n != bn.steps() {
+		t.Errorf("%d steps reported, want %d", p.n, bn.steps())
+	}
+}
+
+// testSignal is the signal TestInterruptedRunReports sends.
+type testSignal struct{}
+
+func (testSignal) String() string { return "test signal" }
+func (testSignal) Signal()        {}
+
+// A signal during the sweep still writes the report (here JSON, with the error), exits 2 and gives the
+// signal back its default action.
+func TestInterruptedRunReports(t *testing.T) {
+	sig := make(chan os.Signal, 1)
+	sig <- testSignal{}
+	var released atomic.Int32
+	r := runEnvTest(t, func(e *env) {
+		e.interrupts = func() (<-chan os.Signal, func()) { return sig, func() { released.Add(1) } }
+	}, args("-backend", "cpu", "-format", "json")...)
+	if r.code != exitError {
+		t.Fatalf("exit %d, want %d\n%s", r.code, exitError, r)
+	}
+	rep := decodeJSON(t, r.stdout)
+	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0], "interrupted (test signal)") {
+		t.Errorf("errors %q, want the interruption", rep.Errors)
+	}
+	if !strings.Contains(r.stderr, "gpubench: interrupted (test signal)") {
+		t.Errorf("stderr does not say it was interrupted:\n%s", r)
+	}
+	if released.Load() == 0 {
+		t.Error("the signals were not released")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/gpuact/gpuact/backend"
@@ -33,8 +34,23 @@ type bench struct {
 	devs     []*device
 	rep      *Report
 	progress progress
-	done     int                   // progress steps started
-	inputs   map[backend.DType]any // *inputs[T], shared by every device so all see the same data
+	done     int                    // progress steps started
+	inputs   map[backend.DType]any  // *inputs[T], shared by every device so all see the same data
+	stop     atomic.Pointer[string] // set by interrupt: the signal that stops the sweep
+}
+
+// errInterrupted ends a dtype's sweep early when the sweep is interrupted.
+var errInterrupted = errors.New("interrupted")
+
+// interrupt asks the sweep to stop before its next row; it may be called from any goroutine.
+func (e *bench) interrupt(why string) { e.stop.CompareAndSwap(nil, &why) }
+
+// interrupted returns errInterrupted, saying why, once interrupt was called.
+func (e *bench) interrupted() error {
+	if why := e.stop.Load(); why != nil {
+		return fmt.Errorf("%w (%s): the rows measured before it are reported", errInterrupted, *why)
+	}
+	return nil
 }
 
 // steps is the number of progress steps the sweep takes: per device and dtype, a copy and every
@@ -74,6 +90,7 @@ func (e *bench) run() {
 			end := e.done + e.stepsPerDType()
 			var err error
 			switch runDT, ok := dtypeRunners[dt]; {
+			case e.stop.Load() != nil: // interrupted: what is left is not measured
 			case !d.info.DTypes.Has(dt):
 				e.rep.Notes = append(e.rep.Notes, fmt.Sprintf("%s: %s skipped: the device does not support it (it has %s)", d.info.Spec, dt, d.info.DTypes))
 			case !ok:
@@ -81,7 +98,7 @@ func (e *bench) run() {
 			default:
 				err = runDT(e, d)
 			}
-			if err != nil {
+			if err != nil && !errors.Is(err, errInterrupted) {
 				e.rep.Errors = append(e.rep.Errors, fmt.Sprintf("%s %s: %v", d.info.Spec, dt, err))
 			}
 			// Steps that an error or a skip left out still count, so the bar ends full.
@@ -90,6 +107,9 @@ func (e *bench) run() {
 				e.done = end
 			}
 		}
+	}
+	if err := e.interrupted(); err != nil {
+		e.rep.Errors = append(e.rep.Errors, err.Error())
 	}
 }
 
@@ -185,6 +205,9 @@ func (s *sweep[T]) measureCopies(sets []rotationSet) ([]timing, error) {
 	e, d, b := s.e, s.d, s.d.b
 	copies := make([]timing, len(sets))
 	for si, set := range sets {
+		if err := e.interrupted(); err != nil {
+			return nil, err
+		}
 		e.step(fmt.Sprintf("%s %s n=%d copy", d.info.Spec, s.dt, set.n))
 		t, err := measureCalls(d, e.cfg, set.k, 0, func(i int) error { return b.Copy(set.out[i], set.x[i]) })
 		if err != nil {
@@ -225,6 +248,9 @@ func (s *sweep[T]) computeY(act backend.Activation) error {
 // from output with α < 0 is refused by design (SEMANTICS §1.3).
 func (s *sweep[T]) measureRow(set rotationSet, copyT timing, p backend.Pass, act backend.Activation) error {
 	e, d := s.e, s.d
+	if err := e.interrupted(); err != nil {
+		return err
+	}
 	e.step(fmt.Sprintf("%s %s n=%d %s %s", d.info.Spec, s.dt, set.n, p, act))
 	if _, err := backend.Check(p, act); err != nil {
 		e.note(fmt.Sprintf("%s %s skipped: %v", p, act, err))
