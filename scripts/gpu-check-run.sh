@@ -3,9 +3,9 @@
 # (build/gpu). Prints the GPU, runs the conformance suite on CUDA, compares the CUDA kernels' output with the
 # host emulation's bit for bit (TestMatchesEmulation), runs the suite on NVIDIA's OpenCL, times PyTorch
 # on 2^10..2^28, runs gpubench over the same sizes with the device-to-device copy as the roofline and
-# prints its table side by side with PyTorch's, then measures the host cost of a launch and the float32
-# passes against the copy in the CUDA and OpenCL benchmarks. Everything is also written to $OUT
-# (default: ./out).
+# prints its table side by side with PyTorch's, then measures the host cost of a launch, the CUDA float32
+# passes against the device's copy and the OpenCL passes (float32, float16, bfloat16) against
+# clEnqueueCopyBuffer. Everything is also written to $OUT (default: ./out).
 #
 # The whole check keeps to GPU_CHECK_BUDGET seconds (default 540, so that it fits a 10-minute call with
 # the copying around it): the steps run in the order above, most important first, each under its own
@@ -116,9 +116,9 @@ if enough "CUDA passes vs copy" 60; then
 fi
 
 if [ -x ./opencl.test ]; then
-  step "OpenCL float32 passes vs clEnqueueCopyBuffer at n = 2^24 (profiling events)"
+  step "OpenCL passes vs clEnqueueCopyBuffer: float32 at n = 2^24, float16 and bfloat16 at 2^25 (profiling events)"
   if enough "OpenCL passes vs copy" 60; then
-    GPUACT_REQUIRE_OPENCL=1 timeout -k 5 "$(limit 60)" ./opencl.test -test.run '^$' -test.bench 'Float32' -test.benchtime 20x 2>&1 | grep -E 'Benchmark|ok|FAIL'
+    GPUACT_REQUIRE_OPENCL=1 timeout -k 5 "$(limit 60)" ./opencl.test -test.run '^$' -test.bench 'Float32|Float16' -test.benchtime 20x 2>&1 | grep -E 'Benchmark|ok|FAIL'
   rc=${PIPESTATUS[0]}; [ "$rc" -eq 0 ] || { echo "benchmark exit $rc"; status=1; }
   fi
 fi
