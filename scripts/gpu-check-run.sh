@@ -19,6 +19,7 @@ cd "$here"
 # Everything printed also goes to check.log; with the logs, the two JSON files and the plot that is 8
 # files, the most a device-tool run brings back.
 exec > >(tee "$OUT/check.log") 2>&1
+teepid=$!
 start=$(date +%s)
 budget=${GPU_CHECK_BUDGET:-540}
 status=0
@@ -35,6 +36,17 @@ enough() {
     echo "skipped: $1 (out of the ${budget} s budget)"
     skipped+=("$1")
     return 1
+  fi
+}
+# measured NAME RC: the outcome of a measuring step: stopped at its time limit (timeout's 124; what it
+# measured is kept) makes the check incomplete, any other failure makes it fail.
+measured() {
+  if [ "$2" -eq 124 ]; then
+    echo "$1: stopped at its time limit (its results so far are kept)"
+    skipped+=("$1 (cut short)")
+  elif [ "$2" -ne 0 ]; then
+    echo "$1: exit $2"
+    status=1
   fi
 }
 
@@ -90,36 +102,41 @@ step "PyTorch on the same sizes (CUDA events)"
 if enough "PyTorch timings" 120; then
   PYTHONUNBUFFERED=1 timeout -k 5 "$(limit 120)" python3 torch_gpu.py --min 10 --max 28 --dtype float32,float64,float16,bfloat16 --out "$OUT/torch-cuda.json" 2>"$OUT/torch.log"
   rc=$?
-  [ $rc -eq 0 ] || { echo "torch_gpu.py exit $rc (its rows so far, if any, are kept)"; tail -5 "$OUT/torch.log"; status=1; }
+  [ $rc -eq 0 ] || tail -5 "$OUT/torch.log"
+  measured "torch_gpu.py" $rc
 fi
 
 step "gpubench, CUDA, 2^10..2^28, side by side with PyTorch (ratio > 1: gpuact faster)"
 if enough "gpubench" 240; then
   ref=()
-  [ -s "$OUT/torch-cuda.json" ] && ref=(-compare "$OUT/torch-cuda.json")
+  # Only a whole file: torch_gpu.py rewrites it after every size, and a kill can cut one write short.
+  if [ -s "$OUT/torch-cuda.json" ] && python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$OUT/torch-cuda.json" 2>/dev/null; then
+    ref=(-compare "$OUT/torch-cuda.json")
+  elif [ -s "$OUT/torch-cuda.json" ]; then
+    echo "torch-cuda.json was cut short: gpubench runs without the comparison"
+  fi
   # SIGTERM at the limit: gpubench finishes its row and writes the rows it has (-k: time for that).
   timeout -k 20 "$(limit 240)" ./gpubench -backend cuda:0 -min 10 -max 28 "${ref[@]}" -o "$OUT/gpubench-cuda.json" -plot "$OUT/gpubench-cuda.png"
-  rc=$?
-  [ $rc -eq 0 ] || { echo "gpubench exit $rc"; status=1; }
+  measured "gpubench" $?
 fi
 
 step "Host cost of one pass (enqueue, no sync) and of an Alloc+Free pair of 1 MiB"
 if enough "host cost" 60; then
   timeout -k 5 "$(limit 60)" ./cuda.test -test.run '^$' -test.bench 'Enqueue|AllocFree' -test.benchtime 20000x 2>&1 | grep -E 'Benchmark|memory pool|ok|FAIL'
-  rc=${PIPESTATUS[0]}; [ "$rc" -eq 0 ] || { echo "benchmark exit $rc"; status=1; }
+  measured "host cost" "${PIPESTATUS[0]}"
 fi
 
 step "float32 passes vs device-to-device copy at n = 2^28 (CUDA events)"
 if enough "CUDA passes vs copy" 60; then
   timeout -k 5 "$(limit 60)" ./cuda.test -test.run '^$' -test.bench 'Passes' -test.benchtime 20x 2>&1 | grep -E 'Benchmark|ok|FAIL'
-  rc=${PIPESTATUS[0]}; [ "$rc" -eq 0 ] || { echo "benchmark exit $rc"; status=1; }
+  measured "CUDA passes vs copy" "${PIPESTATUS[0]}"
 fi
 
 if [ -x ./opencl.test ]; then
   step "OpenCL passes vs clEnqueueCopyBuffer: float32 at n = 2^24, float16 and bfloat16 at 2^25 (profiling events)"
   if enough "OpenCL passes vs copy" 60; then
     GPUACT_REQUIRE_OPENCL=1 timeout -k 5 "$(limit 60)" ./opencl.test -test.run '^$' -test.bench 'Float32|Float16' -test.benchtime 20x 2>&1 | grep -E 'Benchmark|ok|FAIL'
-  rc=${PIPESTATUS[0]}; [ "$rc" -eq 0 ] || { echo "benchmark exit $rc"; status=1; }
+    measured "OpenCL passes vs copy" "${PIPESTATUS[0]}"
   fi
 fi
 
@@ -136,4 +153,7 @@ elif (( ${#skipped[@]} > 0 )); then
 else
   echo "GPU CHECK PASSED"
 fi
+# Let tee write the last lines to check.log before the caller collects it.
+exec >&- 2>&-
+wait "$teepid"
 exit $status

@@ -38,10 +38,16 @@ func stride(n, k int) int {
 func poolLen(cache int64, sizes []int, elemSize int) int {
 	l := 0
 	for _, n := range sizes {
-		k := rotations(cache, n, elemSize)
-		l = max(l, (k-1)*stride(n, k)+n)
+		l = max(l, setsLen(cache, n, elemSize))
 	}
 	return l
+}
+
+// setsLen is the length that size n's rotation sets take in a pool. It is not largest for the largest
+// n: a small n rotates among many sets, each starting a setAlign boundary after the last.
+func setsLen(cache int64, n, elemSize int) int {
+	k := rotations(cache, n, elemSize)
+	return (k-1)*stride(n, k) + n
 }
 
 // pools are the four buffers one dtype's sweep works in, each poolLen elements long so that it holds

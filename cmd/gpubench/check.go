@@ -26,12 +26,12 @@ type checkBuffers[T backend.Elem] struct {
 	poison []T
 }
 
-// newCheckBuffers returns the buffers the rows of cfg need to be verified, or nil with -verify=false.
-func newCheckBuffers[T backend.Elem](cfg config) *checkBuffers[T] {
+// newCheckBuffers returns the buffers that verifying rows of up to maxN elements needs, or nil with
+// -verify=false.
+func newCheckBuffers[T backend.Elem](cfg config, maxN int) *checkBuffers[T] {
 	if !cfg.verify {
 		return nil
 	}
-	maxN := slices.Max(cfg.sizes)
 	c := &checkBuffers[T]{got: make([]T, maxN), poison: make([]T, maxN)}
 	if slices.Contains(cfg.passes, backend.BackwardFromOutput) {
 		c.y = make([]T, maxN)

@@ -78,10 +78,15 @@ func defaultEnv(stdout, stderr io.Writer) *env {
 }
 
 // notifyInterrupts catches SIGINT (Ctrl-C) and SIGTERM (timeout(1), a job scheduler) so that an
-// interrupted sweep still reports the rows it measured.
+// interrupted sweep still reports the rows it measured; a signal the process was started ignoring
+// (nohup, a background job of a script) stays ignored.
 func notifyInterrupts() (<-chan os.Signal, func()) {
 	c := make(chan os.Signal, 1)
-	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		if !signal.Ignored(s) {
+			signal.Notify(c, s)
+		}
+	}
 	return c, func() { signal.Stop(c) }
 }
 
@@ -236,10 +241,10 @@ func (e *env) run(args []string) int {
 		}()
 		defer func() { close(done); release() }()
 	}
-	bn.run()
+	stopped := bn.run()
 	bn.progress.finish()
-	if err := bn.interrupted(); err != nil {
-		fmt.Fprintln(e.stderr, "gpubench:", err)
+	if stopped != nil {
+		fmt.Fprintln(e.stderr, "gpubench:", stopped)
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	setRoofline(rep)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"image/png"
 	"math"
 	"os"
@@ -713,6 +714,27 @@ func TestSizesThatDoNotFitAreLeftOut(t *testing.T) {
 	}
 }
 
+// The size left out is the one whose rotation sets take the most, which can be the smallest: n = 1
+// rotates among as many sets as n = 2^10 and each starts setAlign elements after the last.
+func TestTinySizeThatDoesNotFitIsLeftOut(t *testing.T) {
+	const cache = 1 << 20
+	big, tiny := 1<<18, 1
+	if setsLen(cache, tiny, 4) <= setsLen(cache, big, 4) {
+		t.Fatalf("precondition: n=1 takes %d elements, n=2^18 %d", setsLen(cache, tiny, 4), setsLen(cache, big, 4))
+	}
+	b := smallMemory{backendCPU(t), setsLen(cache, big, 4)}
+	cfg := config{sizes: []int{tiny, big}, dtypes: []backend.DType{backend.Float32}, passes: []backend.Pass{backend.Forward},
+		acts: []backend.Activation{backend.ReLU()}, minTime: time.Millisecond, minReps: 1, verify: true, cache: cache}
+	bn := &bench{cfg: cfg, devs: []*device{newDevice(b, cache, nil)}, rep: &Report{}, progress: silent{}}
+	bn.run()
+	if len(bn.rep.Errors) != 1 || !strings.Contains(bn.rep.Errors[0], "n=1 not measured") {
+		t.Errorf("errors %q, want n=1 left out", bn.rep.Errors)
+	}
+	if len(bn.rep.Rows) != 1 || bn.rep.Rows[0].N != big || bn.rep.Rows[0].OK == nil || !*bn.rep.Rows[0].OK {
+		t.Errorf("rows %+v, want n=2^18 measured and verified", bn.rep.Rows)
+	}
+}
+
 // interruptAt is a progress that interrupts bn when step number at starts.
 type interruptAt struct {
 	counting
@@ -735,7 +757,9 @@ func TestInterruptStopsAfterTheRow(t *testing.T) {
 	bn := &bench{cfg: cfg, devs: []*device{newDevice(backendCPU(t), 0, nil)}, rep: &Report{}}
 	p := &interruptAt{bn: bn, at: 4} // float32: the copies at both sizes, then rows: the second row's step
 	bn.progress = p
-	bn.run()
+	if err := bn.run(); !errors.Is(err, errInterrupted) {
+		t.Errorf("run returned %v, want the interruption", err)
+	}
 	if len(bn.rep.Rows) != 2 || len(bn.rep.Copy) != 2 {
 		t.Errorf("%d rows and %d copies measured, want 2 and 2 (the one interrupted finishes)", len(bn.rep.Rows), len(bn.rep.Copy))
 	}

@@ -83,7 +83,9 @@ var dtypeRunners = map[backend.DType]func(*bench, *device) error{
 	backend.BFloat16: runDType[backend.BF16],
 }
 
-func (e *bench) run() {
+// run measures every device and dtype. It returns the error that stopped it early when the sweep was
+// interrupted (also recorded in the report), else nil.
+func (e *bench) run() error {
 	e.inputs = map[backend.DType]any{}
 	for _, d := range e.devs {
 		for _, dt := range e.cfg.dtypes {
@@ -108,9 +110,11 @@ func (e *bench) run() {
 			}
 		}
 	}
-	if err := e.interrupted(); err != nil {
+	err := e.interrupted()
+	if err != nil {
 		e.rep.Errors = append(e.rep.Errors, err.Error())
 	}
+	return err
 }
 
 // sweep is one dtype's measurement on one device, T being its storage type (see values.go).
@@ -127,12 +131,14 @@ type sweep[T backend.Elem] struct {
 // pass, each row verified first (unless -verify=false), then timed. Four pools (x, dy, y, out) hold
 // every rotation set of every size; y = f(x) is computed on the device once per activation.
 func runDType[T backend.Elem](e *bench, d *device) error {
-	s := &sweep[T]{e: e, d: d, dt: backend.DTypeOf[T](), in: hostInputs[T](e), check: newCheckBuffers[T](e.cfg)}
+	s := &sweep[T]{e: e, d: d, dt: backend.DTypeOf[T]()}
 	sizes, l, err := s.allocFitting()
 	if err != nil {
 		return err
 	}
 	defer s.pools.free(d.b)
+	// Host memory after device memory, for the sizes that fit.
+	s.in, s.check = hostInputs[T](e, l), newCheckBuffers[T](e.cfg, slices.Max(sizes))
 	if err := fillPools(d.b, s.pools, s.in.x[:l], s.in.dy[:l]); err != nil {
 		return err
 	}
@@ -163,9 +169,10 @@ func runDType[T backend.Elem](e *bench, d *device) error {
 }
 
 // allocFitting allocates the pools for the sizes asked for and returns those sizes and the pools'
-// length. Where the device's memory cannot hold them, it leaves out the largest size and tries again,
-// recording an error for each size left out, so that a sweep asked to go past the device's memory
-// still measures every size that fits.
+// length. Where the device's memory cannot hold them, it leaves out the size whose rotation sets take
+// the most (the largest n, or a tiny one rotating among very many sets) and tries again, recording an
+// error for each size left out, so that a sweep asked to go past the device's memory still measures
+// every size that fits.
 func (s *sweep[T]) allocFitting() ([]int, int, error) {
 	sizes := slices.Clone(s.e.cfg.sizes)
 	for {
@@ -178,9 +185,14 @@ func (s *sweep[T]) allocFitting() ([]int, int, error) {
 		if !errors.Is(err, backend.ErrOutOfMemory) || len(sizes) == 1 {
 			return nil, 0, err
 		}
-		big := slices.Max(sizes)
-		sizes = slices.DeleteFunc(sizes, func(n int) bool { return n == big })
-		s.e.rep.Errors = append(s.e.rep.Errors, fmt.Sprintf("%s %s: n=%d not measured: %v", s.d.info.Spec, s.dt, big, err))
+		i := 0
+		for j, n := range sizes {
+			if setsLen(s.d.cache, n, s.dt.Size()) > setsLen(s.d.cache, sizes[i], s.dt.Size()) {
+				i = j
+			}
+		}
+		s.e.rep.Errors = append(s.e.rep.Errors, fmt.Sprintf("%s %s: n=%d not measured: %v", s.d.info.Spec, s.dt, sizes[i], err))
+		sizes = slices.Delete(sizes, i, i+1)
 	}
 }
 

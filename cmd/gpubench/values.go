@@ -25,17 +25,15 @@ func fromStorage[T backend.Elem](v T) float64 { return backend.ToFloat64(v) }
 // inputs are the host copies of x and dy that every device's pools are filled from.
 type inputs[T backend.Elem] struct{ x, dy []T }
 
-// hostInputs returns random x and dy long enough for every device: uniform in [-4, 4), never zero, the
-// same for every device.
-func hostInputs[T backend.Elem](e *bench) *inputs[T] {
+// hostInputs returns random x and dy at least l long: uniform in [-4, 4), never zero, the same for every
+// device (fillRandom's values do not depend on the length, so a longer pair made for a later device
+// starts with the shorter one).
+func hostInputs[T backend.Elem](e *bench, l int) *inputs[T] {
 	dt := backend.DTypeOf[T]()
-	if in, ok := e.inputs[dt].(*inputs[T]); ok {
+	if in, ok := e.inputs[dt].(*inputs[T]); ok && len(in.x) >= l {
 		return in
 	}
-	l := 0
-	for _, d := range e.devs {
-		l = max(l, poolLen(d.cache, e.cfg.sizes, dt.Size()))
-	}
+	e.inputs[dt] = nil // the shorter pair is garbage before the longer one is made
 	in := &inputs[T]{x: make([]T, l), dy: make([]T, l)}
 	fillRandom(in.x, uint64(dt)*2+1)
 	fillRandom(in.dy, uint64(dt)*2+2)
