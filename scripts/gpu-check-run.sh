@@ -53,6 +53,18 @@ measured() {
 step "GPU ($(cat commit 2>/dev/null || echo unknown commit))"
 timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.memory,power.limit --format=csv
 
+# The driver's libraries may sit in a folder of their own that the loader's cache does not list (GPU
+# containers mount them, e.g. /usr/local/nvidia/lib64): then the loader is told where.
+if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
+  for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu /usr/lib64; do
+    if [ -e "$d/libcuda.so.1" ]; then
+      export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+      echo "libcuda.so.1: $d (not in the loader's cache)"
+      break
+    fi
+  done
+fi
+
 # The CUDA test binary runs on the machine's driver: without this it would build the emulated driver the
 # tests use by default (internal/cudaemu), which needs a compiler. Its emulator-only tests skip, saying so.
 export GPUACT_REQUIRE_CUDA=1
