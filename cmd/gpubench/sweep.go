@@ -246,11 +246,9 @@ func (s *sweep[T]) computeY(act backend.Activation) error {
 	if s.check == nil || s.check.y == nil {
 		return nil
 	}
-	// As long as the largest size measured: shorter than check.y where sizes were left out.
-	n := min(len(s.check.y), s.pools.y.Len())
-	set0, err := s.pools.y.Slice(0, n)
+	set0, err := s.pools.y.Slice(0, len(s.check.y))
 	if err == nil {
-		err = b.Download(backend.HostOf(s.check.y[:n]), set0)
+		err = b.Download(backend.HostOf(s.check.y), set0)
 	}
 	return err
 }
